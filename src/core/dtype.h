@@ -1,0 +1,59 @@
+// DType: element/block types, numbered exactly as GGUF's ggml_type ids so a file's type id
+// maps to a DType without a table. The byte layout of each block type lives in src/quant/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace autoglm {
+
+enum class DType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  // 4 and 5 were Q4_2/Q4_3, removed from GGUF.
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  // 16..23 are the IQ formats, 29 IQ1_M: not supported (yet).
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  BF16 = 30,
+};
+
+// Layout facts every layer needs: a row of n elements of type t takes
+// n / block_size * type_size bytes and n must be a multiple of block_size.
+struct DTypeInfo {
+  DType type;
+  const char* name;    // GGUF spelling: "f32", "q4_K", ...
+  int64_t block_size;  // elements per block (1 for plain types)
+  size_t type_size;    // bytes per block
+  bool quantized;      // block-quantized format
+};
+
+// Info for a GGUF type id, or nullopt when the id is unknown or unsupported here.
+std::optional<DTypeInfo> dtype_info_from_id(uint32_t id);
+const DTypeInfo& dtype_info(DType t);
+inline const char* dtype_name(DType t) { return dtype_info(t).name; }
+std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive
+
+// Bytes of a row of n elements; requires n % block_size == 0 (callers validate first).
+inline size_t row_size(DType t, int64_t n) {
+  const DTypeInfo& i = dtype_info(t);
+  return static_cast<size_t>(n / i.block_size) * i.type_size;
+}
+
+}  // namespace autoglm

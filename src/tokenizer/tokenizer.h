@@ -1,0 +1,78 @@
+// Tokenizer interface. A tokenizer is built from a model file's vocabulary; user text is
+// encoded with special-token parsing off unless the caller asks for it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autoglm/status.h"
+
+namespace autoglm {
+namespace gguf { class File; }
+
+using TokenId = int32_t;
+
+// llama.cpp's token types (tokenizer.ggml.token_type).
+enum class TokenType : int32_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+
+struct Vocab {
+  std::string model;                  // tokenizer.ggml.model: "llama", "gpt2", "bert", ...
+  std::string pre;                    // tokenizer.ggml.pre
+  std::vector<std::string> tokens;    // token text as stored (SPM uses U+2581 for space)
+  std::vector<float> scores;          // empty when the file has none
+  std::vector<TokenType> types;       // kNormal when the file has none
+  TokenId bos = -1, eos = -1, unk = -1, pad = -1;
+  bool add_bos = false;
+  bool add_eos = false;
+  bool add_space_prefix = true;
+
+  // Reads tokenizer.ggml.* from a GGUF file; CorruptFile on missing/inconsistent arrays,
+  // special ids out of range, etc.
+  static Result<Vocab> from_gguf(const gguf::File& file);
+  size_t size() const { return tokens.size(); }
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  const Vocab& vocab() const { return vocab_; }
+  size_t n_vocab() const { return vocab_.tokens.size(); }
+
+  // Text -> ids. add_special: prepend BOS (and append EOS) as the vocabulary says.
+  // parse_special: recognise control/user-defined token texts inside `text`.
+  virtual std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const = 0;
+  // The bytes one token stands for (SPM: U+2581 -> ' ', <0xNN> -> that byte; control tokens
+  // -> "" unless render_special).
+  virtual std::string token_to_piece(TokenId id, bool render_special = false) const = 0;
+  // Ids -> text, as the reference decoder does (SPM strips the leading space it added).
+  std::string decode(const std::vector<TokenId>& ids, bool render_special = false) const;
+
+ protected:
+  explicit Tokenizer(Vocab v) : vocab_(std::move(v)) {}
+  Vocab vocab_;
+};
+
+// Picks the implementation from the vocabulary (Unsupported for unknown models).
+Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
+Result<std::unique_ptr<Tokenizer>> make_tokenizer(const gguf::File& file);
+
+// Streaming detokenizer: push tokens one at a time; returns only complete UTF-8 text, so a
+// character split across tokens is never emitted in halves. Strips the leading space after
+// BOS/at start the same way decode() does, so streamed == decoded.
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(const Tokenizer& tok, bool render_special = false);
+  std::string push(TokenId id);
+  std::string flush();  // whatever is left (invalid trailing bytes become U+FFFD)
+
+ private:
+  const Tokenizer& tok_;
+  bool render_special_;
+  bool at_start_ = true;
+  std::string pending_;
+};
+
+}  // namespace autoglm
