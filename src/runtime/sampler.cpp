@@ -1,0 +1,178 @@
+#include "runtime/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/check.h"
+
+namespace autoglm {
+namespace {
+
+bool finite(float x) { return std::isfinite(x); }
+
+// Falling probability, then rising id: a total order, so the result never depends on the sort
+// algorithm (llama2.c's qsort leaves exact ties unspecified; we pick the lower id first).
+bool more_probable(float pa, int32_t ia, float pb, int32_t ib) { return pa > pb || (pa == pb && ia < ib); }
+
+}  // namespace
+
+Status SamplingParams::validate() const {
+  if (!finite(temperature) || temperature < 0.0f) {
+    return InvalidArgument("sampling: temperature must be a finite number >= 0 (0 = greedy), got " +
+                           std::to_string(temperature));
+  }
+  if (top_k < 0) return InvalidArgument("sampling: top_k must be >= 0 (0 = off), got " + std::to_string(top_k));
+  if (!finite(top_p) || top_p <= 0.0f || top_p > 1.0f) {
+    return InvalidArgument("sampling: top_p must be in (0, 1] (1 = off), got " + std::to_string(top_p));
+  }
+  if (!finite(min_p) || min_p < 0.0f || min_p > 1.0f) {
+    return InvalidArgument("sampling: min_p must be in [0, 1] (0 = off), got " + std::to_string(min_p));
+  }
+  if (!finite(repeat_penalty) || repeat_penalty <= 0.0f) {
+    return InvalidArgument("sampling: repeat_penalty must be a finite number > 0 (1 = off), got " +
+                           std::to_string(repeat_penalty));
+  }
+  if (repeat_last_n < -1) {
+    return InvalidArgument("sampling: repeat_last_n must be >= -1 (-1 = whole history, 0 = off), got " +
+                           std::to_string(repeat_last_n));
+  }
+  return Status::OK();
+}
+
+Sampler::Sampler(SamplingParams params) : params_(params), rng_(params.seed) {
+  AG_CHECK_MSG(params_.validate().ok(), "Sampler built from unvalidated SamplingParams");
+}
+
+void Sampler::accept(int32_t token) {
+  if (params_.repeat_last_n == 0) return;
+  history_.push_back(token);
+  if (params_.repeat_last_n > 0 && history_.size() > static_cast<size_t>(params_.repeat_last_n)) {
+    history_.pop_front();
+  }
+}
+
+void Sampler::reset() {
+  history_.clear();
+  rng_.reseed(params_.seed);
+}
+
+void Sampler::apply_repeat_penalty(std::vector<float>& logits) const {
+  std::vector<int32_t> recent(history_.begin(), history_.end());
+  std::sort(recent.begin(), recent.end());
+  recent.erase(std::unique(recent.begin(), recent.end()), recent.end());  // each token once
+  const float p = params_.repeat_penalty;
+  for (int32_t t : recent) {
+    if (t < 0 || static_cast<size_t>(t) >= logits.size()) continue;
+    float& l = logits[static_cast<size_t>(t)];
+    l = l > 0.0f ? l / p : l * p;
+  }
+}
+
+int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
+  AG_CHECK(logits != nullptr && n_vocab > 0);
+  const size_t n = static_cast<size_t>(n_vocab);
+  probs_.assign(logits, logits + n);  // never touch the caller's logits
+  if (params_.repeat_penalty != 1.0f && !history_.empty()) apply_repeat_penalty(probs_);
+
+  if (params_.temperature <= 0.0f) {
+    size_t best = 0;
+    for (size_t i = 1; i < n; ++i) {
+      if (probs_[i] > probs_[best]) best = i;  // strict: the first maximum wins
+    }
+    return static_cast<int32_t>(best);
+  }
+
+  // Softmax exactly as llama2.c computes it: float division, float max, expf, sequential float sum.
+  for (float& x : probs_) x /= params_.temperature;
+  float max_val = probs_[0];
+  for (size_t i = 1; i < n; ++i) max_val = std::max(max_val, probs_[i]);
+  float sum = 0.0f;
+  for (float& x : probs_) {
+    x = std::exp(x - max_val);
+    sum += x;
+  }
+  for (float& x : probs_) x /= sum;
+
+  const float coin = rng_.next_float();  // exactly one draw per sampled token, like llama2.c
+  const bool top_p_on = params_.top_p > 0.0f && params_.top_p < 1.0f;
+  const bool top_k_on = params_.top_k > 0 && params_.top_k < n_vocab;  // k >= n keeps everything: off
+  if (!top_k_on && params_.min_p <= 0.0f && !top_p_on) return sample_index_order(coin);
+  return sample_truncated(coin);
+}
+
+int32_t Sampler::sample_index_order(float coin) const {
+  float cdf = 0.0f;
+  for (size_t i = 0; i < probs_.size(); ++i) {
+    cdf += probs_[i];
+    if (coin < cdf) return static_cast<int32_t>(i);
+  }
+  return static_cast<int32_t>(probs_.size()) - 1;  // rounding left the cdf just below 1
+}
+
+int32_t Sampler::sample_truncated(float coin) {
+  const size_t n = probs_.size();
+  const bool top_p_on = params_.top_p > 0.0f && params_.top_p < 1.0f;
+  const bool top_k_on = params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n;
+  const bool min_p_on = params_.min_p > 0.0f;
+  const auto by_prob = [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); };
+
+  // Speed prefilter over the whole vocabulary; it cannot change the result. Without top_k the
+  // nucleus is measured against mass 1, so llama2.c's bound holds: tokens below
+  // (1 - top_p) / (n - 1) together weigh less than 1 - top_p. min_p's threshold depends only on
+  // the max prob, which every stage keeps. With top_k on, dropped tokens would change top_k's mass.
+  float floor = 0.0f;
+  if (!top_k_on && n > 1) {
+    if (top_p_on) floor = (1.0f - params_.top_p) / static_cast<float>(n - 1);
+    if (min_p_on) floor = std::max(floor, params_.min_p * *std::max_element(probs_.begin(), probs_.end()));
+  }
+  candidates_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (probs_[i] >= floor) candidates_.push_back({probs_[i], static_cast<int32_t>(i)});
+  }
+  if (candidates_.empty()) {  // a near-uniform distribution with a tiny top_p: keep everything
+    for (size_t i = 0; i < n; ++i) candidates_.push_back({probs_[i], static_cast<int32_t>(i)});
+  }
+
+  float top_p_mass = 1.0f;  // 1.0f keeps llama2.c's comparison cumulative > top_p bit-exact
+  if (top_k_on) {
+    const auto k = static_cast<std::ptrdiff_t>(params_.top_k);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + k, candidates_.end(), by_prob);
+    candidates_.resize(static_cast<size_t>(k));
+    top_p_mass = 0.0f;
+    for (const Candidate& c : candidates_) top_p_mass += c.prob;
+  } else {
+    std::sort(candidates_.begin(), candidates_.end(), by_prob);
+  }
+
+  if (top_p_on) {
+    const float limit = params_.top_p * top_p_mass;
+    float cumulative = 0.0f;
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+      cumulative += candidates_[i].prob;
+      if (cumulative > limit) {
+        candidates_.resize(i + 1);  // the token that crosses the limit stays in
+        break;
+      }
+    }
+  }
+
+  if (min_p_on) {
+    const float threshold = params_.min_p * candidates_.front().prob;
+    size_t keep = 1;
+    while (keep < candidates_.size() && candidates_[keep].prob >= threshold) ++keep;
+    candidates_.resize(keep);
+  }
+
+  float kept_mass = 0.0f;
+  for (const Candidate& c : candidates_) kept_mass += c.prob;
+  const float r = coin * kept_mass;
+  float cdf = 0.0f;
+  for (const Candidate& c : candidates_) {
+    cdf += c.prob;
+    if (r < cdf) return c.id;
+  }
+  return candidates_.back().id;  // rounding
+}
+
+}  // namespace autoglm
