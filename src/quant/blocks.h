@@ -1,0 +1,157 @@
+// Block structs with GGUF's exact byte layout (little-endian), so tensor data is used straight
+// from the file mapping. f16 fields are raw IEEE half bits (see quant/half.h).
+//
+// Element order inside a block (the part that is easy to get wrong):
+//   Q4_0/Q4_1: element j in the low nibble of qs[j], element j+16 in the high nibble (j < 16).
+//   Q5_0/Q5_1: as Q4, plus bit j of the little-endian uint32 qh is bit 4 of element j (j < 32).
+//   Q8_0/Q8_1: qs[j] is element j.
+//   K-quants:  256 elements per super-block; see the per-struct comments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace autoglm::quant {
+
+inline constexpr int kQK = 32;    // elements per legacy block
+inline constexpr int kQKK = 256;  // elements per K-quant super-block
+
+struct block_q4_0 {
+  uint16_t d;           // f16 scale; value = (q - 8) * d
+  uint8_t qs[kQK / 2];  // nibbles
+};
+
+struct block_q4_1 {
+  uint16_t d;  // f16 scale
+  uint16_t m;  // f16 min; value = q * d + m
+  uint8_t qs[kQK / 2];
+};
+
+struct block_q5_0 {
+  uint16_t d;     // f16 scale; value = (q - 16) * d
+  uint8_t qh[4];  // 5th bits, little-endian uint32
+  uint8_t qs[kQK / 2];
+};
+
+struct block_q5_1 {
+  uint16_t d;  // f16 scale
+  uint16_t m;  // f16 min; value = q * d + m
+  uint8_t qh[4];
+  uint8_t qs[kQK / 2];
+};
+
+struct block_q8_0 {
+  uint16_t d;  // f16 scale; value = q * d
+  int8_t qs[kQK];
+};
+
+struct block_q8_1 {
+  uint16_t d;  // f16 scale
+  uint16_t s;  // f16: d * sum(qs)
+  int8_t qs[kQK];
+};
+
+// Q2_K: 16 sub-blocks of 16. value = d * (scales[i] & 15) * q - dmin * (scales[i] >> 4), q in 0..3.
+// Per 128-element half h: qs[32h + l] holds, in bit pairs 0-1, 2-3, 4-5, 6-7, elements
+// 128h + l, +32, +64, +96 (l < 32).
+struct block_q2_K {
+  uint8_t scales[kQKK / 16];
+  uint8_t qs[kQKK / 4];
+  uint16_t d;
+  uint16_t dmin;
+};
+
+// Q3_K: 16 sub-blocks of 16. value = d * (s - 32) * (q - (hmask bit set ? 0 : 4)), q in 0..3.
+// Low 2 bits laid out as Q2_K; bit k of hmask[l] is the high bit of element 32k + l.
+// Scale i (6 bits): low 4 bits = scales[i % 8] >> (4 * (i / 8)), high 2 = scales[8 + i % 4] >> (2 * (i / 4)).
+struct block_q3_K {
+  uint8_t hmask[kQKK / 8];
+  uint8_t qs[kQKK / 4];
+  uint8_t scales[12];
+  uint16_t d;
+};
+
+// Q4_K: 8 sub-blocks of 32. value = d * sc[j] * q - dmin * m[j], q in 0..15, sc/m 6-bit packed in
+// scales[12] (see unpack_scale_min_k4). Chunk c (64 elements): qs[32c + l] low nibble = element
+// 64c + l, high nibble = element 64c + 32 + l.
+struct block_q4_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qs[kQKK / 2];
+};
+
+// Q5_K: as Q4_K plus qh: bit 2c of qh[l] is bit 4 of element 64c + l, bit 2c+1 of element 64c + 32 + l.
+struct block_q5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qh[kQKK / 8];
+  uint8_t qs[kQKK / 2];
+};
+
+// Q6_K: 16 sub-blocks of 16. value = d * scales[i] * (q - 32), q in 0..63. Per half h (128 elements)
+// with ql += 64h, qh += 32h, for l < 32: element 128h + l = ql[l] low | qh[l] bits 0-1,
+// +32 = ql[l + 32] low | bits 2-3, +64 = ql[l] high | bits 4-5, +96 = ql[l + 32] high | bits 6-7.
+struct block_q6_K {
+  uint8_t ql[kQKK / 2];
+  uint8_t qh[kQKK / 4];
+  int8_t scales[kQKK / 16];
+  uint16_t d;
+};
+
+// Q8_K: activation type for K-quant dots. bsums[i] = sum of qs[16i .. 16i+15].
+struct block_q8_K {
+  float d;
+  int8_t qs[kQKK];
+  int16_t bsums[kQKK / 16];
+};
+
+static_assert(sizeof(block_q4_0) == 18);
+static_assert(sizeof(block_q4_1) == 20);
+static_assert(sizeof(block_q5_0) == 22);
+static_assert(sizeof(block_q5_1) == 24);
+static_assert(sizeof(block_q8_0) == 34);
+static_assert(sizeof(block_q8_1) == 36);
+static_assert(sizeof(block_q2_K) == 84);
+static_assert(sizeof(block_q3_K) == 110);
+static_assert(sizeof(block_q4_K) == 144);
+static_assert(sizeof(block_q5_K) == 176);
+static_assert(sizeof(block_q6_K) == 210);
+static_assert(sizeof(block_q8_K) == 292);
+static_assert(alignof(block_q4_0) == 2 && alignof(block_q6_K) == 2 && alignof(block_q8_K) == 4);
+
+// Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes.
+inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// Inverse of unpack_scale_min_k4 for all 8 sub-blocks (sc, m < 64).
+inline void pack_scale_min_k4(const uint8_t* sc, const uint8_t* m, uint8_t* q) {
+  for (int j = 0; j < 4; ++j) {
+    q[j] = sc[j];
+    q[j + 4] = m[j];
+  }
+  for (int j = 4; j < 8; ++j) {
+    q[j + 4] = static_cast<uint8_t>((sc[j] & 0xf) | ((m[j] & 0xf) << 4));
+    q[j - 4] = static_cast<uint8_t>(q[j - 4] | ((sc[j] >> 4) << 6));
+    q[j] = static_cast<uint8_t>(q[j] | ((m[j] >> 4) << 6));
+  }
+}
+
+// Q3_K: signed scale of sub-block i (0..15), already minus 32.
+inline int unpack_scale_q3_K(const uint8_t* s, int i) {
+  const int lo = (s[i % 8] >> (4 * (i / 8))) & 0xf;
+  const int hi = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (lo | (hi << 4)) - 32;
+}
+
+}  // namespace autoglm::quant

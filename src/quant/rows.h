@@ -1,0 +1,60 @@
+// Per-format reference row routines (the entries of the traits table in quant.h). Signatures
+// match ToFloatFn / FromFloatFn / VecDotFn; n must be a multiple of the format's block size.
+// vec_dot_<w>_<a>: weight row of format w dotted with an activation row of format a.
+#pragma once
+
+#include <cstdint>
+
+namespace autoglm::quant {
+
+// Plain floats (quant_float.cpp).
+void dequantize_row_f32(const void* src, float* dst, int64_t n);
+void quantize_row_f32(const float* src, void* dst, int64_t n);
+void dequantize_row_f16(const void* src, float* dst, int64_t n);
+void quantize_row_f16(const float* src, void* dst, int64_t n);
+void dequantize_row_bf16(const void* src, float* dst, int64_t n);
+void quantize_row_bf16(const float* src, void* dst, int64_t n);
+float vec_dot_f32_f32(int64_t n, const void* x, const void* y);
+float vec_dot_f16_f32(int64_t n, const void* x, const void* y);
+float vec_dot_bf16_f32(int64_t n, const void* x, const void* y);
+
+// Legacy 32-element blocks (quant_legacy.cpp).
+void dequantize_row_q4_0(const void* src, float* dst, int64_t n);
+void quantize_row_q4_0(const float* src, void* dst, int64_t n);
+void dequantize_row_q4_1(const void* src, float* dst, int64_t n);
+void quantize_row_q4_1(const float* src, void* dst, int64_t n);
+void dequantize_row_q5_0(const void* src, float* dst, int64_t n);
+void quantize_row_q5_0(const float* src, void* dst, int64_t n);
+void dequantize_row_q5_1(const void* src, float* dst, int64_t n);
+void quantize_row_q5_1(const float* src, void* dst, int64_t n);
+void dequantize_row_q8_0(const void* src, float* dst, int64_t n);
+void quantize_row_q8_0(const float* src, void* dst, int64_t n);
+void dequantize_row_q8_1(const void* src, float* dst, int64_t n);
+void quantize_row_q8_1(const float* src, void* dst, int64_t n);
+float vec_dot_q4_0_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_q4_1_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_q5_0_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_q5_1_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_q8_0_q8_0(int64_t n, const void* x, const void* y);
+
+// K-quants, 256-element super-blocks (quant_kquants.cpp: formats; quant_kquantize.cpp: quantizers;
+// quant_kdot.cpp: dots).
+void dequantize_row_q2_K(const void* src, float* dst, int64_t n);
+void quantize_row_q2_K(const float* src, void* dst, int64_t n);
+void dequantize_row_q3_K(const void* src, float* dst, int64_t n);
+void quantize_row_q3_K(const float* src, void* dst, int64_t n);
+void dequantize_row_q4_K(const void* src, float* dst, int64_t n);
+void quantize_row_q4_K(const float* src, void* dst, int64_t n);
+void dequantize_row_q5_K(const void* src, float* dst, int64_t n);
+void quantize_row_q5_K(const float* src, void* dst, int64_t n);
+void dequantize_row_q6_K(const void* src, float* dst, int64_t n);
+void quantize_row_q6_K(const float* src, void* dst, int64_t n);
+void dequantize_row_q8_K(const void* src, float* dst, int64_t n);
+void quantize_row_q8_K(const float* src, void* dst, int64_t n);
+float vec_dot_q2_K_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_q3_K_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_q4_K_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_q5_K_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_q6_K_q8_K(int64_t n, const void* x, const void* y);
+
+}  // namespace autoglm::quant
