@@ -30,7 +30,8 @@ std::vector<float> LogitsOf(const std::vector<double>& probs) {
 
 std::vector<double> Frequencies(Sampler& s, const std::vector<float>& logits, int draws) {
   std::vector<double> freq(logits.size(), 0.0);
-  for (int i = 0; i < draws; ++i) freq[static_cast<size_t>(s.sample(logits.data(), static_cast<int32_t>(logits.size())))] += 1.0;
+  const auto n = static_cast<int32_t>(logits.size());
+  for (int i = 0; i < draws; ++i) freq[static_cast<size_t>(s.sample(logits.data(), n))] += 1.0;
   for (double& f : freq) f /= draws;
   return freq;
 }
