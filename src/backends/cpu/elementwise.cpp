@@ -1,0 +1,122 @@
+// Row-wise and element-wise kernels: norms, products, SwiGLU, RoPE, row selection.
+#include <cmath>
+#include <string>
+
+#include "backends/cpu/kernels.h"
+#include "core/check.h"
+#include "quant/quant.h"
+
+namespace autoglm::cpu {
+
+Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool) {
+  const int64_t n = ids.numel(), d = table.cols(), vocab = table.rows();
+  AG_CHECK(ids.dtype() == DType::I32 && y.rows() == n && y.cols() == d);
+  const int32_t* id = ids.data_as<int32_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (id[i] < 0 || id[i] >= vocab) {
+      return OutOfRange("token id " + std::to_string(id[i]) + " outside the vocabulary of " + std::to_string(vocab));
+    }
+  }
+  if (quant::type_traits(table.dtype()) == nullptr || quant::type_traits(table.dtype())->to_float == nullptr) {
+    return Unsupported(std::string("embedding table of type ") + dtype_name(table.dtype()));
+  }
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      quant::dequantize_row(table.dtype(), table.row_ptr(id[i]), y.data_as<float>() + i * d, d);
+    }
+  }, grain_for(d));
+  return Status::OK();
+}
+
+void rms_norm(const Tensor& x, const Tensor* w, float eps, Tensor& y, ThreadPool& pool) {
+  const int64_t n = x.rows(), d = x.cols();
+  const float* wf = w ? w->data_as<float>() : nullptr;
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x.data_as<float>() + r * d;
+      float* yr = y.data_as<float>() + r * d;
+      float ss = 0.0f;
+      for (int64_t i = 0; i < d; ++i) ss += xr[i] * xr[i];
+      ss /= static_cast<float>(d);
+      ss += eps;
+      ss = 1.0f / std::sqrt(ss);
+      if (wf) {
+        for (int64_t i = 0; i < d; ++i) yr[i] = wf[i] * (ss * xr[i]);
+      } else {
+        for (int64_t i = 0; i < d; ++i) yr[i] = ss * xr[i];
+      }
+    }
+  }, grain_for(2 * d));
+}
+
+void mul_rows(const Tensor& x, const Tensor& w, Tensor& y) {
+  const int64_t n = x.rows(), d = x.cols();
+  const float* wf = w.data_as<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x.data_as<float>() + r * d;
+    float* yr = y.data_as<float>() + r * d;
+    for (int64_t i = 0; i < d; ++i) yr[i] = wf[i] * xr[i];
+  }
+}
+
+void add(const Tensor& a, const Tensor& b, Tensor& y) {
+  const int64_t n = a.numel();
+  const float* af = a.data_as<float>();
+  const float* bf = b.data_as<float>();
+  float* yf = y.data_as<float>();
+  for (int64_t i = 0; i < n; ++i) yf[i] = af[i] + bf[i];
+}
+
+void swiglu(const Tensor& gate, const Tensor& up, Tensor& y, ThreadPool& pool) {
+  const float* g = gate.data_as<float>();
+  const float* u = up.data_as<float>();
+  float* o = y.data_as<float>();
+  pool.parallel_for(gate.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float v = g[i];
+      v *= 1.0f / (1.0f + std::exp(-v));
+      o[i] = v * u[i];
+    }
+  }, grain_for(16));
+}
+
+void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tensor& y, ThreadPool& pool) {
+  const int64_t n = x.rows(), d = x.cols();
+  const int32_t* pos = positions.data_as<int32_t>();
+  const int32_t hd = a.head_dim, n_rot = a.n_rot > 0 ? a.n_rot : a.head_dim;
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const float* xr = x.data_as<float>() + t * d;
+      float* yr = y.data_as<float>() + t * d;
+      for (int64_t i = 0; i < d; ++i) yr[i] = xr[i];
+      for (int32_t h = 0; h < a.n_head; ++h) {
+        float* v = yr + static_cast<int64_t>(h) * hd;
+        for (int32_t i = 0; i < n_rot / 2; ++i) {
+          // theta_i = pos * base^(-2i / n_rot), computed in float as llama2.c does.
+          const float freq = 1.0f / std::pow(a.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
+          const float val = static_cast<float>(pos[t]) * a.rope_freq_scale * freq;
+          const float c = std::cos(val), s = std::sin(val);
+          const int32_t i0 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i : i;
+          const int32_t i1 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i + 1 : i + n_rot / 2;
+          const float x0 = v[i0], x1 = v[i1];
+          v[i0] = x0 * c - x1 * s;
+          v[i1] = x0 * s + x1 * c;
+        }
+      }
+    }
+  }, grain_for(8 * d));
+}
+
+Status get_rows(const Tensor& x, const Tensor& ids, Tensor& y) {
+  const int64_t d = x.cols();
+  const int32_t* id = ids.data_as<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (id[i] < 0 || id[i] >= x.rows()) return OutOfRange("get_rows: row " + std::to_string(id[i]) + " out of range");
+    const float* src = x.data_as<float>() + static_cast<int64_t>(id[i]) * d;
+    float* dst = y.data_as<float>() + i * d;
+    for (int64_t j = 0; j < d; ++j) dst[j] = src[j];
+  }
+  return Status::OK();
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,42 @@
+// CPU kernels behind the CPU backend. Each works on plain rows so that SIMD variants
+// (simd/, chosen at run time) can replace the portable loops one at a time; the reference
+// definition of every quantized format stays in src/quant/.
+#pragma once
+
+#include <cstdint>
+
+#include "autoglm/status.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "graph/graph.h"
+#include "graph/step.h"
+
+namespace autoglm::cpu {
+
+// y[n, m] = x[n, k] . w[m, k]^T for any weight type that has a reference vec_dot.
+Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
+// y[i, :] = dequantize(table[ids[i], :]); ids out of range -> OutOfRange.
+Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool);
+// y = x / sqrt(mean(x^2) + eps) [* w]; w may be null.
+void rms_norm(const Tensor& x, const Tensor* w, float eps, Tensor& y, ThreadPool& pool);
+void mul_rows(const Tensor& x, const Tensor& w, Tensor& y);
+void add(const Tensor& a, const Tensor& b, Tensor& y);
+void swiglu(const Tensor& gate, const Tensor& up, Tensor& y, ThreadPool& pool);
+void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tensor& y, ThreadPool& pool);
+Status get_rows(const Tensor& x, const Tensor& ids, Tensor& y);
+// Writes k, v of every token into the cache at its position, then causal attention of each
+// query over its own sequence's cached positions [0, pos].
+Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const graph::Attrs& a,
+                 graph::StepContext& step, Tensor& y, ThreadPool& pool);
+
+// Rows per thread chunk so that one chunk holds at least ~kMinChunkWork multiply-adds:
+// below that, waking another thread costs more than the work it would take over.
+inline constexpr int64_t kMinChunkWork = 32 * 1024;
+inline int64_t grain_for(int64_t work_per_item) {
+  return work_per_item >= kMinChunkWork ? 1 : kMinChunkWork / (work_per_item > 0 ? work_per_item : 1);
+}
+
+// Dot product of two f32 rows (SIMD where available).
+float dot_f32(const float* a, const float* b, int64_t n);
+
+}  // namespace autoglm::cpu

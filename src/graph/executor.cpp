@@ -1,0 +1,56 @@
+#include "graph/executor.h"
+
+#include <algorithm>
+#include <string>
+
+namespace autoglm::graph {
+
+Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, ThreadPool& pool) {
+  const int32_t n = g.size();
+  // Last consumer of every node, so its buffer can go as soon as nobody needs it.
+  std::vector<int32_t> last_use(static_cast<size_t>(n), -1);
+  for (NodeId i = 0; i < n; ++i) {
+    for (NodeId in : g.node(i).inputs) last_use[static_cast<size_t>(in)] = i;
+  }
+  for (NodeId o : g.outputs()) last_use[static_cast<size_t>(o)] = n;
+
+  ExecState st;
+  st.values.resize(static_cast<size_t>(n));
+  st.step = &step;
+  st.pool = &pool;
+  size_t live = 0, peak = 0;
+  for (NodeId i = 0; i < n; ++i) {
+    const Node& node = g.node(i);
+    if (node.op == Op::kInput || node.op == Op::kWeight) {
+      if (!node.value.defined()) return Internal("graph input '" + node.name + "' is not bound");
+      st.values[static_cast<size_t>(i)] = node.value;
+      continue;
+    }
+    Backend* be = nullptr;
+    for (Backend* b : backends_) {
+      if (b->supports(node)) {
+        be = b;
+        break;
+      }
+    }
+    if (be == nullptr) return Unsupported(std::string("no backend supports op ") + op_name(node.op));
+    st.values[static_cast<size_t>(i)] = Tensor::empty(node.dtype, node.shape);
+    live += st.values[static_cast<size_t>(i)].nbytes();
+    peak = std::max(peak, live);
+    AG_RETURN_IF_ERROR(be->execute(g, i, st));
+    for (NodeId in : node.inputs) {
+      const Node& src = g.node(in);
+      if (last_use[static_cast<size_t>(in)] == i && src.op != Op::kInput && src.op != Op::kWeight) {
+        live -= st.values[static_cast<size_t>(in)].nbytes();
+        st.values[static_cast<size_t>(in)] = Tensor();
+      }
+    }
+  }
+  last_peak_bytes_ = peak;
+  std::vector<Tensor> outs;
+  outs.reserve(g.outputs().size());
+  for (NodeId o : g.outputs()) outs.push_back(st.values[static_cast<size_t>(o)]);
+  return outs;
+}
+
+}  // namespace autoglm::graph

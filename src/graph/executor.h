@@ -1,0 +1,49 @@
+// Executor: runs a graph node by node on the backends that support each node, allocating
+// intermediates as they are produced and freeing each one after its last consumer.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "autoglm/status.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "graph/graph.h"
+#include "graph/step.h"
+
+namespace autoglm::graph {
+
+// What a backend sees while executing one node.
+struct ExecState {
+  std::vector<Tensor> values;  // per node: its output (inputs/weights: their bound value)
+  StepContext* step = nullptr;
+  ThreadPool* pool = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual bool supports(const Node& node) const = 0;
+  // Computes node `id` into state.values[id] (already allocated with the node's shape/dtype).
+  virtual Status execute(const Graph& g, NodeId id, ExecState& state) = 0;
+};
+
+class Executor {
+ public:
+  // Backends in order of preference; the first that supports a node runs it.
+  explicit Executor(std::vector<Backend*> backends) : backends_(std::move(backends)) {}
+
+  // Runs g; returns the values of g.outputs() in order.
+  Result<std::vector<Tensor>> run(const Graph& g, StepContext& step, ThreadPool& pool);
+
+  // Peak bytes of intermediates in the last run (memory planning shows here).
+  size_t last_peak_bytes() const { return last_peak_bytes_; }
+
+ private:
+  std::vector<Backend*> backends_;
+  size_t last_peak_bytes_ = 0;
+};
+
+}  // namespace autoglm::graph

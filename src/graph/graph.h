@@ -1,0 +1,97 @@
+// Graph IR: the computation of one engine step as a list of nodes in topological order.
+// Model builders emit a graph per step (a batch of tokens with positions and KV tables);
+// passes (passes.h) rewrite it; the executor (executor.h) runs each node on a backend.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+
+namespace autoglm::graph {
+
+using NodeId = int32_t;
+
+enum class Op : uint8_t {
+  kInput,       // per-step data supplied by the caller (token ids, positions)
+  kWeight,      // model constant; value set at build time (usually a view into the mmap)
+  kEmbed,       // rows of a weight table: [n_vocab, d] x ids[n] -> [n, d] f32
+  kRmsNorm,     // x / rms(x) over the last dim
+  kRmsNormMul,  // fused rms_norm(x) * w (produced by the fuse pass)
+  kMul,         // x * w, w broadcast over rows
+  kAdd,         // a + b, same shape
+  kMatMul,      // x[n, k] times weight[m, k]^T -> [n, m] (weights are stored row per output)
+  kRope,        // rotary position embedding on [n, heads * head_dim] with positions input
+  kAttention,   // q, k, v -> writes k, v to the paged cache, causal attention over the cache
+  kSwiGLU,      // silu(gate) * up
+  kGetRows,     // selects rows of an activation: x[n, d], ids[r] -> [r, d]
+};
+const char* op_name(Op op);
+
+enum class RopeStyle : uint8_t {
+  kAdjacent,  // rotate pairs (x[2i], x[2i+1]): llama.cpp "norm" rope, llama2.c, GGUF llama
+  kNeox,      // rotate (x[i], x[i + d/2]): GPT-NeoX, Qwen2, Gemma, HF-layout Llama
+};
+
+struct Attrs {
+  float eps = 0.0f;            // norms
+  int32_t n_head = 0;          // rope / attention
+  int32_t n_head_kv = 0;       // attention
+  int32_t head_dim = 0;        // rope / attention
+  int32_t n_rot = 0;           // rope: rotated dims per head (== head_dim for Llama)
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;
+  RopeStyle rope_style = RopeStyle::kAdjacent;
+  float attn_scale = 0.0f;     // attention: softmax scale (1/sqrt(head_dim) by default)
+  int32_t layer = -1;          // attention: which KV cache layer
+};
+
+struct Node {
+  Op op = Op::kInput;
+  std::vector<NodeId> inputs;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;  // outermost-first
+  std::string name;
+  Attrs attrs;
+  Tensor value;  // kWeight: the constant; kInput: bound per step by the executor's caller
+};
+
+class Graph {
+ public:
+  NodeId push(Node node);
+  NodeId input(std::string name, DType dtype, std::vector<int64_t> shape);
+  NodeId weight(std::string name, const Tensor& value);
+
+  // Shape-inferring helpers used by model builders.
+  NodeId embed(NodeId table, NodeId ids);
+  NodeId rms_norm(NodeId x, float eps);
+  NodeId mul(NodeId x, NodeId w);
+  NodeId add(NodeId a, NodeId b);
+  NodeId matmul(NodeId x, NodeId w);
+  NodeId rope(NodeId x, NodeId positions, const Attrs& attrs);
+  NodeId attention(NodeId q, NodeId k, NodeId v, const Attrs& attrs);
+  NodeId swiglu(NodeId gate, NodeId up);
+  NodeId get_rows(NodeId x, NodeId ids);
+
+  void mark_output(NodeId id) { outputs_.push_back(id); }
+  const std::vector<NodeId>& outputs() const { return outputs_; }
+  std::vector<NodeId>& mutable_outputs() { return outputs_; }
+
+  const Node& node(NodeId id) const { return nodes_[static_cast<size_t>(id)]; }
+  Node& mutable_node(NodeId id) { return nodes_[static_cast<size_t>(id)]; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  int32_t size() const { return static_cast<int32_t>(nodes_.size()); }
+  // Finds an input node by name (-1 if none).
+  NodeId find_input(const std::string& name) const;
+
+  // One line per node: "%12 = matmul(%10, %3) f32[5, 64] blk.0.attn_q".
+  std::string dump() const;
+
+ private:
+  std::vector<Node> nodes_;
+  std::vector<NodeId> outputs_;
+};
+
+}  // namespace autoglm::graph

@@ -1,0 +1,21 @@
+// Graph passes: each takes a graph and returns an equivalent one. They run before execution;
+// tests check that the optimized graph computes the same outputs as the original.
+#pragma once
+
+#include "graph/graph.h"
+
+namespace autoglm::graph {
+
+// Drops nodes that no output depends on.
+Graph eliminate_dead_nodes(const Graph& g);
+// rms_norm(x) followed by mul(., w) with no other consumer of the norm -> rms_norm_mul(x, w):
+// one pass over the row instead of two.
+Graph fuse_rms_norm_mul(const Graph& g);
+
+struct PassOptions {
+  bool fuse = true;
+};
+// The standard pipeline.
+Graph optimize(const Graph& g, const PassOptions& opts = {});
+
+}  // namespace autoglm::graph

@@ -1,0 +1,84 @@
+#include "models/weights.h"
+
+#include <cstring>
+
+#include "formats/gguf.h"
+#include "quant/quant.h"
+
+namespace autoglm {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Owned copy of t converted to `to` (f32 in between), row by row.
+Tensor convert(const Tensor& t, DType to) {
+  Tensor out = Tensor::empty(to, t.shape());
+  std::vector<float> row(static_cast<size_t>(t.cols()));
+  for (int64_t r = 0; r < t.rows(); ++r) {
+    quant::dequantize_row(t.dtype(), t.row_ptr(r), row.data(), t.cols());
+    if (to == DType::F32) {
+      std::memcpy(out.row_ptr(r), row.data(), row.size() * sizeof(float));
+    } else {
+      quant::quantize_row(to, row.data(), out.row_ptr(r), t.cols());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+WeightLoader::WeightLoader(std::shared_ptr<const gguf::File> file, ModelLoadOptions opts)
+    : file_(std::move(file)), opts_(opts) {}
+
+bool WeightLoader::has(const std::string& name) const { return file_->find_tensor(name) != nullptr; }
+
+Result<Tensor> WeightLoader::fetch(const std::string& name, const std::vector<int64_t>& shape) {
+  const gguf::TensorInfo* info = file_->find_tensor(name);
+  if (info == nullptr) return CorruptFile("missing tensor '" + name + "'");
+  if (info->shape() != shape) {
+    return CorruptFile("tensor '" + name + "' has shape " + shape_str(info->shape()) + ", expected " + shape_str(shape));
+  }
+  const quant::TypeTraits* tr = quant::type_traits(info->type);
+  if (tr == nullptr || tr->to_float == nullptr) {
+    return Unsupported("tensor '" + name + "' has type " + dtype_name(info->type) + ", which this build cannot compute with");
+  }
+  bytes_ += info->nbytes;
+  return file_->tensor_view(*info);
+}
+
+Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t> shape) {
+  AG_ASSIGN_OR_RETURN(Tensor t, fetch(name, shape));
+  const quant::TypeTraits* tr = quant::type_traits(t.dtype());
+  if (tr->vec_dot == nullptr) return Unsupported("tensor '" + name + "' type " + dtype_name(t.dtype()) + " has no dot product");
+  const int64_t act_block = dtype_info(tr->vec_dot_type).block_size;
+  if (t.cols() % act_block != 0) {
+    return CorruptFile("tensor '" + name + "' row length " + std::to_string(t.cols()) + " is not a multiple of " +
+                       std::to_string(act_block));
+  }
+  const DType want = opts_.requantize;
+  const bool is_float = t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16;
+  if (want != DType::F32 && is_float && want != t.dtype() && t.cols() % dtype_info(want).block_size == 0) {
+    const quant::TypeTraits* wt = quant::type_traits(want);
+    if (wt == nullptr || wt->from_float == nullptr || wt->vec_dot == nullptr) {
+      return Unsupported(std::string("cannot quantize weights to ") + dtype_name(want));
+    }
+    return convert(t, want);
+  }
+  return t;
+}
+
+Result<Tensor> WeightLoader::f32(const std::string& name, std::vector<int64_t> shape) {
+  AG_ASSIGN_OR_RETURN(Tensor t, fetch(name, shape));
+  if (t.dtype() == DType::F32) return t;
+  return convert(t, DType::F32);
+}
+
+Result<Tensor> WeightLoader::table(const std::string& name, std::vector<int64_t> shape) {
+  return fetch(name, shape);
+}
+
+}  // namespace autoglm

@@ -1,0 +1,38 @@
+// Fetching model weights from a GGUF file with the shape and type checks every architecture
+// needs: a missing tensor or a wrong shape is a CorruptFile naming the tensor.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autoglm/status.h"
+#include "core/tensor.h"
+#include "models/model.h"
+
+namespace autoglm {
+
+class WeightLoader {
+ public:
+  WeightLoader(std::shared_ptr<const gguf::File> file, ModelLoadOptions opts);
+
+  bool has(const std::string& name) const;
+  // A matrix used by matmul (any type with a dot product); requantized if the options ask.
+  Result<Tensor> matrix(const std::string& name, std::vector<int64_t> shape);
+  // A vector/table read as f32 (norm weights): converted to an owned f32 copy if stored
+  // otherwise.
+  Result<Tensor> f32(const std::string& name, std::vector<int64_t> shape);
+  // An embedding table (any type with a dequantizer).
+  Result<Tensor> table(const std::string& name, std::vector<int64_t> shape);
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Result<Tensor> fetch(const std::string& name, const std::vector<int64_t>& shape);
+
+  std::shared_ptr<const gguf::File> file_;
+  ModelLoadOptions opts_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace autoglm

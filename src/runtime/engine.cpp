@@ -1,0 +1,167 @@
+#include "runtime/engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/cpu/cpu_backend.h"
+#include "core/log.h"
+#include "formats/gguf.h"
+#include "graph/passes.h"
+
+namespace autoglm {
+
+const char* stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::kLength: return "length";
+    case StopReason::kEos: return "eos";
+    case StopReason::kContextFull: return "context_full";
+    case StopReason::kCallback: return "callback";
+  }
+  return "?";
+}
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
+  if (opts.n_threads < 0) return InvalidArgument("thread count must be >= 0");
+  if (opts.n_ctx < 0) return InvalidArgument("context size must be >= 0");
+  AG_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::open(path));
+  std::shared_ptr<const gguf::File> shared(std::move(file));
+  const int threads = opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads();
+  std::unique_ptr<Engine> e(new Engine(threads));
+  e->opts_ = opts;
+  e->file_ = shared;
+  ModelLoadOptions mo;
+  mo.requantize = opts.requantize;
+  AG_ASSIGN_OR_RETURN(e->model_, load_model(shared, mo));
+  AG_ASSIGN_OR_RETURN(e->tokenizer_, make_tokenizer(*shared));
+  if (static_cast<int64_t>(e->tokenizer_->n_vocab()) != e->model_->hparams().n_vocab) {
+    return CorruptFile("tokenizer vocabulary (" + std::to_string(e->tokenizer_->n_vocab()) +
+                       ") differs from the model's (" + std::to_string(e->model_->hparams().n_vocab) + ")");
+  }
+  e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(e->model_->hparams().n_ctx_train, 4096);
+  AG_ASSIGN_OR_RETURN(e->cache_, kv::KVCache::create(e->model_->kv_config(e->n_ctx_, opts.kv_type)));
+  e->cpu_ = std::make_unique<cpu::CpuBackend>();
+  e->executor_ = std::make_unique<graph::Executor>(std::vector<graph::Backend*>{e->cpu_.get()});
+  AG_LOG(kInfo, "loaded %s: %s, %d layers, %d embd, vocab %d, ctx %d, %d threads", path.c_str(),
+         e->model_->hparams().arch.c_str(), e->model_->hparams().n_layer, e->model_->hparams().n_embd,
+         e->model_->hparams().n_vocab, e->n_ctx_, threads);
+  return e;
+}
+
+const graph::Graph& Engine::step_graph(int64_t n_tokens, int64_t n_outputs) {
+  auto key = std::make_pair(n_tokens, n_outputs);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second;
+  if (plans_.size() >= 16) plans_.erase(plans_.begin());  // prefill shapes vary; keep a few
+  graph::Graph g = model_->build_step_graph(n_tokens, n_outputs);
+  if (opts_.optimize_graph) g = graph::optimize(g);
+  return plans_.emplace(key, std::move(g)).first->second;
+}
+
+std::string Engine::dump_graph(int64_t n_tokens, bool optimized) const {
+  graph::Graph g = model_->build_step_graph(n_tokens, 1);
+  if (optimized) g = graph::optimize(g);
+  return g.dump();
+}
+
+Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return InvalidArgument("eval: no tokens");
+  if (start < 0 || start + n > n_ctx_) {
+    return OutOfRange("context full: " + std::to_string(start + n) + " tokens do not fit in a context of " +
+                      std::to_string(n_ctx_));
+  }
+  const int32_t n_vocab = model_->hparams().n_vocab;
+  for (TokenId t : tokens) {
+    if (t < 0 || t >= n_vocab) return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary");
+  }
+  AG_RETURN_IF_ERROR(seq.reserve(*cache_, static_cast<int32_t>(start + n)));
+
+  graph::Graph g = step_graph(n, 1);  // a copy: inputs are bound per step
+  Tensor tok = Tensor::empty(DType::I32, {n});
+  Tensor pos = Tensor::empty(DType::I32, {n});
+  Tensor rows = Tensor::empty(DType::I32, {1});
+  graph::StepContext step;
+  step.cache = cache_.get();
+  step.seqs = {&seq};
+  for (int64_t i = 0; i < n; ++i) {
+    tok.data_as<int32_t>()[i] = tokens[static_cast<size_t>(i)];
+    pos.data_as<int32_t>()[i] = static_cast<int32_t>(start + i);
+    step.token_seq.push_back(0);
+    step.positions.push_back(static_cast<int32_t>(start + i));
+  }
+  rows.data_as<int32_t>()[0] = static_cast<int32_t>(n - 1);
+  g.mutable_node(g.find_input(kInputTokens)).value = tok;
+  g.mutable_node(g.find_input(kInputPositions)).value = pos;
+  g.mutable_node(g.find_input(kInputOutputRows)).value = rows;
+  AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_));
+  seq.set_n_cached(static_cast<int32_t>(start + n));
+  const float* lp = outs[0].data_as<float>();
+  return std::vector<float>(lp, lp + n_vocab);
+}
+
+Result<GenerationResult> Engine::generate(std::string_view prompt, const GenerationParams& params,
+                                          const TextCallback& on_text) {
+  std::vector<TokenId> ids = tokenizer_->encode(prompt, params.add_special, params.parse_special);
+  return generate_tokens(std::move(ids), params, on_text);
+}
+
+Result<GenerationResult> Engine::generate_tokens(std::vector<TokenId> prompt, const GenerationParams& params,
+                                                 const TextCallback& on_text) {
+  AG_RETURN_IF_ERROR(params.sampling.validate());
+  if (params.n_predict < -1) return InvalidArgument("n_predict must be >= -1");
+  if (prompt.empty()) return InvalidArgument("the prompt is empty and the model adds no BOS token");
+  if (static_cast<int64_t>(prompt.size()) > n_ctx_) {
+    return InvalidArgument("prompt has " + std::to_string(prompt.size()) + " tokens, more than the context size " +
+                           std::to_string(n_ctx_));
+  }
+  GenerationResult res;
+  res.prompt_tokens = prompt;
+  Sampler sampler(params.sampling);
+  for (TokenId t : prompt) sampler.accept(t);
+  StreamDecoder stream(*tokenizer_);
+  kv::SequenceKV seq;
+  struct Release {
+    kv::SequenceKV& s;
+    kv::KVCache& c;
+    ~Release() { s.release(c); }
+  } release{seq, *cache_};
+
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  AG_ASSIGN_OR_RETURN(std::vector<float> logits, eval(seq, prompt, 0));
+  res.prompt_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  t0 = clock::now();
+  int32_t pos = static_cast<int32_t>(prompt.size());
+  const TokenId eos = tokenizer_->vocab().eos;
+  for (int32_t i = 0; params.n_predict < 0 || i < params.n_predict; ++i) {
+    const TokenId next = sampler.sample(logits.data(), static_cast<int32_t>(logits.size()));
+    if (params.stop_at_eos && next == eos) {
+      res.stop = StopReason::kEos;
+      break;
+    }
+    sampler.accept(next);
+    res.tokens.push_back(next);
+    std::string piece = stream.push(next);
+    res.text += piece;
+    if (on_text && !piece.empty() && !on_text(piece)) {
+      res.stop = StopReason::kCallback;
+      break;
+    }
+    if (params.n_predict >= 0 && i + 1 == params.n_predict) break;
+    if (pos >= n_ctx_) {
+      res.stop = StopReason::kContextFull;
+      break;
+    }
+    AG_ASSIGN_OR_RETURN(logits, eval(seq, {next}, pos));
+    ++pos;
+  }
+  std::string tail = stream.flush();
+  res.text += tail;
+  if (on_text && !tail.empty()) on_text(tail);
+  res.generate_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace autoglm

@@ -1,0 +1,97 @@
+// Engine: one loaded model (weights, tokenizer, KV cache, thread pool, backends) and the
+// generation loop: prefill the prompt in one step, then decode token by token.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "autoglm/status.h"
+#include "core/thread_pool.h"
+#include "graph/executor.h"
+#include "kv/kv_cache.h"
+#include "kv/sequence_kv.h"
+#include "models/model.h"
+#include "runtime/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace autoglm {
+
+struct EngineOptions {
+  int32_t n_threads = 0;            // 0: all cores
+  int32_t n_ctx = 0;                // 0: the model's training context, capped at 4096
+  DType kv_type = DType::F32;       // F32 or F16
+  bool optimize_graph = true;       // run graph passes
+  DType requantize = DType::F32;    // convert float weights at load (Q8_0, Q4_0, ...)
+};
+
+struct GenerationParams {
+  int32_t n_predict = 128;          // tokens to generate (-1: until EOS or the context is full)
+  SamplingParams sampling;
+  bool add_special = true;          // BOS/EOS as the vocabulary says
+  bool parse_special = false;       // user text never contains control tokens by default
+  bool stop_at_eos = true;
+};
+
+enum class StopReason { kLength, kEos, kContextFull, kCallback };
+const char* stop_reason_name(StopReason r);
+
+struct GenerationResult {
+  std::string text;
+  std::vector<TokenId> prompt_tokens;
+  std::vector<TokenId> tokens;  // generated
+  StopReason stop = StopReason::kLength;
+  double prompt_ms = 0, generate_ms = 0;
+};
+
+// Receives each piece of complete UTF-8 text as it is generated; return false to stop.
+using TextCallback = std::function<bool(std::string_view)>;
+
+class Engine {
+ public:
+  // Opens a GGUF model file and prepares everything for generation.
+  static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts = {});
+  ~Engine();
+
+  const Model& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  int32_t n_ctx() const { return n_ctx_; }
+  int32_t n_threads() const { return pool_.size(); }
+
+  Result<GenerationResult> generate(std::string_view prompt, const GenerationParams& params,
+                                    const TextCallback& on_text = {});
+  Result<GenerationResult> generate_tokens(std::vector<TokenId> prompt, const GenerationParams& params,
+                                           const TextCallback& on_text = {});
+
+  // Runs tokens at positions [start, start + n) of seq and returns the logits of the last one.
+  // Tokens must be valid ids. For tests and tools (perplexity, logits comparisons).
+  Result<std::vector<float>> eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start);
+  kv::KVCache& kv_cache() { return *cache_; }
+
+  // The step graph before and after the passes, as text (--dump-graph).
+  std::string dump_graph(int64_t n_tokens, bool optimized) const;
+
+ private:
+  Engine(int n_threads) : pool_(n_threads) {}
+  const graph::Graph& step_graph(int64_t n_tokens, int64_t n_outputs);
+
+  std::shared_ptr<const gguf::File> file_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<kv::KVCache> cache_;
+  std::unique_ptr<graph::Backend> cpu_;
+  std::unique_ptr<graph::Executor> executor_;
+  ThreadPool pool_;
+  EngineOptions opts_;
+  int32_t n_ctx_ = 0;
+  // Optimized graphs per (n_tokens, n_outputs): decode reuses one plan every step.
+  std::map<std::pair<int64_t, int64_t>, graph::Graph> plans_;
+};
+
+}  // namespace autoglm
