@@ -47,8 +47,19 @@ class Tokenizer {
   // The bytes one token stands for (SPM: U+2581 -> ' ', <0xNN> -> that byte; control tokens
   // -> "" unless render_special).
   virtual std::string token_to_piece(TokenId id, bool render_special = false) const = 0;
-  // Ids -> text, as the reference decoder does (SPM strips the leading space it added).
+  // Ids -> text, as the reference decoder (SentencePiece) does: the leading space the encoder
+  // added is stripped, and bytes of byte tokens that do not form well-formed UTF-8 become U+FFFD
+  // (one per byte), so the result is always valid UTF-8. Out-of-range ids decode to nothing.
   std::string decode(const std::vector<TokenId>& ids, bool render_special = false) const;
+
+  // How decode() and StreamDecoder see one token.
+  struct DecodePiece {
+    std::string text;          // surface; for a byte token the one raw byte
+    bool is_byte = false;      // consecutive byte pieces are validated as UTF-8 together
+    bool transparent = false;  // control tokens: do not end the start-of-text window
+    bool strip_space = false;  // drops one leading ' ' when it is the first non-transparent piece
+  };
+  virtual DecodePiece decode_piece(TokenId id, bool render_special) const;
 
  protected:
   explicit Tokenizer(Vocab v) : vocab_(std::move(v)) {}
@@ -60,13 +71,14 @@ Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(const gguf::File& file);
 
 // Streaming detokenizer: push tokens one at a time; returns only complete UTF-8 text, so a
-// character split across tokens is never emitted in halves. Strips the leading space after
-// BOS/at start the same way decode() does, so streamed == decoded.
+// character split across byte tokens is never emitted in halves. Strips the leading space the
+// same way decode() does: the concatenation of every push() and a final flush() equals
+// decode() of all ids, byte for byte.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tok, bool render_special = false);
   std::string push(TokenId id);
-  std::string flush();  // whatever is left (invalid trailing bytes become U+FFFD)
+  std::string flush();  // whatever is left (an unfinished character becomes U+FFFD per byte)
 
  private:
   const Tokenizer& tok_;
