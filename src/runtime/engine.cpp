@@ -120,7 +120,11 @@ Result<GenerationResult> Engine::generate_tokens(std::vector<TokenId> prompt, co
   res.prompt_tokens = prompt;
   Sampler sampler(params.sampling);
   for (TokenId t : prompt) sampler.accept(t);
+  // The decoder sees the prompt first (output discarded) so that it strips the leading space
+  // only when generation starts right after BOS, as the reference decoders do.
   StreamDecoder stream(*tokenizer_);
+  for (TokenId t : prompt) stream.push(t);
+  (void)stream.flush();
   kv::SequenceKV seq;
   struct Release {
     kv::SequenceKV& s;
