@@ -23,6 +23,9 @@ enum class ValueType : uint32_t {
   STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 };
 const char* value_type_name(ValueType t);
+// Bytes of one scalar of type t in the file; 0 for STRING/ARRAY or an unknown type.
+size_t value_type_size(ValueType t);
+bool is_valid_value_type(uint32_t id);
 
 // One metadata value. Scalars are widened: integers to int64/uint64, floats to double.
 struct Value {
@@ -35,6 +38,16 @@ struct Value {
   std::vector<Value> arr;                   // ARRAY of non-string elements
   std::vector<std::string> arr_str;         // ARRAY of STRING (kept apart: vocabularies are large)
 
+  // Builders (writer users, tests). The type picks how the value is stored and written.
+  static Value of_uint(ValueType t, uint64_t v);   // UINT8/16/32/64
+  static Value of_int(ValueType t, int64_t v);     // INT8/16/32/64
+  static Value of_float(ValueType t, double v);    // FLOAT32/FLOAT64
+  static Value of_bool(bool v);
+  static Value of_string(std::string v);
+  static Value of_array(ValueType elem, std::vector<Value> items);  // non-string elements
+  static Value of_string_array(std::vector<std::string> items);
+
+  bool operator==(const Value& o) const = default;
   bool is_integer() const;
   std::optional<int64_t> as_int() const;   // any integer type (or bool) that fits int64
   std::optional<double> as_float() const;  // float or integer
@@ -103,9 +116,14 @@ class File {
   std::map<std::string, size_t, std::less<>> tensor_index_;
 };
 
-// Writes GGUF v3 files (tests, converters, random-weight benchmark models).
+// Writes GGUF v3 files (tests, converters, random-weight benchmark models). Tensor data are
+// padded to the alignment, each tensor starting on an aligned offset; `general.alignment` is
+// written when the alignment is not the default 32. Inconsistent input (duplicate keys or
+// names, a shape that does not match the data size) is reported by check() and write();
+// to_bytes() treats it as a bug in the caller.
 class Writer {
  public:
+  Status check() const;
   void set_alignment(uint64_t a) { alignment_ = a; }
   void add_string(std::string key, std::string v);
   void add_uint32(std::string key, uint32_t v);
