@@ -11,8 +11,25 @@
 
 namespace autoglm {
 namespace {
-constexpr int kSpinIterations = 20000;
+// Spin briefly (a decode step dispatches ops microseconds apart), then yield the core, then
+// sleep. Yielding matters when threads outnumber free cores: a spinning waiter would steal
+// the time the thread it waits for needs.
+constexpr int kSpinIterations = 2000;
+constexpr int kYieldIterations = 50;
+
+template <typename Pred>
+bool spin_then_yield(Pred done) {
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (done()) return true;
+    AG_CPU_RELAX();
+  }
+  for (int i = 0; i < kYieldIterations; ++i) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return done();
 }
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -36,11 +53,8 @@ int ThreadPool::default_threads() {
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
+    spin_then_yield([&] { return generation_.load(std::memory_order_acquire) != seen; });
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
-      AG_CPU_RELAX();
-      gen = generation_.load(std::memory_order_acquire);
-    }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -69,8 +83,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0 && spin < kSpinIterations; ++spin) AG_CPU_RELAX();
-  if (pending_.load(std::memory_order_acquire) != 0) {
+  if (!spin_then_yield([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
   }
