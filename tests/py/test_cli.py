@@ -1,0 +1,89 @@
+"""The autoglm CLI as a user meets it: exit codes, stdout/stderr discipline, every fixture GGUF."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+BIN = os.environ.get("AUTOGLM_BIN", "")
+MODELS = pathlib.Path(os.environ.get("AUTOGLM_SHARED_MODELS", pathlib.Path(__file__).parents[3] / "shared" / "models"))
+STORIES = MODELS / "stories260K" / "stories260K.gguf"
+
+pytestmark = pytest.mark.skipif(not BIN or not os.path.exists(BIN), reason="AUTOGLM_BIN not built")
+
+
+def cli(*args, timeout=60):
+    return subprocess.run([BIN, *map(str, args)], capture_output=True, timeout=timeout)
+
+
+ALL_GGUF = sorted(MODELS.glob("**/*.gguf"))
+
+
+@pytest.mark.parametrize("path", ALL_GGUF, ids=[p.name for p in ALL_GGUF])
+def test_inspect_every_fixture(path):
+    r = cli("inspect", path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "format: GGUF v" in out
+    assert "general.architecture = " in out
+    assert "tensors (" in out
+
+
+def test_inspect_stories_tensor_table():
+    out = cli("inspect", STORIES).stdout.decode()
+    assert "tensors (48):" in out
+    assert "llama.embedding_length = 64" in out
+    assert "blk.4.ffn_down.weight" in out and "[64, 172]" in out
+
+
+@pytest.mark.parametrize("cmd", [["run", "--model"], ["inspect"], ["tokenize", "--model"]])
+def test_missing_or_bad_model_is_one_line_and_exit_1(cmd, tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 16)
+    for path in [tmp_path / "missing.gguf", bad, MODELS / "stories260K" / "stories260K.bin"]:
+        args = cmd + [path] + (["hello"] if cmd[0] == "tokenize" else [])
+        r = cli(*args)
+        assert r.returncode == 1, (args, r.stderr)
+        assert r.stdout == b""
+        lines = r.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("autoglm "), r.stderr
+
+
+def test_run_prints_only_generated_text():
+    r = cli("run", "--model", STORIES, "--prompt", "Once upon a time", "--temp", "0", "--n-predict", "20", "--verbose")
+    assert r.returncode == 0, r.stderr
+    text = r.stdout.decode()
+    assert not text.startswith("Once upon a time")
+    assert len(text) > 20
+    assert "tok/s" in r.stderr.decode()  # diagnostics go to stderr
+
+
+def test_run_threads_do_not_change_greedy_text():
+    outs = {cli("run", "--model", STORIES, "--temp", "0", "--n-predict", "64", "--threads", t).stdout for t in (1, 2, 3)}
+    assert len(outs) == 1
+
+
+def test_run_rejects_bad_options():
+    for args in (["--n-predict", "abc"], ["--temp", "nan"], ["--bogus"], ["--top-p", "1.5"], ["--temp", "-1"],
+                 ["--kv-type", "q3"], ["--quantize", "5"], ["--threads", "-2"]):
+        r = cli("run", "--model", STORIES, *args)
+        assert r.returncode in (1, 2), args
+        assert r.stdout == b""
+        assert r.stderr.decode().strip(), args
+
+
+def test_tokenize_prints_ids():
+    r = cli("tokenize", "--model", MODELS / "ggml-vocab" / "ggml-vocab-llama-spm.gguf", "Hello world")
+    assert r.returncode == 0
+    assert r.stdout.decode().strip() == "1 15043 3186"
+    r = cli("tokenize", "--model", STORIES, "--no-bos", "Once upon a time")
+    ids = [int(x) for x in r.stdout.split()]
+    assert ids and ids[0] != 1
+
+
+def test_dump_graph_shows_fusion():
+    r = cli("run", "--model", STORIES, "--temp", "0", "--n-predict", "1", "--dump-graph")
+    err = r.stderr.decode()
+    before, after = err.split("== after passes ==")
+    assert "rms_norm(" in before and "rms_norm_mul(" not in before
+    assert "rms_norm_mul(" in after
