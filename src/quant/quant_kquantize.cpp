@@ -45,10 +45,11 @@ void fit_scale_min(const float* x, int n, int nmax, float* scale, float* min_out
       sx += x[i];
       sqx += static_cast<double>(q[i]) * x[i];
     }
+    if (sqq <= 0) continue;
     const double det = n * sqq - sq * sq;
-    if (det <= 0) continue;
-    double s = (n * sqx - sq * sx) / det;
-    double b = (sqq * sx - sq * sqx) / det;
+    // All q equal (e.g. a constant block) leaves the offset undetermined: fit the scale alone.
+    double s = det > 0 ? (n * sqx - sq * sx) / det : sqx / sqq;
+    double b = det > 0 ? (sqq * sx - sq * sqx) / det : 0.0;
     if (b > 0) {
       b = 0;
       s = sqx / sqq;
@@ -113,9 +114,11 @@ uint16_t quantize_unsigned_scales(const float* v, int n, int qmax, uint8_t* out)
     std::fill(out, out + n, 0);
     return 0;
   }
-  const float inv = static_cast<float>(qmax) / vmax;
-  for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(round_clamp(inv * v[i], 0, qmax));
-  return fp32_to_fp16(vmax / static_cast<float>(qmax));
+  // Round against the multiplier as stored (f16), so its rounding is absorbed by the integers.
+  const uint16_t d16 = fp32_to_fp16(vmax / static_cast<float>(qmax));
+  const float d = fp16_to_fp32(d16);
+  for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(d > 0.0f ? round_clamp(v[i] / d, 0, qmax) : 0);
+  return d16;
 }
 
 // Common asymmetric path for Q2_K / Q4_K / Q5_K: per sub-block ints q[256] (0..nmax), scale
@@ -163,10 +166,10 @@ void quantize_sym_block(const float* x, int nmax, int smax, int8_t* q, int* ls, 
     std::fill(q, q + kQKK, 0);
     return;
   }
-  const float iscale = -static_cast<float>(smax) / max_scale;
-  for (int s = 0; s < 16; ++s) ls[s] = round_clamp(iscale * scales[s], -smax, smax - 1);
-  *d_out = fp32_to_fp16(1.0f / iscale);
+  // The largest-magnitude scale maps to -smax; integers are rounded against the stored f16 d.
+  *d_out = fp32_to_fp16(max_scale / -static_cast<float>(smax));
   const float d = fp16_to_fp32(*d_out);
+  for (int s = 0; s < 16; ++s) ls[s] = d != 0.0f ? round_clamp(scales[s] / d, -smax, smax - 1) : 0;
   for (int s = 0; s < 16; ++s) {
     const float dl = d * static_cast<float>(ls[s]);
     for (int l = 0; l < 16; ++l) {
