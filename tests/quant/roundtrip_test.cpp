@@ -190,6 +190,22 @@ TEST(QuantRoundTrip, ExtremeMagnitudes) {
   }
 }
 
+// Non-finite input is garbage in, but must not be undefined behaviour (float->int casts are
+// clamped) and must not spill into neighbouring blocks.
+TEST(QuantRoundTrip, NonFiniteInputStaysInItsBlock) {
+  for (DType t : kAllQuantizable) {
+    SCOPED_TRACE(dtype_name(t));
+    const int64_t bs = std::max<int64_t>(dtype_info(t).block_size, 32);
+    for (float bad : {NAN, INFINITY, -INFINITY}) {
+      auto x = random_row(bs * 2, 13);
+      x[5] = bad;
+      const auto y = dequantize(t, quantize(t, x), bs * 2);
+      const auto clean = dequantize(t, quantize(t, std::vector<float>(x.begin() + bs, x.end())), bs);
+      for (int64_t i = 0; i < bs; ++i) ASSERT_EQ(y[static_cast<size_t>(bs + i)], clean[static_cast<size_t>(i)]);
+    }
+  }
+}
+
 TEST(QuantRoundTrip, RequantizingDequantizedLegacyDataIsStable) {
   // Dequantized Q8_0 values lie on the grid, so quantizing them again reproduces the bytes.
   const int64_t n = 32 * 9;
