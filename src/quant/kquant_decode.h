@@ -30,9 +30,10 @@ inline void decode(const block_q2_K& b, KBlock* k) {
     k->sc[i] = b.scales[i] & 0xf;
     k->m[i] = b.scales[i] >> 4;
   }
-  for (int e = 0; e < kQKK; ++e) {
-    const int h = e / 128, g = (e % 128) / 32, l = e % 32;
-    k->q[e] = static_cast<int8_t>((b.qs[32 * h + l] >> (2 * g)) & 3);
+  for (int h = 0; h < 2; ++h) {
+    for (int g = 0; g < 4; ++g) {
+      for (int l = 0; l < 32; ++l) k->q[128 * h + 32 * g + l] = static_cast<int8_t>((b.qs[32 * h + l] >> (2 * g)) & 3);
+    }
   }
 }
 
@@ -45,11 +46,14 @@ inline void decode(const block_q3_K& b, KBlock* k) {
     k->sc[i] = unpack_scale_q3_K(b.scales, i);
     k->m[i] = 0;
   }
-  for (int e = 0; e < kQKK; ++e) {
-    const int h = e / 128, g = (e % 128) / 32, l = e % 32;
-    const int lo = (b.qs[32 * h + l] >> (2 * g)) & 3;
-    const int hi = (b.hmask[l] >> (e / 32)) & 1;
-    k->q[e] = static_cast<int8_t>(lo - (hi ? 0 : 4));
+  for (int h = 0; h < 2; ++h) {
+    for (int g = 0; g < 4; ++g) {
+      for (int l = 0; l < 32; ++l) {
+        const int lo = (b.qs[32 * h + l] >> (2 * g)) & 3;
+        const int hi = (b.hmask[l] >> (4 * h + g)) & 1;
+        k->q[128 * h + 32 * g + l] = static_cast<int8_t>(lo - (hi ? 0 : 4));
+      }
+    }
   }
 }
 
@@ -64,9 +68,11 @@ inline void decode(const block_q4_K& b, KBlock* k) {
     k->sc[j] = sc;
     k->m[j] = m;
   }
-  for (int e = 0; e < kQKK; ++e) {
-    const int c = e / 64, hi = (e % 64) / 32, l = e % 32;
-    k->q[e] = static_cast<int8_t>((b.qs[32 * c + l] >> (4 * hi)) & 0xf);
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      k->q[64 * c + l] = static_cast<int8_t>(b.qs[32 * c + l] & 0xf);
+      k->q[64 * c + 32 + l] = static_cast<int8_t>(b.qs[32 * c + l] >> 4);
+    }
   }
 }
 
@@ -81,11 +87,11 @@ inline void decode(const block_q5_K& b, KBlock* k) {
     k->sc[j] = sc;
     k->m[j] = m;
   }
-  for (int e = 0; e < kQKK; ++e) {
-    const int c = e / 64, hi = (e % 64) / 32, l = e % 32;
-    const int lo = (b.qs[32 * c + l] >> (4 * hi)) & 0xf;
-    const int top = (b.qh[l] >> (2 * c + hi)) & 1;
-    k->q[e] = static_cast<int8_t>(lo | (top << 4));
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      k->q[64 * c + l] = static_cast<int8_t>((b.qs[32 * c + l] & 0xf) | (((b.qh[l] >> (2 * c)) & 1) << 4));
+      k->q[64 * c + 32 + l] = static_cast<int8_t>((b.qs[32 * c + l] >> 4) | (((b.qh[l] >> (2 * c + 1)) & 1) << 4));
+    }
   }
 }
 
@@ -98,11 +104,16 @@ inline void decode(const block_q6_K& b, KBlock* k) {
     k->sc[i] = b.scales[i];
     k->m[i] = 0;
   }
-  for (int e = 0; e < kQKK; ++e) {
-    const int h = e / 128, g = (e % 128) / 32, l = e % 32;
-    const int lo = (b.ql[64 * h + 32 * (g & 1) + l] >> (4 * (g >> 1))) & 0xf;
-    const int hi = (b.qh[32 * h + l] >> (2 * g)) & 3;
-    k->q[e] = static_cast<int8_t>((lo | (hi << 4)) - 32);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    int8_t* q = k->q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      q[l] = static_cast<int8_t>(((ql[l] & 0xf) | ((qh[l] & 3) << 4)) - 32);
+      q[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      q[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      q[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
   }
 }
 
