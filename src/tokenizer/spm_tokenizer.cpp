@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <queue>
 
 #include "tokenizer/utf8.h"
 
@@ -115,6 +114,13 @@ void SpmTokenizer::build_tables() {
     if (type == TokenType::kNormal || type == TokenType::kUndefined) {
       mergeable_.emplace(text, id);  // the first of duplicate texts wins
       max_token_len_ = std::max(max_token_len_, text.size());
+      const std::string_view t = text;
+      for (size_t i = 0, prev = std::string_view::npos; i < t.size();) {
+        const size_t len = utf8::char_len(t.substr(i));
+        if (prev != std::string_view::npos) inner_pairs_.insert(t.substr(prev, i + len - prev));
+        prev = i;
+        i += len;
+      }
     }
     // A byte token is found by its text, whatever its declared type (files without types).
     const int b = byte_value(id);
@@ -200,19 +206,48 @@ void SpmTokenizer::encode_fragment(std::string_view text, bool space_prefix, std
   encode_escaped(rest, out);
 }
 
-void SpmTokenizer::encode_escaped(std::string_view s, std::vector<TokenId>* out) const {
+struct SpmTokenizer::MergeScratch {
   std::vector<Symbol> syms;
-  syms.reserve(s.size());
+  std::vector<Bigram> heap;
+};
+
+void SpmTokenizer::encode_escaped(std::string_view s, std::vector<TokenId>* out) const {
+  MergeScratch scratch;
+  size_t seg_start = 0;
+  size_t prev_start = 0;
+  size_t prev_len = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = utf8::char_len(s.substr(i));
+    if (prev_len > 0 && !inner_pairs_.contains(s.substr(prev_start, prev_len + len))) {
+      merge_segment(s.substr(seg_start, i - seg_start), &scratch, out);
+      seg_start = i;
+    }
+    prev_start = i;
+    prev_len = len;
+    i += len;
+  }
+  merge_segment(s.substr(seg_start), &scratch, out);
+}
+
+void SpmTokenizer::merge_segment(std::string_view s, MergeScratch* scratch, std::vector<TokenId>* out) const {
+  if (s.empty()) return;
+  if (s.size() == 1 || utf8::char_len(s) == s.size()) {
+    emit_symbol(s, out);  // one character: nothing to merge
+    return;
+  }
+  std::vector<Symbol>& syms = scratch->syms;
+  syms.clear();
   for (size_t i = 0; i < s.size();) {
     const size_t len = utf8::char_len(s.substr(i));
     const auto idx = static_cast<int32_t>(syms.size());
     syms.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(len), idx - 1, idx + 1});
     i += len;
   }
-  if (syms.empty()) return;
   syms.back().next = -1;
 
-  std::priority_queue<Bigram, std::vector<Bigram>, BigramLess> queue;
+  std::vector<Bigram>& heap = scratch->heap;
+  heap.clear();
+  const BigramLess less;
   auto try_add = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
     const Symbol& l = syms[static_cast<size_t>(left)];
@@ -221,14 +256,16 @@ void SpmTokenizer::encode_escaped(std::string_view s, std::vector<TokenId>* out)
     if (len > max_token_len_) return;
     auto it = mergeable_.find(s.substr(l.start, len));
     if (it == mergeable_.end()) return;
-    queue.push({score_of(it->second), static_cast<uint32_t>(left), static_cast<uint32_t>(right),
-                static_cast<uint32_t>(len)});
+    heap.push_back({score_of(it->second), static_cast<uint32_t>(left), static_cast<uint32_t>(right),
+                    static_cast<uint32_t>(len)});
+    std::push_heap(heap.begin(), heap.end(), less);
   };
   for (size_t i = 1; i < syms.size(); ++i) try_add(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
 
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), less);
+    const Bigram b = heap.back();
+    heap.pop_back();
     Symbol& l = syms[b.left];
     Symbol& r = syms[b.right];
     // Stale entry: one side was merged elsewhere since this pair was queued.

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
@@ -60,13 +61,19 @@ class SpmTokenizer final : public Tokenizer {
   int byte_value(TokenId id) const;  // 0..255 for a well-formed <0xXX> token, else -1
   std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
   void encode_fragment(std::string_view text, bool space_prefix, std::vector<TokenId>* out) const;
+  struct MergeScratch;
   void encode_escaped(std::string_view s, std::vector<TokenId>* out) const;
+  void merge_segment(std::string_view s, MergeScratch* scratch, std::vector<TokenId>* out) const;
   void emit_symbol(std::string_view sym, std::vector<TokenId>* out) const;
 
   // Tokens that merging may produce (normal, undefined), by text; keys view vocab_.tokens.
   std::unordered_map<std::string_view, TokenId, SvHash, std::equal_to<>> mergeable_;
   std::array<TokenId, 256> byte_tokens_{};
   size_t max_token_len_ = 0;
+  // Every pair of adjacent characters inside a mergeable token. Where the text has a pair that
+  // is not here, no merge can cross, so the text is merged in independent segments (small heaps;
+  // the result is the same as merging the whole text at once).
+  std::unordered_set<std::string_view, SvHash, std::equal_to<>> inner_pairs_;
   // Special-token texts by first byte, longest first: user-defined (always matched) and
   // control/unknown (matched only with parse_special).
   std::array<std::vector<TokenId>, 256> specials_by_byte_{};

@@ -1,0 +1,119 @@
+// llama.cpp's test-tokenizer-0 data for the SentencePiece vocabularies, and SentencePiece's own
+// output on random Unicode (tests/tokenizer/gen_spm_golden.py).
+#include <gtest/gtest.h>
+
+#include "fixture_util.h"
+
+namespace autoglm {
+namespace {
+
+using test::fixture_tokenizer;
+
+// The .inp file holds the cases separated by "\n__ggml_vocab_test__\n" (the last case is followed
+// by one too); the .out file has one line of ids per case, without BOS.
+void check_vocab_fixture(const std::string& name) {
+  const Tokenizer* tok = fixture_tokenizer("ggml-vocab/" + name);
+  ASSERT_NE(tok, nullptr);
+  std::string inp, out;
+  ASSERT_TRUE(test::read_file(test::shared_model("ggml-vocab/" + name + ".inp"), &inp));
+  ASSERT_TRUE(test::read_file(test::shared_model("ggml-vocab/" + name + ".out"), &out));
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> cases;
+  size_t pos = 0;
+  for (size_t next; (next = inp.find(sep, pos)) != std::string::npos; pos = next + sep.size()) {
+    cases.push_back(inp.substr(pos, next - pos));
+  }
+  EXPECT_EQ(pos, inp.size()) << "text after the last separator";
+  std::vector<std::string> lines = test::split(out, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  ASSERT_EQ(cases.size(), 46u);
+  ASSERT_EQ(lines.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::vector<TokenId> want = test::parse_ids(lines[i]);
+    EXPECT_EQ(tok->encode(cases[i], false), want) << name << " case " << i << ": '" << cases[i] << "'";
+    std::vector<TokenId> with_bos = want;
+    with_bos.insert(with_bos.begin(), tok->vocab().bos);
+    EXPECT_EQ(tok->encode(cases[i], true), with_bos) << name << " case " << i;
+  }
+}
+
+TEST(GgmlVocab, LlamaSpmMatchesLlamaCpp) { check_vocab_fixture("ggml-vocab-llama-spm.gguf"); }
+TEST(GgmlVocab, Phi3MatchesLlamaCpp) { check_vocab_fixture("ggml-vocab-phi-3.gguf"); }
+
+TEST(GgmlVocab, LlamaSpmMetadata) {
+  const Tokenizer* tok = test::llama_spm();
+  ASSERT_NE(tok, nullptr);
+  const Vocab& v = tok->vocab();
+  EXPECT_EQ(v.model, "llama");
+  EXPECT_EQ(v.pre, "default");
+  EXPECT_EQ(v.size(), 32000u);
+  EXPECT_EQ(v.bos, 1);
+  EXPECT_EQ(v.eos, 2);
+  EXPECT_EQ(v.unk, 0);
+  EXPECT_EQ(v.pad, -1);
+  EXPECT_TRUE(v.add_bos);
+  EXPECT_FALSE(v.add_eos);
+  EXPECT_TRUE(v.add_space_prefix);
+}
+
+TEST(GgmlVocab, Phi3SpecialTokens) {
+  const Tokenizer* tok = fixture_tokenizer("ggml-vocab/ggml-vocab-phi-3.gguf");
+  ASSERT_NE(tok, nullptr);
+  EXPECT_EQ(tok->vocab().eos, 32000);
+  EXPECT_EQ(tok->vocab().pad, 32000);
+  // Control tokens are text unless parse_special.
+  const std::vector<TokenId> plain = tok->encode("<|user|>", false);
+  EXPECT_GT(plain.size(), 1u);
+  EXPECT_EQ(tok->encode("<|user|>", false, true), (std::vector<TokenId>{32010}));
+  EXPECT_EQ(tok->decode({32010, 15043}), "Hello");  // control: no text, still at the start
+  EXPECT_EQ(tok->decode({32010, 15043}, true), "<|user|>Hello");
+}
+
+// Every line: hex(text) TAB ids TAB hex(SentencePiece's decode of those ids).
+TEST(GgmlVocab, LlamaSpmMatchesSentencePieceOnRandomUnicode) {
+  const Tokenizer* tok = test::llama_spm();
+  ASSERT_NE(tok, nullptr);
+  std::string data;
+  ASSERT_TRUE(test::read_file(test::tokenizer_data("spm_llama_random.tsv"), &data));
+  int n = 0;
+  for (const std::string& line : test::split(data, '\n')) {
+    if (line.empty()) continue;
+    const std::vector<std::string> f = test::split(line, '\t');
+    ASSERT_EQ(f.size(), 3u);
+    const std::string text = test::from_hex(f[0]);
+    const std::vector<TokenId> want = test::parse_ids(f[1]);
+    EXPECT_EQ(tok->encode(text, false), want) << "line " << n << ": '" << text << "'";
+    EXPECT_EQ(tok->decode(want), test::from_hex(f[2])) << "line " << n;
+    ++n;
+  }
+  EXPECT_EQ(n, 300);
+}
+
+// Decoding edge cases, checked against SentencePiece 0.2 with Llama 2's tokenizer.model.
+TEST(GgmlVocab, DecodeMatchesSentencePiece) {
+  const Tokenizer* tok = test::llama_spm();
+  ASSERT_NE(tok, nullptr);
+  auto b = [](int x) { return static_cast<TokenId>(3 + x); };
+  const std::string r = "\xEF\xBF\xBD", unk = " \xE2\x81\x87 ";
+  const TokenId the = 450, sp = 29871, sp2 = 259;
+  EXPECT_EQ(tok->decode({1, 1, the}), "The");
+  EXPECT_EQ(tok->decode({2, the}), "The");
+  EXPECT_EQ(tok->decode({b(' '), the}), "  The");
+  EXPECT_EQ(tok->decode({sp, the}), " The");
+  EXPECT_EQ(tok->decode({1, sp, the}), " The");
+  EXPECT_EQ(tok->decode({sp2, the}), "  The");
+  EXPECT_EQ(tok->decode({the, 1, the}), "The The");
+  EXPECT_EQ(tok->decode({b(0xE4), b(0xB8), 29909}), r + r + "A");
+  EXPECT_EQ(tok->decode({b(0xE4), b(0xB8), b(0xAD)}), "\xE4\xB8\xAD");
+  EXPECT_EQ(tok->decode({b(0xED), b(0xA0), b(0x80)}), r + r + r);
+  EXPECT_EQ(tok->decode({b(0xC0), b(0x80)}), r + r);
+  EXPECT_EQ(tok->decode({b(0xF4), b(0x90), b(0x80), b(0x80)}), r + r + r + r);
+  EXPECT_EQ(tok->decode({b(0xE4), 1, b(0xB8), b(0xAD)}), r + r + r);
+  EXPECT_EQ(tok->decode({b(0xF0), b(0x9F), b(0x98), the}), r + r + r + " The");
+  EXPECT_EQ(tok->decode({0, the}), unk + " The");
+  EXPECT_EQ(tok->decode({the, 0}), "The" + unk);
+  EXPECT_EQ(tok->decode({b(0xE4), b(0xB8), 0, b(0xAD)}), r + r + unk + r);
+}
+
+}  // namespace
+}  // namespace autoglm
