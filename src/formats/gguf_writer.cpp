@@ -190,7 +190,7 @@ std::vector<uint8_t> Writer::to_bytes() const {
     out.put(offset);
     offset = *checked_align_up(offset + t.bytes.size(), alignment_);
   }
-  if (!tensors_.empty()) out.pad_to(alignment_);  // a file without tensors ends after its infos
+  out.pad_to(alignment_);  // even without tensors, as gguf-py does
   for (const PendingTensor& t : tensors_) {
     bytes.insert(bytes.end(), t.bytes.begin(), t.bytes.end());
     out.pad_to(alignment_);
