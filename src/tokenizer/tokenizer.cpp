@@ -14,7 +14,7 @@ void append_piece(Tokenizer::DecodePiece& p, bool* at_start, std::string* out) {
     if (*at_start && p.strip_space && !p.text.empty() && p.text[0] == ' ') p.text.erase(0, 1);
     *at_start = false;
   }
-  out->append(p.text);
+  utf8::append_sanitized(p.text, out);  // token texts from a file are not trusted to be UTF-8
 }
 
 }  // namespace

@@ -29,8 +29,11 @@ struct Vocab {
   bool add_eos = false;
   bool add_space_prefix = true;
 
-  // Reads tokenizer.ggml.* from a GGUF file; CorruptFile on missing/inconsistent arrays,
-  // special ids out of range, etc.
+  // Reads tokenizer.ggml.* from a GGUF file. NotFound when the file has no tokenizer.ggml.model;
+  // CorruptFile naming the key on a missing/empty token list, wrong value types, array lengths
+  // that differ from the token count, token types out of range, special ids outside the vocabulary
+  // (-1 and 0xFFFFFFFF mean "none"). Unstored flags take llama.cpp's defaults ("llama": add_bos,
+  // add_space_prefix, bos/eos/unk = 1/2/0).
   static Result<Vocab> from_gguf(const gguf::File& file);
   size_t size() const { return tokens.size(); }
 };
@@ -42,14 +45,16 @@ class Tokenizer {
   size_t n_vocab() const { return vocab_.tokens.size(); }
 
   // Text -> ids. add_special: prepend BOS (and append EOS) as the vocabulary says.
-  // parse_special: recognise control/user-defined token texts inside `text`.
+  // parse_special: recognise control token texts inside `text`. User-defined tokens are always
+  // recognised, as SentencePiece and llama.cpp do.
   virtual std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const = 0;
   // The bytes one token stands for (SPM: U+2581 -> ' ', <0xNN> -> that byte; control tokens
   // -> "" unless render_special).
   virtual std::string token_to_piece(TokenId id, bool render_special = false) const = 0;
   // Ids -> text, as the reference decoder (SentencePiece) does: the leading space the encoder
   // added is stripped, and bytes of byte tokens that do not form well-formed UTF-8 become U+FFFD
-  // (one per byte), so the result is always valid UTF-8. Out-of-range ids decode to nothing.
+  // (one per byte); ill-formed bytes inside a (hostile) vocabulary's token text too, so the result
+  // is always valid UTF-8. Out-of-range ids decode to nothing.
   std::string decode(const std::vector<TokenId>& ids, bool render_special = false) const;
 
   // How decode() and StreamDecoder see one token.

@@ -153,6 +153,20 @@ TEST(SpmBasic, DecodeReplacesIllFormedBytes) {
   EXPECT_EQ(tok->decode({b(0xE4), 1, b(0xB8), b(0xAD)}), r + r + r);
 }
 
+TEST(SpmBasic, IllFormedTokenTextStillDecodesToValidUtf8) {
+  Vocab v = small_vocab({{"\xFF" "ab", -1}, {"\xE4\xB8", -1}, {"\xAD", -1}});
+  v.add_space_prefix = false;
+  auto tok = make(std::move(v));
+  const std::string r = "\xEF\xBF\xBD";
+  // Each piece is sanitized on its own: E4 B8 | AD does not join into one character.
+  const std::vector<TokenId> ids = {259, 260, 261};
+  EXPECT_EQ(tok->decode(ids), r + "ab" + r + r + r);
+  StreamDecoder s(*tok);
+  std::string streamed;
+  for (TokenId id : ids) streamed += s.push(id);
+  EXPECT_EQ(streamed + s.flush(), tok->decode(ids));
+}
+
 TEST(SpmBasic, RejectsInconsistentVocab) {
   Vocab empty;
   empty.model = "llama";
