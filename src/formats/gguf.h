@@ -1,6 +1,7 @@
 // GGUF v2/v3 reader and writer. The reader treats the file as hostile: every count, length,
 // offset and product is checked against the file size before use, and any violation is a
-// CorruptFile Status naming the problem. Tensor data are used in place from the mmap.
+// CorruptFile Status naming the problem (tensors must tile the data section: aligned, no
+// overlaps, no gaps, inside the file). Tensor data are used in place from the mmap.
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 // every tensor is checked for size overflow, alignment, overlap and bounds.
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -352,12 +353,19 @@ Status File::parse() {
   std::vector<size_t> order(tensors_.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
-  for (size_t k = 1; k < order.size(); ++k) {
-    const TensorInfo& prev = tensors_[order[k - 1]];
+  // In offset order the tensors must tile the data section: each starts where the previous one
+  // ends, rounded up to the alignment (as every writer lays them out). No overlaps, no gaps.
+  uint64_t expected = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
     const TensorInfo& cur = tensors_[order[k]];
-    if (prev.offset + prev.nbytes > cur.offset) {  // no overflow: both end within the file
-      return CorruptFile("tensors '" + prev.name + "' and '" + cur.name + "' overlap");
+    if (cur.offset < expected) {
+      return CorruptFile("tensors '" + tensors_[order[k - 1]].name + "' and '" + cur.name + "' overlap");
     }
+    if (cur.offset > expected) {
+      return CorruptFile("tensor '" + cur.name + "' starts at data offset " + std::to_string(cur.offset) +
+                         ", leaving a gap after " + std::to_string(expected));
+    }
+    expected = *checked_align_up(cur.offset + cur.nbytes, alignment_);  // ends within the file: no overflow
   }
   return Status::OK();
 }

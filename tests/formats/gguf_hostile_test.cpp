@@ -296,6 +296,13 @@ TEST(GgufHostile, TensorOffsets) {
   im.tensors[0].offset = 32;
   EXPECT_GGUF_ERROR(im.build(), kCorrupt, "tensors 'b' and 'a' overlap");
   im = base();
+  im.tensors[1].offset = 96;  // aligned, inside the file, but 32 bytes after "a" ends
+  EXPECT_GGUF_ERROR(im.build(), kCorrupt, "tensor 'b' starts at data offset 96, leaving a gap after 64");
+  im = base();
+  im.tensors[0].offset = 32;  // a gap before the first tensor
+  im.tensors[1].offset = 96;
+  EXPECT_GGUF_ERROR(im.build(), kCorrupt, "tensor 'a' starts at data offset 32, leaving a gap after 0");
+  im = base();
   im.data_bytes = 97;  // "b" needs [64, 98)
   EXPECT_GGUF_ERROR(im.build(), kCorrupt, "tensor 'b': data [64, +34) runs past the end");
   im = base();
