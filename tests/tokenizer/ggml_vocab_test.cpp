@@ -70,8 +70,8 @@ TEST(GgmlVocab, Phi3SpecialTokens) {
 }
 
 // Every line: hex(text) TAB ids TAB hex(SentencePiece's decode of those ids).
-TEST(GgmlVocab, LlamaSpmMatchesSentencePieceOnRandomUnicode) {
-  const Tokenizer* tok = test::llama_spm();
+void check_sentencepiece_random(const std::string& rel) {
+  const Tokenizer* tok = fixture_tokenizer(rel);
   ASSERT_NE(tok, nullptr);
   std::string data;
   ASSERT_TRUE(test::read_file(test::tokenizer_data("spm_llama_random.tsv"), &data));
@@ -82,11 +82,20 @@ TEST(GgmlVocab, LlamaSpmMatchesSentencePieceOnRandomUnicode) {
     ASSERT_EQ(f.size(), 3u);
     const std::string text = test::from_hex(f[0]);
     const std::vector<TokenId> want = test::parse_ids(f[1]);
-    EXPECT_EQ(tok->encode(text, false), want) << "line " << n << ": '" << text << "'";
-    EXPECT_EQ(tok->decode(want), test::from_hex(f[2])) << "line " << n;
+    EXPECT_EQ(tok->encode(text, false), want) << rel << " line " << n << ": '" << text << "'";
+    EXPECT_EQ(tok->decode(want), test::from_hex(f[2])) << rel << " line " << n;
     ++n;
   }
   EXPECT_EQ(n, 300);
+}
+
+TEST(GgmlVocab, LlamaSpmMatchesSentencePieceOnRandomUnicode) {
+  check_sentencepiece_random("ggml-vocab/ggml-vocab-llama-spm.gguf");
+}
+
+// Phi-3 extends Llama 2's vocabulary (same first 32000 pieces and scores, other special types).
+TEST(GgmlVocab, Phi3MatchesSentencePieceOnRandomUnicode) {
+  check_sentencepiece_random("ggml-vocab/ggml-vocab-phi-3.gguf");
 }
 
 // Decoding edge cases, checked against SentencePiece 0.2 with Llama 2's tokenizer.model.
