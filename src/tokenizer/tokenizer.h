@@ -16,7 +16,9 @@ namespace gguf { class File; }
 using TokenId = int32_t;
 
 // llama.cpp's token types (tokenizer.ggml.token_type).
-enum class TokenType : int32_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+enum class TokenType : int32_t {
+  kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6
+};
 
 struct Vocab {
   std::string model;                  // tokenizer.ggml.model: "llama", "gpt2", "bert", ...

@@ -67,7 +67,9 @@ void check_random_streams(const Tokenizer& tok, uint32_t seed, bool render_speci
         case 3: ids.push_back(byte_id(static_cast<int>(rng() % 256))); break;
         case 4: ids.push_back(static_cast<TokenId>(rng() % 3)); break;  // unk, BOS, EOS
         case 5: ids.push_back(static_cast<TokenId>(rng() % static_cast<uint32_t>(n))); break;
-        case 6: ids.push_back(rng() % 2 ? -1 - static_cast<TokenId>(rng() % 5) : n + static_cast<TokenId>(rng() % 5)); break;
+        case 6:  // out of range on either side
+          ids.push_back(rng() % 2 ? -1 - static_cast<TokenId>(rng() % 5) : n + static_cast<TokenId>(rng() % 5));
+          break;
         default: ids.push_back(static_cast<TokenId>(259 + rng() % static_cast<uint32_t>(n - 259))); break;
       }
     }
