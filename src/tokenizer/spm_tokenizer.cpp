@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 
 #include "tokenizer/utf8.h"
@@ -127,29 +128,41 @@ void SpmTokenizer::build_tables() {
     if (b >= 0 && (type == TokenType::kByte || vocab_.types.empty()) && byte_tokens_[static_cast<size_t>(b)] < 0) {
       byte_tokens_[static_cast<size_t>(b)] = id;
     }
-    if (!text.empty() && (type == TokenType::kUserDefined || type == TokenType::kControl ||
-                          type == TokenType::kUnknown)) {
-      specials_by_byte_[static_cast<uint8_t>(text[0])].push_back(id);
+    if (type == TokenType::kUserDefined) user_defined_.add(text, id);
+    if (type == TokenType::kUserDefined || type == TokenType::kControl || type == TokenType::kUnknown) {
+      all_special_.add(text, id);
     }
   }
-  for (auto& bucket : specials_by_byte_) {
-    std::stable_sort(bucket.begin(), bucket.end(), [this](TokenId a, TokenId b) {
-      return vocab_.tokens[static_cast<size_t>(a)].size() > vocab_.tokens[static_cast<size_t>(b)].size();
-    });
+  user_defined_.finish();
+  all_special_.finish();
+}
+
+void SpmTokenizer::SpecialIndex::add(std::string_view text, TokenId id) {
+  if (text.empty() || !by_text.emplace(text, id).second) return;
+  lengths_by_byte[static_cast<uint8_t>(text[0])].push_back(text.size());
+}
+
+void SpmTokenizer::SpecialIndex::finish() {
+  for (std::vector<size_t>& lens : lengths_by_byte) {
+    std::sort(lens.begin(), lens.end(), std::greater<>());
+    lens.erase(std::unique(lens.begin(), lens.end()), lens.end());
   }
 }
 
 std::vector<SpmTokenizer::Fragment> SpmTokenizer::split_special(std::string_view text, bool parse_special) const {
+  const SpecialIndex& index = parse_special ? all_special_ : user_defined_;
   std::vector<Fragment> frags;
   size_t text_start = 0;
   size_t i = 0;
   while (i < text.size()) {
     TokenId match = -1;
-    for (TokenId id : specials_by_byte_[static_cast<uint8_t>(text[i])]) {
-      if (!parse_special && type_of(id) != TokenType::kUserDefined) continue;
-      const std::string& t = vocab_.tokens[static_cast<size_t>(id)];
-      if (text.substr(i, t.size()) == t) {
-        match = id;
+    size_t match_len = 0;
+    for (size_t len : index.lengths_by_byte[static_cast<uint8_t>(text[i])]) {
+      if (len > text.size() - i) continue;
+      auto it = index.by_text.find(text.substr(i, len));
+      if (it != index.by_text.end()) {
+        match = it->second;
+        match_len = len;
         break;
       }
     }
@@ -159,7 +172,7 @@ std::vector<SpmTokenizer::Fragment> SpmTokenizer::split_special(std::string_view
     }
     if (i > text_start) frags.push_back({false, -1, text.substr(text_start, i - text_start)});
     frags.push_back({true, match, {}});
-    i += vocab_.tokens[static_cast<size_t>(match)].size();
+    i += match_len;
     text_start = i;
   }
   if (text_start < text.size()) frags.push_back({false, -1, text.substr(text_start)});

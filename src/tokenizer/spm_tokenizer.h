@@ -74,9 +74,16 @@ class SpmTokenizer final : public Tokenizer {
   // is not here, no merge can cross, so the text is merged in independent segments (small heaps;
   // the result is the same as merging the whole text at once).
   std::unordered_set<std::string_view, SvHash, std::equal_to<>> inner_pairs_;
-  // Special-token texts by first byte, longest first: user-defined (always matched) and
-  // control/unknown (matched only with parse_special).
-  std::array<std::vector<TokenId>, 256> specials_by_byte_{};
+  // Special-token texts, found by trying each length a special token starting with that byte
+  // has, longest first: a few hash look-ups per position even with thousands of specials.
+  struct SpecialIndex {
+    std::unordered_map<std::string_view, TokenId, SvHash, std::equal_to<>> by_text;
+    std::array<std::vector<size_t>, 256> lengths_by_byte{};
+    void add(std::string_view text, TokenId id);
+    void finish();
+  };
+  SpecialIndex user_defined_;  // always matched
+  SpecialIndex all_special_;   // user-defined, control and unknown: with parse_special
 };
 
 }  // namespace autoglm

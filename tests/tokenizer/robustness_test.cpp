@@ -173,5 +173,36 @@ TEST(TokenizerRobustness, SpecialParsingOnLargeInput) {
   expect_ids_in_range(*tok, ids);
 }
 
+// Gemma-like vocabularies carry thousands of special tokens that share a first byte; text full
+// of that byte must not cost (positions x specials).
+TEST(TokenizerRobustness, ManySpecialTokensSharingAFirstByte) {
+  Vocab v = test::small_vocab({{"\xE2\x96\x81", -1}, {"<", -1}, {"u", -1}, {"n", -1}});
+  for (int i = 0; i < 6000; ++i) {
+    v.tokens.push_back("<unused" + std::to_string(i) + ">");
+    v.types.push_back(i % 2 ? TokenType::kControl : TokenType::kUserDefined);
+    v.scores.push_back(0);
+  }
+  auto tok = make_tokenizer(std::move(v));
+  ASSERT_TRUE(tok.ok());
+  std::string s;
+  while (s.size() < (1 << 20)) s += "<<unused12><unused13><unused<un";
+  for (bool parse_special : {false, true}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<TokenId> ids = (*tok)->encode(s, false, parse_special);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, kMegabyteSeconds);
+    // <unused12> is user-defined (always matched), <unused13> is control (only with parse_special;
+    // otherwise it is text, spelled with the pieces and bytes the vocabulary has).
+    const std::vector<TokenId> got = (*tok)->encode("<unused12><unused13>", false, parse_special);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got[0], 263 + 12);
+    if (parse_special) {
+      EXPECT_EQ(got, (std::vector<TokenId>{263 + 12, 263 + 13}));
+    } else {
+      EXPECT_EQ((*tok)->decode(got), "<unused12> <unused13>");  // the space prefix after a special token
+    }
+  }
+}
+
 }  // namespace
 }  // namespace autoglm
