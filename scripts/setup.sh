@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(cmake ninja-build g++ make pkg-config libgtest-dev libgmock-dev python3 python3-venv python3-pip)
+APT_PACKAGES=(cmake ninja-build g++ make pkg-config libgtest-dev libgmock-dev python3 python3-venv python3-pip
+              libutf8proc-dev nlohmann-json3-dev libcpp-httplib-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
