@@ -65,6 +65,7 @@ struct TokenLogprob {
 struct CompletionEvent {
   enum class Kind { kToken, kDone, kError } kind = Kind::kToken;
   // kToken: the text this token completes (may be empty while UTF-8 or a stop string is pending).
+  // token == -1 marks a text-only event: text held back until the end (no stop string matched).
   std::string text;
   int32_t token = -1;
   float logprob = 0;                       // when requested
@@ -102,7 +103,7 @@ class ServingEngine {
 
   // Queues a request; returns its id. InvalidArgument for a bad request (e.g. the prompt does
   // not fit the context: the message has the token counts), ResourceExhausted when the queue
-  // is full, Unavailable-style kInternal while draining.
+  // is full, Unavailable while draining or after the engine failed.
   Result<uint64_t> submit(CompletionRequest req, EventSink sink);
   // Stops a request; its KV blocks are freed within one engine step; its sink gets kDone
   // with finish_reason "cancelled".

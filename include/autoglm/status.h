@@ -18,6 +18,7 @@ enum class StatusCode {
   kUnsupported,       // valid but not implemented here (a dtype, an architecture)
   kOutOfRange,        // an index or size outside what is allowed
   kResourceExhausted, // out of memory, KV blocks, queue slots
+  kUnavailable,       // not now: loading, draining, or the engine has failed
   kInternal,          // a bug in this program
 };
 
@@ -47,6 +48,7 @@ inline Status CorruptFile(std::string m) { return {StatusCode::kCorruptFile, std
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // Result<T>: a value or a non-OK Status.

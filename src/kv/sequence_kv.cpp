@@ -21,6 +21,16 @@ Status SequenceKV::reserve(KVCache& cache, int32_t n_positions) {
   return Status::OK();
 }
 
+void SequenceKV::truncate(KVCache& cache, int32_t n_positions) {
+  const int32_t bs = cache.config().block_size;
+  const size_t keep = static_cast<size_t>((static_cast<int64_t>(n_positions) + bs - 1) / bs);
+  while (blocks_.size() > keep) {
+    cache.pool().release(blocks_.back());
+    blocks_.pop_back();
+  }
+  if (n_cached_ > n_positions) n_cached_ = n_positions;
+}
+
 void SequenceKV::release(KVCache& cache) {
   for (int32_t b : blocks_) cache.pool().release(b);
   blocks_.clear();

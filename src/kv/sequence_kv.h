@@ -22,6 +22,10 @@ class SequenceKV {
   Status reserve(KVCache& cache, int32_t n_positions);
   // Gives every block back to the pool.
   void release(KVCache& cache);
+  // Appends a block the caller already holds a reference to (a prefix-cache hit).
+  void adopt(int32_t block) { blocks_.push_back(block); }
+  // Keeps positions [0, n_positions): later blocks go back to the pool.
+  void truncate(KVCache& cache, int32_t n_positions);
 
   int32_t capacity(const KVCache& cache) const {
     return static_cast<int32_t>(blocks_.size()) * cache.config().block_size;

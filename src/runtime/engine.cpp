@@ -25,6 +25,7 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
   if (opts.n_threads < 0) return InvalidArgument("thread count must be >= 0");
   if (opts.n_ctx < 0) return InvalidArgument("context size must be >= 0");
+  if (opts.kv_tokens < 0) return InvalidArgument("KV cache size must be >= 0");
   AG_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> file, gguf::File::open(path));
   std::shared_ptr<const gguf::File> shared(std::move(file));
   const int threads = opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads();
@@ -40,7 +41,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
                        ") differs from the model's (" + std::to_string(e->model_->hparams().n_vocab) + ")");
   }
   e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(e->model_->hparams().n_ctx_train, 4096);
-  AG_ASSIGN_OR_RETURN(e->cache_, kv::KVCache::create(e->model_->kv_config(e->n_ctx_, opts.kv_type)));
+  AG_ASSIGN_OR_RETURN(e->cache_, kv::KVCache::create(e->model_->kv_config(opts.kv_tokens > 0 ? opts.kv_tokens : e->n_ctx_, opts.kv_type)));
   e->cpu_ = std::make_unique<cpu::CpuBackend>();
   e->executor_ = std::make_unique<graph::Executor>(std::vector<graph::Backend*>{e->cpu_.get()});
   AG_LOG(kInfo, "loaded %s: %s, %d layers, %d embd, vocab %d, ctx %d, %d threads", path.c_str(),
@@ -65,6 +66,58 @@ std::string Engine::dump_graph(int64_t n_tokens, bool optimized) const {
   return g.dump();
 }
 
+Result<std::vector<std::vector<float>>> Engine::step(const std::vector<SeqChunk>& chunks) {
+  int64_t n = 0, n_out = 0;
+  const int32_t n_vocab = model_->hparams().n_vocab;
+  for (const SeqChunk& c : chunks) {
+    if (c.n <= 0 || c.seq == nullptr) return InvalidArgument("step: empty chunk");
+    if (c.start < 0 || c.start + c.n > n_ctx_) {
+      return OutOfRange("context full: " + std::to_string(c.start + c.n) + " tokens do not fit in a context of " +
+                        std::to_string(n_ctx_));
+    }
+    if (c.start + c.n > c.seq->capacity(*cache_)) return Internal("step: KV blocks not reserved");
+    for (int32_t i = 0; i < c.n; ++i) {
+      if (c.tokens[i] < 0 || c.tokens[i] >= n_vocab) {
+        return OutOfRange("token id " + std::to_string(c.tokens[i]) + " outside the vocabulary");
+      }
+    }
+    n += c.n;
+    n_out += c.want_logits ? 1 : 0;
+  }
+  if (n == 0) return InvalidArgument("step: no tokens");
+  if (n_out == 0) n_out = 1;  // the graph always has an output; its row is ignored
+
+  graph::Graph g = step_graph(n, n_out);  // a copy: inputs are bound per step
+  Tensor tok = Tensor::empty(DType::I32, {n});
+  Tensor pos = Tensor::empty(DType::I32, {n});
+  Tensor rows = Tensor::empty(DType::I32, {n_out});
+  graph::StepContext step;
+  step.cache = cache_.get();
+  int64_t t = 0, o = 0;
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const SeqChunk& c = chunks[ci];
+    step.seqs.push_back(c.seq);
+    for (int32_t i = 0; i < c.n; ++i, ++t) {
+      tok.data_as<int32_t>()[t] = c.tokens[i];
+      pos.data_as<int32_t>()[t] = c.start + i;
+      step.token_seq.push_back(static_cast<int32_t>(ci));
+      step.positions.push_back(c.start + i);
+    }
+    if (c.want_logits) rows.data_as<int32_t>()[o++] = static_cast<int32_t>(t - 1);
+  }
+  g.mutable_node(g.find_input(kInputTokens)).value = tok;
+  g.mutable_node(g.find_input(kInputPositions)).value = pos;
+  g.mutable_node(g.find_input(kInputOutputRows)).value = rows;
+  AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_));
+  std::vector<std::vector<float>> logits;
+  for (int64_t r = 0; r < o; ++r) {
+    const float* lp = outs[0].data_as<float>() + r * n_vocab;
+    logits.emplace_back(lp, lp + n_vocab);
+  }
+  for (const SeqChunk& c : chunks) c.seq->set_n_cached(std::max(c.seq->n_cached(), c.start + c.n));
+  return logits;
+}
+
 Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return InvalidArgument("eval: no tokens");
@@ -72,33 +125,9 @@ Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<T
     return OutOfRange("context full: " + std::to_string(start + n) + " tokens do not fit in a context of " +
                       std::to_string(n_ctx_));
   }
-  const int32_t n_vocab = model_->hparams().n_vocab;
-  for (TokenId t : tokens) {
-    if (t < 0 || t >= n_vocab) return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary");
-  }
   AG_RETURN_IF_ERROR(seq.reserve(*cache_, static_cast<int32_t>(start + n)));
-
-  graph::Graph g = step_graph(n, 1);  // a copy: inputs are bound per step
-  Tensor tok = Tensor::empty(DType::I32, {n});
-  Tensor pos = Tensor::empty(DType::I32, {n});
-  Tensor rows = Tensor::empty(DType::I32, {1});
-  graph::StepContext step;
-  step.cache = cache_.get();
-  step.seqs = {&seq};
-  for (int64_t i = 0; i < n; ++i) {
-    tok.data_as<int32_t>()[i] = tokens[static_cast<size_t>(i)];
-    pos.data_as<int32_t>()[i] = static_cast<int32_t>(start + i);
-    step.token_seq.push_back(0);
-    step.positions.push_back(static_cast<int32_t>(start + i));
-  }
-  rows.data_as<int32_t>()[0] = static_cast<int32_t>(n - 1);
-  g.mutable_node(g.find_input(kInputTokens)).value = tok;
-  g.mutable_node(g.find_input(kInputPositions)).value = pos;
-  g.mutable_node(g.find_input(kInputOutputRows)).value = rows;
-  AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_));
-  seq.set_n_cached(static_cast<int32_t>(start + n));
-  const float* lp = outs[0].data_as<float>();
-  return std::vector<float>(lp, lp + n_vocab);
+  AG_ASSIGN_OR_RETURN(auto rows, step({SeqChunk{&seq, tokens.data(), static_cast<int32_t>(n), start, true}}));
+  return std::move(rows[0]);
 }
 
 Result<GenerationResult> Engine::generate(std::string_view prompt, const GenerationParams& params,

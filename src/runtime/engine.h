@@ -26,6 +26,7 @@ namespace autoglm {
 struct EngineOptions {
   int32_t n_threads = 0;            // 0: all cores
   int32_t n_ctx = 0;                // 0: the model's training context, capped at 4096
+  int32_t kv_tokens = 0;            // KV cache capacity over all sequences (0: n_ctx)
   DType kv_type = DType::F32;       // F32 or F16
   bool optimize_graph = true;       // run graph passes
   DType requantize = DType::F32;    // convert float weights at load (Q8_0, Q4_0, ...)
@@ -68,6 +69,19 @@ class Engine {
                                     const TextCallback& on_text = {});
   Result<GenerationResult> generate_tokens(std::vector<TokenId> prompt, const GenerationParams& params,
                                            const TextCallback& on_text = {});
+
+  // One sequence's share of an engine step: tokens at positions [start, start + n).
+  struct SeqChunk {
+    kv::SequenceKV* seq = nullptr;
+    const TokenId* tokens = nullptr;
+    int32_t n = 0;
+    int32_t start = 0;
+    bool want_logits = false;  // logits of the chunk's last token
+  };
+  // Runs several sequences' chunks as one batch. The caller has reserved KV blocks for every
+  // chunk's positions. Returns one logits row per chunk with want_logits, in order. A row's
+  // values do not depend on what else is in the batch.
+  Result<std::vector<std::vector<float>>> step(const std::vector<SeqChunk>& chunks);
 
   // Runs tokens at positions [start, start + n) of seq and returns the logits of the last one.
   // Tokens must be valid ids. For tests and tools (perplexity, logits comparisons).
