@@ -14,7 +14,7 @@ class OptimizationConfig {
   OptimizationConfig& enable_graph_optimization(bool on = true) { graph_optimization = on; return *this; }
   OptimizationConfig& set_threads(int n) { n_threads = n; return *this; }
   OptimizationConfig& set_context_size(int n) { n_ctx = n; return *this; }
-  // "f32" or "f16".
+  // "f32", "f16" or "int8" (int8 values with an f16 scale per token and head).
   OptimizationConfig& set_kv_cache_type(std::string t) { kv_cache_type = std::move(t); return *this; }
 
   int quant_bits = 0;

@@ -9,13 +9,7 @@ Result<AutoModel> AutoModel::from_pretrained(const std::string& path, const Opti
   o.n_threads = config.n_threads;
   o.n_ctx = config.n_ctx;
   o.optimize_graph = config.graph_optimization;
-  if (config.kv_cache_type == "f32") {
-    o.kv_type = DType::F32;
-  } else if (config.kv_cache_type == "f16") {
-    o.kv_type = DType::F16;
-  } else {
-    return InvalidArgument("KV cache type '" + config.kv_cache_type + "' (expected f32 or f16)");
-  }
+  AG_ASSIGN_OR_RETURN(o.kv_type, parse_kv_cache_type(config.kv_cache_type));
   switch (config.quant_bits) {
     case 0: o.requantize = DType::F32; break;
     case 8: o.requantize = DType::Q8_0; break;

@@ -1,5 +1,7 @@
 #include "kv/kv_cache.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/check.h"
@@ -8,27 +10,77 @@
 
 namespace autoglm::kv {
 
+namespace {
+
+size_t row_bytes_for(const KVCacheConfig& c) {
+  const size_t heads = static_cast<size_t>(c.n_kv_heads), hd = static_cast<size_t>(c.head_dim);
+  if (c.dtype == DType::I8) return heads * (sizeof(uint16_t) + hd);
+  return heads * hd * dtype_info(c.dtype).type_size;
+}
+
+void store_row(DType t, int32_t heads, int32_t hd, const float* src, uint8_t* dst) {
+  const int64_t n = int64_t{heads} * hd;
+  if (t == DType::F32) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+  } else if (t == DType::F16) {
+    auto* d = reinterpret_cast<uint16_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) d[i] = quant::fp32_to_fp16(src[i]);
+  } else {
+    for (int32_t h = 0; h < heads; ++h) {
+      const float* x = src + int64_t{h} * hd;
+      uint8_t* out = dst + static_cast<size_t>(h) * (sizeof(uint16_t) + static_cast<size_t>(hd));
+      float amax = 0.0f;
+      for (int32_t i = 0; i < hd; ++i) amax = std::max(amax, std::fabs(x[i]));
+      const uint16_t scale_h = quant::fp32_to_fp16(amax / 127.0f);
+      const float scale = quant::fp16_to_fp32(scale_h);  // quantize against the stored scale
+      std::memcpy(out, &scale_h, sizeof(scale_h));
+      auto* q = reinterpret_cast<int8_t*>(out + sizeof(uint16_t));
+      const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+      for (int32_t i = 0; i < hd; ++i) {
+        q[i] = static_cast<int8_t>(std::clamp(std::lround(x[i] * inv), -127L, 127L));
+      }
+    }
+  }
+}
+
+void load_head(const uint8_t* row, DType t, int32_t head, int32_t hd, float* out) {
+  if (t == DType::F32) {
+    std::memcpy(out, row + static_cast<size_t>(head) * hd * sizeof(float), static_cast<size_t>(hd) * sizeof(float));
+  } else if (t == DType::F16) {
+    const auto* src = reinterpret_cast<const uint16_t*>(row) + static_cast<size_t>(head) * hd;
+    for (int32_t i = 0; i < hd; ++i) out[i] = quant::fp16_to_fp32(src[i]);
+  } else {
+    const uint8_t* p = row + static_cast<size_t>(head) * (sizeof(uint16_t) + static_cast<size_t>(hd));
+    uint16_t scale_h;
+    std::memcpy(&scale_h, p, sizeof(scale_h));
+    const float scale = quant::fp16_to_fp32(scale_h);
+    const auto* q = reinterpret_cast<const int8_t*>(p + sizeof(uint16_t));
+    for (int32_t i = 0; i < hd; ++i) out[i] = scale * static_cast<float>(q[i]);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<KVCache>> KVCache::create(const KVCacheConfig& c) {
   if (c.n_layers <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0 || c.block_size <= 0 || c.n_blocks <= 0) {
     return InvalidArgument("KV cache: every dimension must be positive");
   }
-  if (c.dtype != DType::F32 && c.dtype != DType::F16) {
-    return Unsupported(std::string("KV cache type ") + dtype_name(c.dtype) + " (use f32 or f16)");
+  if (c.dtype != DType::F32 && c.dtype != DType::F16 && c.dtype != DType::I8) {
+    return Unsupported(std::string("KV cache type ") + dtype_name(c.dtype) + " (use f32, f16 or int8)");
   }
-  uint64_t elems = 1;
-  for (int64_t d : {int64_t{c.n_layers}, int64_t{c.n_blocks}, int64_t{c.block_size}, int64_t{c.n_kv_heads},
-                    int64_t{c.head_dim}, int64_t{static_cast<int64_t>(dtype_info(c.dtype).type_size)}}) {
-    auto m = checked_mul(elems, static_cast<uint64_t>(d));
+  uint64_t bytes = 1;
+  for (uint64_t d : {uint64_t(c.n_layers), uint64_t(c.n_blocks), uint64_t(c.block_size), uint64_t(c.n_kv_heads),
+                     uint64_t(c.head_dim), uint64_t(4)}) {
+    auto m = checked_mul(bytes, d);
     if (!m) return ResourceExhausted("KV cache size overflows");
-    elems = *m;
+    bytes = *m;
   }
-  if (elems > (uint64_t{1} << 40)) return ResourceExhausted("KV cache would exceed 1 TiB; lower --ctx-size");
+  if (bytes > (uint64_t{1} << 40)) return ResourceExhausted("KV cache would exceed 1 TiB; lower --ctx-size");
   return std::unique_ptr<KVCache>(new KVCache(c));
 }
 
-KVCache::KVCache(const KVCacheConfig& c)
-    : cfg_(c), pool_(c.n_blocks), elem_size_(dtype_info(c.dtype).type_size) {
-  size_t n = static_cast<size_t>(c.n_layers) * c.n_blocks * c.block_size * c.n_kv_heads * c.head_dim * elem_size_;
+KVCache::KVCache(const KVCacheConfig& c) : cfg_(c), pool_(c.n_blocks), row_bytes_(row_bytes_for(c)) {
+  const size_t n = static_cast<size_t>(c.n_layers) * c.n_blocks * c.block_size * row_bytes_;
   k_.assign(n, 0);
   v_.assign(n, 0);
 }
@@ -36,43 +88,22 @@ KVCache::KVCache(const KVCacheConfig& c)
 size_t KVCache::offset(int32_t layer, int32_t block, int32_t slot) const {
   AG_CHECK(layer >= 0 && layer < cfg_.n_layers && block >= 0 && block < cfg_.n_blocks && slot >= 0 &&
            slot < cfg_.block_size);
-  size_t row = (static_cast<size_t>(layer) * cfg_.n_blocks + block) * cfg_.block_size + slot;
-  return row * static_cast<size_t>(row_elems()) * elem_size_;
+  const size_t row = (static_cast<size_t>(layer) * cfg_.n_blocks + block) * cfg_.block_size + slot;
+  return row * row_bytes_;
 }
 
 void KVCache::store(int32_t layer, int32_t block, int32_t slot, const float* k, const float* v) {
-  size_t off = offset(layer, block, slot);
-  int64_t n = row_elems();
-  if (cfg_.dtype == DType::F32) {
-    std::memcpy(&k_[off], k, static_cast<size_t>(n) * sizeof(float));
-    std::memcpy(&v_[off], v, static_cast<size_t>(n) * sizeof(float));
-    return;
-  }
-  auto* kd = reinterpret_cast<uint16_t*>(&k_[off]);
-  auto* vd = reinterpret_cast<uint16_t*>(&v_[off]);
-  for (int64_t i = 0; i < n; ++i) {
-    kd[i] = quant::fp32_to_fp16(k[i]);
-    vd[i] = quant::fp32_to_fp16(v[i]);
-  }
+  const size_t off = offset(layer, block, slot);
+  store_row(cfg_.dtype, cfg_.n_kv_heads, cfg_.head_dim, k, &k_[off]);
+  store_row(cfg_.dtype, cfg_.n_kv_heads, cfg_.head_dim, v, &v_[off]);
 }
-
-namespace {
-void load_head(const std::vector<uint8_t>& buf, size_t off, DType t, int32_t head, int32_t head_dim, float* out) {
-  if (t == DType::F32) {
-    std::memcpy(out, &buf[off] + static_cast<size_t>(head) * head_dim * sizeof(float), static_cast<size_t>(head_dim) * sizeof(float));
-    return;
-  }
-  const auto* src = reinterpret_cast<const uint16_t*>(&buf[off]) + static_cast<size_t>(head) * head_dim;
-  for (int32_t i = 0; i < head_dim; ++i) out[i] = quant::fp16_to_fp32(src[i]);
-}
-}  // namespace
 
 void KVCache::load_k(int32_t layer, int32_t block, int32_t slot, int32_t head, float* out) const {
-  load_head(k_, offset(layer, block, slot), cfg_.dtype, head, cfg_.head_dim, out);
+  load_head(&k_[offset(layer, block, slot)], cfg_.dtype, head, cfg_.head_dim, out);
 }
 
 void KVCache::load_v(int32_t layer, int32_t block, int32_t slot, int32_t head, float* out) const {
-  load_head(v_, offset(layer, block, slot), cfg_.dtype, head, cfg_.head_dim, out);
+  load_head(&v_[offset(layer, block, slot)], cfg_.dtype, head, cfg_.head_dim, out);
 }
 
 const float* KVCache::k_row_f32(int32_t layer, int32_t block, int32_t slot) const {

@@ -1,6 +1,8 @@
 // KVCache: paged storage of attention keys and values for every layer.
-// Memory per layer is [n_blocks][block_size][n_kv_heads * head_dim] for K and for V, so one
-// token's keys of one layer are contiguous and a block holds block_size consecutive tokens.
+// Memory per layer is [n_blocks][block_size][token row] for K and for V, so one token's keys
+// of one layer are contiguous and a block holds block_size consecutive tokens. A token row is
+// n_kv_heads * head_dim values; for I8 each head is stored as an f16 scale followed by
+// head_dim int8 values (symmetric, scale = max|x| / 127), about half the bytes of F16.
 // Sequences own blocks through a SequenceKV block table (sequence_kv.h).
 #pragma once
 
@@ -20,7 +22,7 @@ struct KVCacheConfig {
   int32_t head_dim = 0;
   int32_t block_size = 16;  // tokens per block
   int32_t n_blocks = 0;
-  DType dtype = DType::F32;  // F32 or F16
+  DType dtype = DType::F32;  // F32, F16, or I8 (int8 with an f16 scale per token and head)
 };
 
 class KVCache {
@@ -32,6 +34,7 @@ class KVCache {
   const BlockPool& pool() const { return pool_; }
   int64_t row_elems() const { return static_cast<int64_t>(cfg_.n_kv_heads) * cfg_.head_dim; }
   size_t bytes() const { return k_.size() * 2; }
+  size_t token_row_bytes() const { return row_bytes_; }
 
   // Writes one token's keys and values (row_elems() floats each) into (block, slot).
   void store(int32_t layer, int32_t block, int32_t slot, const float* k, const float* v);
@@ -48,7 +51,7 @@ class KVCache {
 
   KVCacheConfig cfg_;
   BlockPool pool_;
-  size_t elem_size_;
+  size_t row_bytes_;
   std::vector<uint8_t> k_;
   std::vector<uint8_t> v_;
 };

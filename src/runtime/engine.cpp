@@ -20,6 +20,13 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
+Result<DType> parse_kv_cache_type(const std::string& name) {
+  if (name == "f32") return DType::F32;
+  if (name == "f16") return DType::F16;
+  if (name == "int8" || name == "i8" || name == "q8") return DType::I8;
+  return InvalidArgument("KV cache type '" + name + "' (expected f32, f16 or int8)");
+}
+
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {

@@ -23,11 +23,14 @@
 
 namespace autoglm {
 
+// "f32", "f16" or "int8" (also "i8", "q8") -> the KV cache storage type.
+Result<DType> parse_kv_cache_type(const std::string& name);
+
 struct EngineOptions {
   int32_t n_threads = 0;            // 0: all cores
   int32_t n_ctx = 0;                // 0: the model's training context, capped at 4096
   int32_t kv_tokens = 0;            // KV cache capacity over all sequences (0: n_ctx)
-  DType kv_type = DType::F32;       // F32 or F16
+  DType kv_type = DType::F32;       // F32, F16 or I8
   bool optimize_graph = true;       // run graph passes
   DType requantize = DType::F32;    // convert float weights at load (Q8_0, Q4_0, ...)
 };

@@ -46,10 +46,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const std::string& model_pa
   eo.n_threads = opt.n_threads;
   eo.n_ctx = opts.n_ctx;
   eo.optimize_graph = opt.graph_optimization;
-  eo.kv_type = opt.kv_cache_type == "f16" ? DType::F16 : DType::F32;
-  if (opt.kv_cache_type != "f16" && opt.kv_cache_type != "f32") {
-    return InvalidArgument("KV cache type '" + opt.kv_cache_type + "' (expected f32 or f16)");
-  }
+  AG_ASSIGN_OR_RETURN(eo.kv_type, parse_kv_cache_type(opt.kv_cache_type));
   eo.requantize = opt.quant_bits == 8 ? DType::Q8_0 : opt.quant_bits == 4 ? DType::Q4_0 : DType::F32;
   if (opt.quant_bits != 0 && opt.quant_bits != 4 && opt.quant_bits != 8) {
     return InvalidArgument("quantization bits must be 0, 4 or 8");

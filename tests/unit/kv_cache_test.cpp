@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kv/kv_cache.h"
@@ -37,7 +39,7 @@ TEST(KVCache, RejectsBadConfig) {
   KVCacheConfig c = small();
   c.head_dim = 0;
   EXPECT_EQ(KVCache::create(c).status().code(), StatusCode::kInvalidArgument);
-  c = small(DType::Q4_0);
+  c = small(DType::Q4_0);  // not a KV type
   EXPECT_EQ(KVCache::create(c).status().code(), StatusCode::kUnsupported);
   c = small();
   c.n_blocks = 1 << 30;
@@ -80,6 +82,26 @@ TEST(KVCache, StoreLoadRoundTrip) {
     // Other slots untouched.
     cache->load_k(0, 3, 2, 1, out.data());
     for (float x : out) EXPECT_EQ(x, 0.0f);
+  }
+}
+
+}  // namespace
+}  // namespace autoglm::kv
+
+namespace autoglm::kv {
+namespace {
+
+TEST(KVCache, Int8RoundTripWithinHalfAStep) {
+  auto cache = KVCache::create(small(DType::I8)).value();
+  std::vector<float> k = {0.5f, -1.0f, 0.25f, 3.0f, -7.0f, 0.0f, 1e-3f, 2.0f}, v(8, 0.0f), out(4);
+  cache->store(0, 1, 3, k.data(), v.data());
+  for (int h = 0; h < 2; ++h) {
+    cache->load_k(0, 1, 3, h, out.data());
+    float amax = 0;
+    for (int i = 0; i < 4; ++i) amax = std::max(amax, std::fabs(k[size_t(4 * h + i)]));
+    for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[size_t(i)], k[size_t(4 * h + i)], amax / 127.0f * 0.51f + 1e-6f);
+    cache->load_v(0, 1, 3, h, out.data());
+    for (float x : out) EXPECT_EQ(x, 0.0f);  // an all-zero head has scale 0
   }
 }
 
