@@ -503,22 +503,20 @@ void Scheduler::fail(Sequence& s, const Status& st) {
 void Scheduler::publish_stats() {
   const kv::BlockPool& pool = engine_->kv_cache().pool();
   std::lock_guard<std::mutex> lock(mu_);
+  // The engine thread's counters, plus what other threads count under the lock.
+  const int64_t rejected = stats_.requests_rejected;
+  const bool healthy = stats_.healthy && local_.healthy, draining = stats_.draining;
+  stats_ = local_;
+  stats_.requests_rejected = rejected;
+  stats_.healthy = healthy;
+  stats_.draining = draining;
   queued_ = static_cast<int64_t>(inbox_.size() + waiting_.size());
   stats_.requests_waiting = queued_;
   stats_.requests_running = static_cast<int64_t>(running_.size());
-  stats_.requests_finished = local_.requests_finished;
-  stats_.requests_cancelled = local_.requests_cancelled;
-  stats_.requests_failed = local_.requests_failed;
-  stats_.prompt_tokens = local_.prompt_tokens;
-  stats_.prompt_tokens_cached = local_.prompt_tokens_cached;
-  stats_.generated_tokens = local_.generated_tokens;
-  stats_.preemptions = local_.preemptions;
   stats_.kv_blocks_total = pool.n_total();
   stats_.kv_blocks_used = pool.n_used();
   stats_.kv_blocks_cached = pool.n_cached();
   stats_.sessions = static_cast<int64_t>(sessions_.size());
-  stats_.steps = local_.steps;
-  stats_.healthy = stats_.healthy && local_.healthy;
   if (stats_.requests_running == 0 && stats_.requests_waiting == 0) idle_.notify_all();
 }
 
