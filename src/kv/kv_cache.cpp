@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 
 #include "core/check.h"
 #include "core/checked_math.h"
@@ -76,14 +79,26 @@ Result<std::unique_ptr<KVCache>> KVCache::create(const KVCacheConfig& c) {
     bytes = *m;
   }
   if (bytes > (uint64_t{1} << 40)) return ResourceExhausted("KV cache would exceed 1 TiB; lower --ctx-size");
-  return std::unique_ptr<KVCache>(new KVCache(c));
+  const size_t n = static_cast<size_t>(c.n_layers) * c.n_blocks * c.block_size * row_bytes_for(c);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  if (pages > 0 && page > 0 && 2.0 * static_cast<double>(n) > static_cast<double>(pages) * static_cast<double>(page)) {
+    return ResourceExhausted("the KV cache needs " + std::to_string(2.0 * static_cast<double>(n) / gib) +
+                             " GiB but this machine has " +
+                             std::to_string(static_cast<double>(pages) * static_cast<double>(page) / gib) +
+                             " GiB; lower --ctx-size or --parallel");
+  }
+  std::unique_ptr<KVCache> cache(new KVCache(c));
+  cache->k_.reset(static_cast<uint8_t*>(std::calloc(n, 1)));
+  cache->v_.reset(static_cast<uint8_t*>(std::calloc(n, 1)));
+  if (!cache->k_ || !cache->v_) return ResourceExhausted("out of memory allocating the KV cache");
+  cache->bytes_per_side_ = n;
+  return cache;
 }
 
-KVCache::KVCache(const KVCacheConfig& c) : cfg_(c), pool_(c.n_blocks), row_bytes_(row_bytes_for(c)) {
-  const size_t n = static_cast<size_t>(c.n_layers) * c.n_blocks * c.block_size * row_bytes_;
-  k_.assign(n, 0);
-  v_.assign(n, 0);
-}
+void KVCache::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+
+KVCache::KVCache(const KVCacheConfig& c) : cfg_(c), pool_(c.n_blocks), row_bytes_(row_bytes_for(c)) {}
 
 size_t KVCache::offset(int32_t layer, int32_t block, int32_t slot) const {
   AG_CHECK(layer >= 0 && layer < cfg_.n_layers && block >= 0 && block < cfg_.n_blocks && slot >= 0 &&

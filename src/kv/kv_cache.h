@@ -33,7 +33,7 @@ class KVCache {
   BlockPool& pool() { return pool_; }
   const BlockPool& pool() const { return pool_; }
   int64_t row_elems() const { return static_cast<int64_t>(cfg_.n_kv_heads) * cfg_.head_dim; }
-  size_t bytes() const { return k_.size() * 2; }
+  size_t bytes() const { return bytes_per_side_ * 2; }
   size_t token_row_bytes() const { return row_bytes_; }
 
   // Writes one token's keys and values (row_elems() floats each) into (block, slot).
@@ -52,8 +52,11 @@ class KVCache {
   KVCacheConfig cfg_;
   BlockPool pool_;
   size_t row_bytes_;
-  std::vector<uint8_t> k_;
-  std::vector<uint8_t> v_;
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const;
+  };
+  size_t bytes_per_side_ = 0;
+  std::unique_ptr<uint8_t[], FreeDeleter> k_, v_;  // calloc'd: untouched pages cost nothing
 };
 
 }  // namespace autoglm::kv

@@ -11,7 +11,7 @@ kv::KVCacheConfig Model::kv_config(int32_t n_ctx, DType kv_type, int32_t block_s
   c.n_kv_heads = hp_.n_head_kv;
   c.head_dim = hp_.head_dim;
   c.block_size = block_size;
-  c.n_blocks = (n_ctx + block_size - 1) / block_size;
+  c.n_blocks = static_cast<int32_t>((int64_t{n_ctx} + block_size - 1) / block_size);
   c.dtype = kv_type;
   return c;
 }

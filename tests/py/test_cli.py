@@ -87,3 +87,21 @@ def test_dump_graph_shows_fusion():
     before, after = err.split("== after passes ==")
     assert "rms_norm(" in before and "rms_norm_mul(" not in before
     assert "rms_norm_mul(" in after
+
+
+def test_huge_context_is_a_clear_error():
+    for n in ("999999999", "2147483647"):
+        r = cli("run", "--model", STORIES, "--ctx-size", n, "--n-predict", "1")
+        assert r.returncode == 1
+        assert "ResourceExhausted" in r.stderr.decode()
+
+
+def test_hostile_prompt_bytes():
+    # Invalid UTF-8, a lone surrogate: argv carries raw bytes.
+    r = subprocess.run([BIN, "run", "--model", str(STORIES), "--prompt", b"caf\xc3\xa9 \xff\xfe \xed\xa0\x80 bad",
+                        "--temp", "0", "--n-predict", "10"], capture_output=True, timeout=60)
+    assert r.returncode == 0
+    r.stdout.decode("utf-8")  # output is valid UTF-8
+    long_prompt = "Once upon a time " * 2000  # ~10k tokens, more than --ctx-size
+    r = cli("run", "--model", STORIES, "--prompt", long_prompt, "--ctx-size", "512", "--n-predict", "1")
+    assert r.returncode == 1 and "context size" in r.stderr.decode()
