@@ -67,6 +67,16 @@ std::optional<int64_t> Args::get_int(const std::string& name) {
   return static_cast<int64_t>(x);
 }
 
+std::optional<int64_t> Args::get_int(const std::string& name, int64_t lo, int64_t hi) {
+  auto v = get_int(name);
+  if (v && (*v < lo || *v > hi)) {
+    error_ = "option " + name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+             std::to_string(*v);
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::optional<double> Args::get_float(const std::string& name) {
   auto v = get(name);
   if (!v) return std::nullopt;

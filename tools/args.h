@@ -21,6 +21,8 @@ class Args {
   std::optional<std::string> get(const std::string& name) const;
   // Typed getters: nullopt when absent; set error() and return false via ok() when malformed.
   std::optional<int64_t> get_int(const std::string& name);
+  // As get_int, and an error when the value is outside [lo, hi].
+  std::optional<int64_t> get_int(const std::string& name, int64_t lo, int64_t hi);
   std::optional<double> get_float(const std::string& name);
   bool ok() const { return error_.empty(); }
   const std::vector<std::string>& positional() const { return positional_; }

@@ -54,18 +54,18 @@ int cmd_run(int argc, char** argv) {
   }
   OptimizationConfig oc;
   GenerationConfig gc;
-  if (auto v = args.get_int("--threads")) oc.set_threads(static_cast<int>(*v));
-  if (auto v = args.get_int("--ctx-size")) oc.set_context_size(static_cast<int>(*v));
-  if (auto v = args.get_int("--quantize")) oc.enable_quantization(static_cast<int>(*v));
+  if (auto v = args.get_int("--threads", 0, 1024)) oc.set_threads(static_cast<int>(*v));
+  if (auto v = args.get_int("--ctx-size", 0, 1 << 30)) oc.set_context_size(static_cast<int>(*v));
+  if (auto v = args.get_int("--quantize", 0, 8)) oc.enable_quantization(static_cast<int>(*v));
   if (auto v = args.get("--kv-type")) oc.set_kv_cache_type(*v);
   oc.enable_graph_optimization(!args.has("--no-optimize"));
-  if (auto v = args.get_int("--n-predict")) gc.max_new_tokens = static_cast<int>(*v);
+  if (auto v = args.get_int("--n-predict", -1, 1 << 30)) gc.max_new_tokens = static_cast<int>(*v);
   if (auto v = args.get_float("--temp")) gc.temperature = static_cast<float>(*v);
-  if (auto v = args.get_int("--top-k")) gc.top_k = static_cast<int>(*v);
+  if (auto v = args.get_int("--top-k", 0, 1 << 30)) gc.top_k = static_cast<int>(*v);
   if (auto v = args.get_float("--top-p")) gc.top_p = static_cast<float>(*v);
   if (auto v = args.get_float("--min-p")) gc.min_p = static_cast<float>(*v);
   if (auto v = args.get_float("--repeat-penalty")) gc.repetition_penalty = static_cast<float>(*v);
-  if (auto v = args.get_int("--repeat-last-n")) gc.repeat_last_n = static_cast<int>(*v);
+  if (auto v = args.get_int("--repeat-last-n", -1, 1 << 30)) gc.repeat_last_n = static_cast<int>(*v);
   if (auto v = args.get_int("--seed")) {
     gc.seed = static_cast<uint64_t>(*v);
   } else {

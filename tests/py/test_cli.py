@@ -65,7 +65,8 @@ def test_run_threads_do_not_change_greedy_text():
 
 def test_run_rejects_bad_options():
     for args in (["--n-predict", "abc"], ["--temp", "nan"], ["--bogus"], ["--top-p", "1.5"], ["--temp", "-1"],
-                 ["--kv-type", "q3"], ["--quantize", "5"], ["--threads", "-2"]):
+                 ["--kv-type", "q3"], ["--quantize", "5"], ["--threads", "-2"], ["--threads", "100000"],
+                 ["--n-predict", str(2**40)], ["--top-k", "-1"], ["--seed", "1e3"]):
         r = cli("run", "--model", STORIES, *args)
         assert r.returncode in (1, 2), args
         assert r.stdout == b""
