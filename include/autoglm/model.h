@@ -48,6 +48,15 @@ class AutoModel {
   Result<GenerationOutput> generate(std::string_view prompt, const GenerationConfig& config,
                                     const std::function<bool(std::string_view)>& on_text = {});
 
+  // Perplexity of `text` (tokenized with BOS) over consecutive windows of `window` tokens
+  // (0: the context size); each token after the first of its window is scored.
+  struct PerplexityResult {
+    double perplexity = 0, nll = 0;
+    int64_t tokens_scored = 0;
+    int32_t windows = 0;
+  };
+  Result<PerplexityResult> perplexity(std::string_view text, int32_t window = 0);
+
   std::vector<int32_t> tokenize(std::string_view text, bool add_special = true, bool parse_special = false) const;
   std::string detokenize(const std::vector<int32_t>& ids) const;
   ModelInfo info() const;

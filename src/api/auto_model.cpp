@@ -48,6 +48,12 @@ Result<GenerationOutput> AutoModel::generate(std::string_view prompt, const Gene
   return out;
 }
 
+Result<AutoModel::PerplexityResult> AutoModel::perplexity(std::string_view text, int32_t window) {
+  const std::vector<int32_t> ids = engine_->tokenizer().encode(text, true, false);
+  AG_ASSIGN_OR_RETURN(Engine::Perplexity p, engine_->perplexity(ids, window > 0 ? window : engine_->n_ctx()));
+  return PerplexityResult{p.ppl, p.nll, p.scored, p.windows};
+}
+
 std::vector<int32_t> AutoModel::tokenize(std::string_view text, bool add_special, bool parse_special) const {
   return engine_->tokenizer().encode(text, add_special, parse_special);
 }

@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
@@ -89,7 +90,7 @@ Result<std::vector<std::vector<float>>> Engine::step(const std::vector<SeqChunk>
       }
     }
     n += c.n;
-    n_out += c.want_logits ? 1 : 0;
+    n_out += c.all_logits ? c.n : c.want_logits ? 1 : 0;
   }
   if (n == 0) return InvalidArgument("step: no tokens");
   if (n_out == 0) n_out = 1;  // the graph always has an output; its row is ignored
@@ -109,8 +110,9 @@ Result<std::vector<std::vector<float>>> Engine::step(const std::vector<SeqChunk>
       pos.data_as<int32_t>()[t] = c.start + i;
       step.token_seq.push_back(static_cast<int32_t>(ci));
       step.positions.push_back(c.start + i);
+      if (c.all_logits) rows.data_as<int32_t>()[o++] = static_cast<int32_t>(t);
     }
-    if (c.want_logits) rows.data_as<int32_t>()[o++] = static_cast<int32_t>(t - 1);
+    if (c.want_logits && !c.all_logits) rows.data_as<int32_t>()[o++] = static_cast<int32_t>(t - 1);
   }
   g.mutable_node(g.find_input(kInputTokens)).value = tok;
   g.mutable_node(g.find_input(kInputPositions)).value = pos;
@@ -135,6 +137,45 @@ Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<T
   AG_RETURN_IF_ERROR(seq.reserve(*cache_, static_cast<int32_t>(start + n)));
   AG_ASSIGN_OR_RETURN(auto rows, step({SeqChunk{&seq, tokens.data(), static_cast<int32_t>(n), start, true}}));
   return std::move(rows[0]);
+}
+
+Result<Engine::Perplexity> Engine::perplexity(const std::vector<TokenId>& tokens, int32_t window) {
+  if (window <= 1 || window > n_ctx_) {
+    return InvalidArgument("perplexity window must be in [2, " + std::to_string(n_ctx_) + "]");
+  }
+  if (tokens.size() < 2) return InvalidArgument("perplexity needs at least two tokens");
+  constexpr int32_t kChunk = 256;  // bounds the logits held at once
+  Perplexity r;
+  double total = 0;
+  for (size_t w0 = 0; w0 + 1 < tokens.size(); w0 += static_cast<size_t>(window)) {
+    const int32_t len = static_cast<int32_t>(std::min<size_t>(static_cast<size_t>(window), tokens.size() - w0));
+    if (len < 2) break;
+    kv::SequenceKV seq;
+    struct Release {
+      kv::SequenceKV& s;
+      kv::KVCache& c;
+      ~Release() { s.release(c); }
+    } release{seq, *cache_};
+    AG_RETURN_IF_ERROR(seq.reserve(*cache_, len));
+    for (int32_t c0 = 0; c0 < len - 1; c0 += kChunk) {
+      const int32_t n = std::min(kChunk, len - 1 - c0);  // predict tokens c0+1 .. c0+n
+      SeqChunk chunk{&seq, tokens.data() + w0 + static_cast<size_t>(c0), n, c0, false, true};
+      AG_ASSIGN_OR_RETURN(auto rows, step({chunk}));
+      for (int32_t i = 0; i < n; ++i) {
+        const std::vector<float>& l = rows[static_cast<size_t>(i)];
+        const float mx = *std::max_element(l.begin(), l.end());
+        double sum = 0;
+        for (float x : l) sum += std::exp(static_cast<double>(x - mx));
+        const TokenId next = tokens[w0 + static_cast<size_t>(c0 + i + 1)];
+        total += std::log(sum) + mx - l[static_cast<size_t>(next)];
+        ++r.scored;
+      }
+    }
+    ++r.windows;
+  }
+  r.nll = total / static_cast<double>(r.scored);
+  r.ppl = std::exp(r.nll);
+  return r;
 }
 
 Result<GenerationResult> Engine::generate(std::string_view prompt, const GenerationParams& params,

@@ -80,16 +80,27 @@ class Engine {
     int32_t n = 0;
     int32_t start = 0;
     bool want_logits = false;  // logits of the chunk's last token
+    bool all_logits = false;   // logits of every token of the chunk (perplexity)
   };
   // Runs several sequences' chunks as one batch. The caller has reserved KV blocks for every
-  // chunk's positions. Returns one logits row per chunk with want_logits, in order. A row's
-  // values do not depend on what else is in the batch.
+  // chunk's positions. Returns one logits row per chunk with want_logits (one per token with
+  // all_logits), in order. A row's values do not depend on what else is in the batch.
   Result<std::vector<std::vector<float>>> step(const std::vector<SeqChunk>& chunks);
 
   // Runs tokens at positions [start, start + n) of seq and returns the logits of the last one.
   // Tokens must be valid ids. For tests and tools (perplexity, logits comparisons).
   Result<std::vector<float>> eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start);
   kv::KVCache& kv_cache() { return *cache_; }
+
+  struct Perplexity {
+    double nll = 0;        // mean negative log-likelihood per scored token (nats)
+    double ppl = 0;        // exp(nll)
+    int64_t scored = 0;    // tokens scored
+    int32_t windows = 0;
+  };
+  // Perplexity of `tokens` in consecutive windows of `window` tokens (<= n_ctx); every token
+  // after the first of its window is scored against the model's prediction.
+  Result<Perplexity> perplexity(const std::vector<TokenId>& tokens, int32_t window);
 
   // The step graph before and after the passes, as text (--dump-graph).
   std::string dump_graph(int64_t n_tokens, bool optimized) const;

@@ -209,3 +209,37 @@ TEST(LlamaGolden, Int8KvCacheStaysCloseAndHalvesMemory) {
 
 }  // namespace
 }  // namespace autoglm
+
+namespace autoglm {
+namespace {
+
+// Perplexity of llama2.c's own greedy continuation: the model should find it very likely, and
+// the all-logits path must agree with one-token-at-a-time evaluation.
+TEST(LlamaGolden, PerplexityMatchesIncrementalLogits) {
+  const std::vector<int32_t> ids = testing::json_int_array(
+      testing::read_file(std::string(AUTOGLM_SHARED_MODELS) + "/stories260K/golden_outputs.json"), "greedy_ids_from_bos");
+  auto e = Engine::load(testing::stories_path()).value();
+  auto p = e->perplexity(ids, 64).value();
+  EXPECT_EQ(p.windows, 4);
+  EXPECT_EQ(p.scored, 63 + 63 + 63 + 7);
+  double total = 0;
+  for (size_t w0 = 0; w0 < ids.size(); w0 += 64) {
+    kv::SequenceKV s;
+    for (size_t i = w0; i + 1 < std::min(ids.size(), w0 + 64); ++i) {
+      auto l = e->eval(s, {ids[i]}, static_cast<int32_t>(i - w0)).value();
+      const float mx = *std::max_element(l.begin(), l.end());
+      double sum = 0;
+      for (float x : l) sum += std::exp(double(x - mx));
+      total += std::log(sum) + mx - l[size_t(ids[i + 1])];
+    }
+    s.release(e->kv_cache());
+  }
+  EXPECT_NEAR(p.nll, total / double(p.scored), 1e-9);
+  EXPECT_LT(p.ppl, 3.0);  // greedy text is the model's own most likely path
+  EXPECT_GT(p.ppl, 1.0);
+  EXPECT_EQ(e->perplexity(ids, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(e->kv_cache().pool().n_used(), 0);
+}
+
+}  // namespace
+}  // namespace autoglm
