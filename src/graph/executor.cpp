@@ -1,6 +1,7 @@
 #include "graph/executor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 namespace autoglm::graph {
@@ -13,6 +14,14 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
     for (NodeId in : g.node(i).inputs) last_use[static_cast<size_t>(in)] = i;
   }
   for (NodeId o : g.outputs()) last_use[static_cast<size_t>(o)] = n;
+
+  const MemoryPlan* plan = g.memory_plan();
+  if (plan != nullptr && plan->arena_bytes > arena_size_) {
+    arena_size_ = (plan->arena_bytes + 4095) / 4096 * 4096;
+    void* p = std::aligned_alloc(64, arena_size_);
+    if (p == nullptr) return ResourceExhausted("out of memory for the activation arena");
+    arena_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  }
 
   ExecState st;
   st.values.resize(static_cast<size_t>(n));
@@ -34,19 +43,25 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
       }
     }
     if (be == nullptr) return Unsupported(std::string("no backend supports op ") + op_name(node.op));
-    st.values[static_cast<size_t>(i)] = Tensor::empty(node.dtype, node.shape);
-    live += st.values[static_cast<size_t>(i)].nbytes();
-    peak = std::max(peak, live);
+    if (plan != nullptr) {
+      // Every kernel writes its whole output, so arena memory needs no clearing.
+      st.values[static_cast<size_t>(i)] =
+          Tensor::view_of(node.dtype, node.shape, arena_.get() + plan->offsets[static_cast<size_t>(i)], arena_);
+    } else {
+      st.values[static_cast<size_t>(i)] = Tensor::empty(node.dtype, node.shape);
+      live += st.values[static_cast<size_t>(i)].nbytes();
+      peak = std::max(peak, live);
+    }
     AG_RETURN_IF_ERROR(be->execute(g, i, st));
     for (NodeId in : node.inputs) {
       const Node& src = g.node(in);
       if (last_use[static_cast<size_t>(in)] == i && src.op != Op::kInput && src.op != Op::kWeight) {
-        live -= st.values[static_cast<size_t>(in)].nbytes();
+        if (plan == nullptr) live -= st.values[static_cast<size_t>(in)].nbytes();
         st.values[static_cast<size_t>(in)] = Tensor();
       }
     }
   }
-  last_peak_bytes_ = peak;
+  last_peak_bytes_ = plan != nullptr ? plan->arena_bytes : peak;
   std::vector<Tensor> outs;
   outs.reserve(g.outputs().size());
   for (NodeId o : g.outputs()) outs.push_back(st.values[static_cast<size_t>(o)]);

@@ -35,7 +35,8 @@ class Executor {
   // Backends in order of preference; the first that supports a node runs it.
   explicit Executor(std::vector<Backend*> backends) : backends_(std::move(backends)) {}
 
-  // Runs g; returns the values of g.outputs() in order.
+  // Runs g; returns the values of g.outputs() in order. With a memory plan the outputs live in
+  // the arena: they stay valid until the next run().
   Result<std::vector<Tensor>> run(const Graph& g, StepContext& step, ThreadPool& pool);
 
   // Peak bytes of intermediates in the last run (memory planning shows here).
@@ -44,6 +45,9 @@ class Executor {
  private:
   std::vector<Backend*> backends_;
   size_t last_peak_bytes_ = 0;
+  // Arena for graphs with a memory plan; grows to the largest plan seen and is reused.
+  std::shared_ptr<uint8_t> arena_;
+  size_t arena_size_ = 0;
 };
 
 }  // namespace autoglm::graph

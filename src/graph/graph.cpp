@@ -24,6 +24,7 @@ const char* op_name(Op op) {
 
 NodeId Graph::push(Node node) {
   for (NodeId in : node.inputs) AG_CHECK(in >= 0 && in < size());
+  plan_ = MemoryPlan();
   nodes_.push_back(std::move(node));
   return size() - 1;
 }
@@ -131,6 +132,10 @@ std::string Graph::dump() const {
     out += "]";
     if (!n.name.empty()) out += " " + n.name;
     out += "\n";
+  }
+  if (const MemoryPlan* p = memory_plan()) {
+    out += "memory plan: " + std::to_string(p->arena_bytes) + " bytes in one arena (" +
+           std::to_string(p->naive_bytes) + " without sharing)\n";
   }
   out += "outputs:";
   for (NodeId o : outputs_) out += " %" + std::to_string(o);

@@ -58,6 +58,14 @@ struct Node {
   Tensor value;  // kWeight: the constant; kInput: bound per step by the executor's caller
 };
 
+// Where each intermediate lives inside one arena: nodes whose lifetimes do not overlap share
+// bytes. offsets[i] is -1 for inputs and weights (they bring their own memory).
+struct MemoryPlan {
+  std::vector<int64_t> offsets;
+  size_t arena_bytes = 0;   // what the plan needs
+  size_t naive_bytes = 0;   // what one buffer per node would need
+};
+
 class Graph {
  public:
   NodeId push(Node node);
@@ -89,9 +97,14 @@ class Graph {
   // One line per node: "%12 = matmul(%10, %3) f32[5, 64] blk.0.attn_q".
   std::string dump() const;
 
+  // Set by the memory-planning pass; any change to the nodes drops it.
+  const MemoryPlan* memory_plan() const { return plan_.offsets.empty() ? nullptr : &plan_; }
+  void set_memory_plan(MemoryPlan p) { plan_ = std::move(p); }
+
  private:
   std::vector<Node> nodes_;
   std::vector<NodeId> outputs_;
+  MemoryPlan plan_;
 };
 
 }  // namespace autoglm::graph

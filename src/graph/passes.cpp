@@ -1,5 +1,8 @@
 #include "graph/passes.h"
 
+#include <algorithm>
+#include <iterator>
+#include <map>
 #include <vector>
 
 namespace autoglm::graph {
@@ -14,8 +17,8 @@ std::vector<int32_t> consumer_counts(const Graph& g) {
   return uses;
 }
 
-// Copies the kept nodes of g into a new graph, renumbering inputs; `replace[i]` >= 0 makes
-// node i an alias of an earlier node.
+// Copies the kept nodes of g into a new graph, renumbering inputs; has_replacement[i] swaps
+// node i for replacement_nodes[i] (whose inputs still use g's numbering).
 Graph rebuild(const Graph& g, const std::vector<bool>& keep, const std::vector<Node>& replacement_nodes,
               const std::vector<bool>& has_replacement) {
   Graph out;
@@ -81,9 +84,76 @@ Graph fuse_rms_norm_mul(const Graph& g) {
   return rebuild(g, keep, rep, has_rep);
 }
 
+MemoryPlan plan_memory(const Graph& g) {
+  constexpr size_t kAlign = 64;
+  const size_t n = static_cast<size_t>(g.size());
+  std::vector<int32_t> last_use(n, -1);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    for (NodeId in : g.node(i).inputs) last_use[static_cast<size_t>(in)] = i;
+  }
+  for (NodeId o : g.outputs()) last_use[static_cast<size_t>(o)] = g.size();
+
+  MemoryPlan plan;
+  plan.offsets.assign(n, -1);
+  std::map<size_t, size_t> free_ranges;              // offset -> size, coalesced
+  std::multimap<int32_t, std::pair<size_t, size_t>> live;  // last use -> (offset, size)
+  size_t top = 0;
+  auto give_back = [&](size_t off, size_t size) {
+    auto it = free_ranges.emplace(off, size).first;
+    if (auto next = std::next(it); next != free_ranges.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free_ranges.erase(next);
+    }
+    if (it != free_ranges.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free_ranges.erase(it);
+      }
+    }
+  };
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& node = g.node(i);
+    // Buffers whose last reader ran before this node are free (this node's own inputs are not:
+    // it reads them while writing its output).
+    while (!live.empty() && live.begin()->first < i) {
+      give_back(live.begin()->second.first, live.begin()->second.second);
+      live.erase(live.begin());
+    }
+    if (node.op == Op::kInput || node.op == Op::kWeight || last_use[static_cast<size_t>(i)] < 0) continue;
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < node.shape.size(); ++d) rows *= node.shape[d];
+    const size_t bytes = node.shape.empty() ? row_size(node.dtype, 1)
+                                            : static_cast<size_t>(rows) * row_size(node.dtype, node.shape.back());
+    const size_t size = std::max<size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+    plan.naive_bytes += size;
+    size_t off = top;
+    auto fit = std::find_if(free_ranges.begin(), free_ranges.end(), [&](const auto& r) { return r.second >= size; });
+    if (fit != free_ranges.end()) {
+      off = fit->first;
+      const size_t left = fit->second - size;
+      free_ranges.erase(fit);
+      if (left > 0) free_ranges.emplace(off + size, left);
+    } else if (!free_ranges.empty() && std::prev(free_ranges.end())->first + std::prev(free_ranges.end())->second == top) {
+      // Grow the arena from the free range that ends at its top.
+      off = std::prev(free_ranges.end())->first;
+      free_ranges.erase(std::prev(free_ranges.end()));
+      top = off + size;
+    } else {
+      top += size;
+    }
+    top = std::max(top, off + size);
+    plan.offsets[static_cast<size_t>(i)] = static_cast<int64_t>(off);
+    live.emplace(last_use[static_cast<size_t>(i)], std::make_pair(off, size));
+  }
+  plan.arena_bytes = top;
+  return plan;
+}
+
 Graph optimize(const Graph& g, const PassOptions& opts) {
   Graph out = eliminate_dead_nodes(g);
   if (opts.fuse) out = fuse_rms_norm_mul(out);
+  if (opts.plan_memory) out.set_memory_plan(plan_memory(out));
   return out;
 }
 

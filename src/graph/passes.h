@@ -12,8 +12,13 @@ Graph eliminate_dead_nodes(const Graph& g);
 // one pass over the row instead of two.
 Graph fuse_rms_norm_mul(const Graph& g);
 
+// Assigns every intermediate an offset in one arena by liveness (first fit over free ranges):
+// a node's buffer is reused once its last consumer has run. Outputs stay live to the end.
+MemoryPlan plan_memory(const Graph& g);
+
 struct PassOptions {
   bool fuse = true;
+  bool plan_memory = true;
 };
 // The standard pipeline.
 Graph optimize(const Graph& g, const PassOptions& opts = {});

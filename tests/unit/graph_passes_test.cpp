@@ -83,3 +83,58 @@ TEST(GraphPasses, UnboundInputIsAnError) {
 
 }  // namespace
 }  // namespace autoglm::graph
+
+namespace autoglm::graph {
+namespace {
+
+TEST(MemoryPlan, LiveBuffersNeverOverlapAndSharingSavesMemory) {
+  Graph g = optimize(small_graph());
+  // A longer chain: many intermediates, most short-lived.
+  Graph c;
+  auto x = c.weight("x", random_f32({4, 64}, 11));
+  auto w = c.weight("w", random_f32({64, 64}, 12));
+  for (int i = 0; i < 20; ++i) x = c.add(x, c.matmul(c.rms_norm(x, 1e-5f), w));
+  c.mark_output(x);
+  for (const Graph* gp : {&g, &c}) {
+    const MemoryPlan p = plan_memory(*gp);
+    std::vector<int32_t> last(static_cast<size_t>(gp->size()), -1);
+    for (NodeId i = 0; i < gp->size(); ++i)
+      for (NodeId in : gp->node(i).inputs) last[size_t(in)] = i;
+    for (NodeId o : gp->outputs()) last[size_t(o)] = gp->size();
+    auto bytes = [&](NodeId i) { return Tensor::view_of(gp->node(i).dtype, gp->node(i).shape, nullptr).nbytes(); };
+    for (NodeId a = 0; a < gp->size(); ++a) {
+      if (p.offsets[size_t(a)] < 0) continue;
+      EXPECT_LE(size_t(p.offsets[size_t(a)]) + bytes(a), p.arena_bytes);
+      for (NodeId b = a + 1; b < gp->size(); ++b) {
+        if (p.offsets[size_t(b)] < 0 || last[size_t(a)] < b) continue;  // a is dead before b is written
+        const int64_t a0 = p.offsets[size_t(a)], a1 = a0 + int64_t(bytes(a));
+        const int64_t b0 = p.offsets[size_t(b)], b1 = b0 + int64_t(bytes(b));
+        EXPECT_TRUE(a1 <= b0 || b1 <= a0) << "nodes " << a << " and " << b << " overlap while both live";
+      }
+    }
+  }
+  const MemoryPlan pc = plan_memory(c);
+  EXPECT_LT(pc.arena_bytes * 5, pc.naive_bytes);  // a chain needs a few buffers, not one per node
+}
+
+TEST(MemoryPlan, ArenaExecutionMatchesPerNodeBuffers) {
+  Graph c;
+  auto x = c.weight("x", random_f32({3, 48}, 21));
+  auto w = c.weight("w", random_f32({48, 48}, 22));
+  for (int i = 0; i < 8; ++i) x = c.add(x, c.swiglu(c.matmul(x, w), c.matmul(c.rms_norm(x, 1e-5f), w)));
+  c.mark_output(x);
+  Graph planned = c;
+  planned.set_memory_plan(plan_memory(c));
+  cpu::CpuBackend cpu;
+  Executor ex({&cpu});
+  ThreadPool pool(2);
+  StepContext step;
+  auto a = ex.run(c, step, pool).value();
+  auto b = ex.run(planned, step, pool).value();
+  ASSERT_EQ(a[0].numel(), b[0].numel());
+  for (int64_t i = 0; i < a[0].numel(); ++i) ASSERT_EQ(a[0].data_as<float>()[i], b[0].data_as<float>()[i]);
+  EXPECT_EQ(ex.last_peak_bytes(), planned.memory_plan()->arena_bytes);
+}
+
+}  // namespace
+}  // namespace autoglm::graph
