@@ -1,0 +1,22 @@
+// Chat prompts: render a conversation with a model's chat template (the Jinja subset model files
+// carry, rendered as Hugging Face transformers does) or with a built-in template by name.
+#pragma once
+
+#include <string>
+
+#include "autoglm/status.h"
+
+namespace autoglm {
+
+// model_path_or_empty: a GGUF file (tokenizer.chat_template, bos/eos token texts), a Hugging Face
+// folder or its tokenizer_config.json (chat_template, bos_token, eos_token), or "" for none.
+// template_name_or_source: used when the model has no template (or there is no model): a built-in
+// name (chatml, llama3, gemma, phi3, glm4), a path to a template file, or template text itself.
+// messages_json: a JSON array of {"role", "content", ...} objects (key order is kept).
+// Errors: NotFound (no template anywhere), InvalidArgument (bad JSON, template syntax or a
+// template's raise_exception, with line and column), OutOfRange (a sandbox limit), file errors.
+Result<std::string> render_chat_template(const std::string& model_path_or_empty,
+                                         const std::string& template_name_or_source,
+                                         const std::string& messages_json, bool add_generation_prompt);
+
+}  // namespace autoglm
