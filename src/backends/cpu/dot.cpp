@@ -1,11 +1,107 @@
-// f32 dot product with run-time ISA dispatch: the portable loop keeps 8 partial sums so the
-// compiler can vectorise it; simd/dot_avx2.cpp is used where the CPU has AVX2+FMA.
+// Row-kernel dispatch: per ISA a table of MatmulKernels per weight type, built once from the
+// reference traits (src/quant) with the ISA's SIMD kernels laid over them, so every type
+// without a SIMD kernel still runs its reference. AUTOGLM_CPU_ISA forces a path.
+#include <array>
+#include <cstdlib>
+#include <cstring>
+
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/simd/simd.h"
+#include "core/log.h"
 
 namespace autoglm::cpu {
+namespace simd {
+
+bool cpu_has_avx512_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+}  // namespace simd
+
 namespace {
 
+// DType values are GGUF type ids (< 31).
+constexpr size_t kNumTypes = 32;
+using Table = std::array<MatmulKernels, kNumTypes>;
+
+const simd::IsaKernels* isa_kernels(Isa isa) {
+  switch (isa) {
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+    case Isa::kAvx2: return &simd::avx2_kernels();
+#endif
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+    case Isa::kAvx512: return &simd::avx512_kernels();
+#endif
+    default: return nullptr;
+  }
+}
+
+Table build_table(Isa isa) {
+  Table t{};
+  for (size_t i = 0; i < kNumTypes; ++i) {
+    const quant::TypeTraits* tr = quant::type_traits(static_cast<DType>(i));
+    if (tr == nullptr || tr->vec_dot == nullptr) continue;
+    MatmulKernels& k = t[i];
+    k.weight = tr->type;
+    k.act_type = tr->vec_dot_type;
+    k.vec_dot = tr->vec_dot;
+    if (k.act_type != DType::F32) k.quantize_act = quant::type_traits(k.act_type)->from_float;
+  }
+  const simd::IsaKernels* s = isa_kernels(isa);
+  if (s == nullptr) return t;
+  auto set = [&](DType w, quant::VecDotFn f) {
+    if (f != nullptr && t[static_cast<size_t>(w)].vec_dot != nullptr) t[static_cast<size_t>(w)].vec_dot = f;
+  };
+  set(DType::F32, s->f32);
+  set(DType::F16, s->f16);
+  set(DType::BF16, s->bf16);
+  set(DType::Q8_0, s->q8_0);
+  set(DType::Q4_0, s->q4_0);
+  set(DType::Q4_K, s->q4_K);
+  set(DType::Q5_K, s->q5_K);
+  set(DType::Q6_K, s->q6_K);
+  for (MatmulKernels& k : t) {
+    if (k.vec_dot == nullptr) continue;
+    if (k.act_type == DType::Q8_0 && s->quantize_q8_0 != nullptr) k.quantize_act = s->quantize_q8_0;
+    if (k.act_type == DType::Q8_K && s->quantize_q8_K != nullptr) k.quantize_act = s->quantize_q8_K;
+  }
+  return t;
+}
+
+const Table& table(Isa isa) {
+  static const std::array<Table, kNumIsas> tables = {build_table(Isa::kScalar), build_table(Isa::kAvx2),
+                                                     build_table(Isa::kAvx512)};
+  return tables[static_cast<size_t>(isa)];
+}
+
+Isa best_isa() {
+  if (isa_available(Isa::kAvx512)) return Isa::kAvx512;
+  if (isa_available(Isa::kAvx2)) return Isa::kAvx2;
+  return Isa::kScalar;
+}
+
+Isa pick_isa() {
+  const Isa best = best_isa();
+  const char* env = std::getenv("AUTOGLM_CPU_ISA");
+  if (env == nullptr || *env == '\0') return best;
+  for (int i = 0; i < kNumIsas; ++i) {
+    const Isa want = static_cast<Isa>(i);
+    if (std::strcmp(env, isa_name(want)) != 0) continue;
+    if (isa_available(want)) return want;
+    AG_LOG(kWarn, "AUTOGLM_CPU_ISA=%s is not available on this CPU/build; using %s", env, isa_name(best));
+    return best;
+  }
+  AG_LOG(kWarn, "AUTOGLM_CPU_ISA=%s is not one of scalar, avx2, avx512; using %s", env, isa_name(best));
+  return best;
+}
+
+// f32 dot for attention: the portable loop keeps 8 partial sums so the compiler vectorises it.
 float dot_f32_portable(const float* a, const float* b, int64_t n) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -29,6 +125,49 @@ DotFn pick_dot() {
 const DotFn g_dot = pick_dot();
 
 }  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+bool isa_available(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2:
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+      return simd::cpu_has_avx2_fma() && __builtin_cpu_supports("f16c");
+#else
+      return false;
+#endif
+    case Isa::kAvx512:
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+      return simd::cpu_has_avx512_vnni();
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+Isa active_isa() {
+  static const Isa isa = pick_isa();
+  return isa;
+}
+
+const MatmulKernels* cpu_kernels_for(DType weight, Isa isa) {
+  const size_t i = static_cast<size_t>(weight);
+  if (i >= kNumTypes || static_cast<int>(isa) < 0 || static_cast<int>(isa) >= kNumIsas) return nullptr;
+  if (!isa_available(isa)) return nullptr;
+  const MatmulKernels& k = table(isa)[i];
+  return k.vec_dot != nullptr ? &k : nullptr;
+}
+
+const MatmulKernels* cpu_kernels_for(DType weight) { return cpu_kernels_for(weight, active_isa()); }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return g_dot(a, b, n); }
 

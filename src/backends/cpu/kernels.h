@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "graph/graph.h"
 #include "graph/step.h"
+#include "quant/quant.h"
 
 namespace autoglm::cpu {
 
@@ -38,5 +39,27 @@ inline int64_t grain_for(int64_t work_per_item) {
 
 // Dot product of two f32 rows (SIMD where available).
 float dot_f32(const float* a, const float* b, int64_t n);
+
+// Instruction sets with their own kernels. The scalar path is src/quant's reference itself.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+inline constexpr int kNumIsas = 3;
+const char* isa_name(Isa isa);
+bool isa_available(Isa isa);  // compiled in and supported by this CPU
+// The ISA matmul uses: the best available, or AUTOGLM_CPU_ISA=scalar|avx2|avx512 (capped at
+// the best available, with a warning) read once at start.
+Isa active_isa();
+
+// What a matmul with weights of one type runs: activations are quantized to act_type by
+// quantize_act (nullptr: F32 activations are used as they are), then vec_dot(k, weight row,
+// activation row). Entries the ISA has no kernel for are the reference's.
+struct MatmulKernels {
+  DType weight = DType::F32;
+  DType act_type = DType::F32;
+  quant::FromFloatFn quantize_act = nullptr;
+  quant::VecDotFn vec_dot = nullptr;
+};
+// nullptr when the weight type has no dot product.
+const MatmulKernels* cpu_kernels_for(DType weight);
+const MatmulKernels* cpu_kernels_for(DType weight, Isa isa);
 
 }  // namespace autoglm::cpu

@@ -4,10 +4,26 @@
 
 #include <cstdint>
 
+#include "quant/quant.h"
+
 namespace autoglm::cpu::simd {
 
 bool cpu_has_avx2_fma();
 bool cpu_has_avx512f();
+// AVX-512 F/BW/VL/DQ plus VNNI: what the *_avx512.cpp kernels are compiled for.
+bool cpu_has_avx512_vnni();
+
+// One ISA's row kernels. Dots take (n, weight row, activation row of the weight's vec_dot_type)
+// exactly like quant::VecDotFn; quantizers write Q8_0 / Q8_K activation rows like the reference.
+struct IsaKernels {
+  quant::VecDotFn f32 = nullptr, f16 = nullptr, bf16 = nullptr;
+  quant::VecDotFn q8_0 = nullptr, q4_0 = nullptr;
+  quant::VecDotFn q4_K = nullptr, q5_K = nullptr, q6_K = nullptr;
+  quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
+};
+
+const IsaKernels& avx2_kernels();    // simd/kernels_avx2.cpp; only where cpu_has_avx2_fma()
+const IsaKernels& avx512_kernels();  // simd/kernels_avx512.cpp; only where cpu_has_avx512_vnni()
 
 float dot_f32_avx2(const float* a, const float* b, int64_t n);
 

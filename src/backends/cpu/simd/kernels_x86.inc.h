@@ -1,0 +1,385 @@
+// x86 row kernels shared by kernels_avx2.cpp and kernels_avx512.cpp. Each of those files
+// defines AG_SIMD_NS (its namespace) and, for AVX-512, AG_SIMD_512 (512-bit float loops and
+// VNNI integer dots) before including this file, so one source gives both ISAs.
+//
+// Integer dots are exact per block (the same integer sums as src/quant's reference); only the
+// float accumulation across blocks differs from the reference's double accumulation.
+// Activation rows must come from the Q8_0 / Q8_K quantizers (qs in [-127, 127]): the sign trick
+// below cannot negate -128.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "backends/cpu/simd/simd.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
+
+namespace autoglm::cpu::simd::AG_SIMD_NS {
+namespace {
+
+using quant::block_q4_0;
+using quant::block_q4_K;
+using quant::block_q5_K;
+using quant::block_q6_K;
+using quant::block_q8_0;
+using quant::block_q8_K;
+using quant::kQK;
+using quant::kQKK;
+
+inline float hsum(__m256 v) {
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_movehdup_ps(q));
+  return _mm_cvtss_f32(q);
+}
+
+inline int hsum_i32(__m256i v) {
+  __m128i q = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4e));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xb1));
+  return _mm_cvtsi128_si32(q);
+}
+
+inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Sums of four adjacent u8*s8 products into eight int32 lanes. Without VNNI the pairwise int16
+// step cannot saturate here: u <= 128 and |s| <= 127 in every caller (2 * 128 * 127 < 32767).
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#if defined(AG_SIMD_512)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// Signed x signed via |x| and sign(x) moved onto y.
+inline __m256i dot_s8s8(__m256i x, __m256i y) {
+  return dot_u8s8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// ---- float rows ----
+
+float dot_f32(int64_t n, const void* vx, const void* vy) {
+  const float* a = static_cast<const float*>(vx);
+  const float* b = static_cast<const float*>(vy);
+  int64_t i = 0;
+#if defined(AG_SIMD_512)
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#else
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float r = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+#endif
+}
+
+#if defined(AG_SIMD_512)
+inline __m512 load_f16x16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+inline __m512 load_bf16x16(const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+#else
+inline __m256 load_f16x8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256 load_bf16x8(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+#endif
+
+// F16 / BF16 weights times f32 activations; Half is true for F16.
+template <bool Half>
+float dot_16bit(int64_t n, const void* vx, const void* vy) {
+  const auto* a = static_cast<const uint16_t*>(vx);
+  const float* b = static_cast<const float*>(vy);
+  int64_t i = 0;
+#if defined(AG_SIMD_512)
+  auto load = [](const uint16_t* p) { return Half ? load_f16x16(p) : load_bf16x16(p); };
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(load(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(load(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load(a + i), _mm512_loadu_ps(b + i), s0);
+  float r = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+#else
+  auto load = [](const uint16_t* p) { return Half ? load_f16x8(p) : load_bf16x8(p); };
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(load(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(load(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load(a + i), _mm256_loadu_ps(b + i), s0);
+  float r = hsum(_mm256_add_ps(s0, s1));
+#endif
+  for (; i < n; ++i) r += (Half ? quant::fp16_to_fp32(a[i]) : quant::bf16_to_fp32(a[i])) * b[i];
+  return r;
+}
+
+float dot_f16(int64_t n, const void* x, const void* y) { return dot_16bit<true>(n, x, y); }
+float dot_bf16(int64_t n, const void* x, const void* y) { return dot_16bit<false>(n, x, y); }
+
+// ---- legacy 32-element blocks with Q8_0 activations ----
+
+float dot_q8_0(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_q8_0*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const __m256i p0 = dot_s8s8(loadu(x[i].qs), loadu(y[i].qs));
+    const __m256i p1 = dot_s8s8(loadu(x[i + 1].qs), loadu(y[i + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+  }
+  for (; i < nb; ++i) {
+    const __m256i p = dot_s8s8(loadu(x[i].qs), loadu(y[i].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// 16 packed bytes -> 32 values: low nibbles (elements 0..15), then high nibbles (16..31).
+inline __m256i unpack_nibbles16(const uint8_t* qs) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0f));
+}
+
+float dot_q4_0(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_q4_0*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  const int64_t nb = n / kQK;
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const __m256i q0 = _mm256_sub_epi8(unpack_nibbles16(x[i].qs), eight);
+    const __m256i q1 = _mm256_sub_epi8(unpack_nibbles16(x[i + 1].qs), eight);
+    const __m256i p0 = dot_s8s8(q0, loadu(y[i].qs));
+    const __m256i p1 = dot_s8s8(q1, loadu(y[i + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+  }
+  for (; i < nb; ++i) {
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles16(x[i].qs), eight);
+    const __m256i p = dot_s8s8(q, loadu(y[i].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// ---- K-quants with Q8_K activations ----
+
+// Q4_K / Q5_K: sum_j sc[j] * dot(q, y) over the 8 sub-blocks of 32, and the min term from bsums.
+template <bool Five>
+float dot_q45_K(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Five, block_q5_K, block_q4_K>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const block_q8_K*>(vy);
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  float acc_min = 0.0f;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) quant::unpack_scale_min_k4(j, x[i].scales, &sc[j], &m[j]);
+    int summ = 0;
+    for (int j = 0; j < 8; ++j) summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    __m256i hbits = _mm256_setzero_si256();
+    if constexpr (Five) hbits = loadu(x[i].qh);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i b = loadu(x[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(b, low4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), low4);
+      if constexpr (Five) {
+        const __m256i m0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
+        const __m256i m1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1)));
+        const __m256i bit4 = _mm256_set1_epi8(0x10);
+        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, m0), m0), bit4));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, m1), m1), bit4));
+      }
+      const __m256i p0 = dot_u8s8(lo, loadu(y[i].qs + 64 * c));
+      const __m256i p1 = dot_u8s8(hi, loadu(y[i].qs + 64 * c + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p0, _mm256_set1_epi32(sc[2 * c])));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p1, _mm256_set1_epi32(sc[2 * c + 1])));
+    }
+    const float d = y[i].d * h2f(x[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    acc_min += y[i].d * h2f(x[i].dmin) * static_cast<float>(summ);
+  }
+  return hsum(acc) - acc_min;
+}
+
+float dot_q4_K(int64_t n, const void* x, const void* y) { return dot_q45_K<false>(n, x, y); }
+float dot_q5_K(int64_t n, const void* x, const void* y) { return dot_q45_K<true>(n, x, y); }
+
+// Q6_K: values q - 32 with q in 0..63 from 4 low bits in ql and 2 high bits in qh; 16 signed
+// scales per super-block, one per 16 elements.
+float dot_q6_K(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_q6_K*>(vx);
+  const auto* y = static_cast<const block_q8_K*>(vy);
+  const __m256i low4 = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = x[i].ql + 64 * h;
+      const __m256i qh = loadu(x[i].qh + 32 * h);
+      const __m256i l0 = loadu(ql), l1 = loadu(ql + 32);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+      q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(qh, bits45));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+      for (int g = 0; g < 4; ++g) {
+        const int s = 8 * h + 2 * g;  // the two 16-element sub-blocks of this 32-element group
+        const __m256i p = dot_s8s8(_mm256_sub_epi8(q[g], off), loadu(y[i].qs + 128 * h + 32 * g));
+        const __m256i scv = _mm256_set_m128i(_mm_set1_epi32(x[i].scales[s + 1]), _mm_set1_epi32(x[i].scales[s]));
+        sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, scv));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc);
+}
+
+// ---- activation quantizers (bit-identical to the reference) ----
+
+// 4 x 8 int32 (each in [-127, 127]) -> 32 int8 in element order.
+inline __m256i pack_i32x32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+  return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// Clamp to [-127, 127] (NaN -> -127, as the reference's clamp does) before rounding; the bounds
+// are integers, so clamping first changes nothing else.
+inline __m256 clamp127(__m256 v) {
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+}
+
+// std::round: to nearest, ties away from zero. v - trunc(v) is exact, so the tie test is too.
+inline __m256i round_away(__m256 v) {
+  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+  const __m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(v, t));
+  const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                    _mm256_or_ps(_mm256_set1_ps(1.0f), sign));
+  return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+}
+
+void quantize_q8_0(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<block_q8_0*>(dst);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(src + 8 * k);
+      amax = _mm256_max_ps(_mm256_and_ps(v[k], abs_mask), amax);  // NaN lanes keep amax
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    b[i].d = quant::fp32_to_fp16(d);
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) q[k] = round_away(clamp127(_mm256_mul_ps(v[k], vid)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), pack_i32x32(q[0], q[1], q[2], q[3]));
+  }
+}
+
+void quantize_q8_K(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<block_q8_K*>(dst);
+  for (int64_t i = 0; i < n / kQKK; ++i, src += kQKK) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY), vmin = _mm256_set1_ps(INFINITY);
+    for (int k = 0; k < kQKK; k += 8) {
+      const __m256 v = _mm256_loadu_ps(src + k);
+      vmax = _mm256_max_ps(v, vmax);  // NaN lanes keep the running value
+      vmin = _mm256_min_ps(v, vmin);
+    }
+    float mx[8], mn[8];
+    _mm256_storeu_ps(mx, vmax);
+    _mm256_storeu_ps(mn, vmin);
+    float hi = mx[0], lo = mn[0];
+    for (int k = 1; k < 8; ++k) {
+      hi = std::max(hi, mx[k]);
+      lo = std::min(lo, mn[k]);
+    }
+    const float amax = std::max(hi, -lo);
+    if (!(amax > 0.0f) || !std::isfinite(amax)) {
+      std::memset(&b[i], 0, sizeof(b[i]));
+      continue;
+    }
+    // The reference keeps the first value of largest magnitude; only a +a / -a tie needs a scan.
+    float max = hi > -lo ? hi : lo;
+    if (hi == -lo) {
+      for (int k = 0; k < kQKK; ++k) {
+        if (std::fabs(src[k]) == amax) {
+          max = src[k];
+          break;
+        }
+      }
+    }
+    const float iscale = -127.0f / max;
+    const __m256 vs = _mm256_set1_ps(iscale);
+    for (int g = 0; g < kQKK / 32; ++g) {
+      __m256i q[4];
+      for (int k = 0; k < 4; ++k) {
+        const __m256 v = clamp127(_mm256_mul_ps(_mm256_loadu_ps(src + 32 * g + 8 * k), vs));
+        q[k] = _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      }
+      b[i].bsums[2 * g] = static_cast<int16_t>(hsum_i32(_mm256_add_epi32(q[0], q[1])));
+      b[i].bsums[2 * g + 1] = static_cast<int16_t>(hsum_i32(_mm256_add_epi32(q[2], q[3])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs + 32 * g), pack_i32x32(q[0], q[1], q[2], q[3]));
+    }
+    b[i].d = 1.0f / iscale;
+  }
+}
+
+}  // namespace
+
+const IsaKernels& kernels() {
+  static const IsaKernels k = [] {
+    IsaKernels t;
+    t.f32 = dot_f32;
+    t.f16 = dot_f16;
+    t.bf16 = dot_bf16;
+    t.q8_0 = dot_q8_0;
+    t.q4_0 = dot_q4_0;
+    t.q4_K = dot_q4_K;
+    t.q5_K = dot_q5_K;
+    t.q6_K = dot_q6_K;
+    t.quantize_q8_0 = quantize_q8_0;
+    t.quantize_q8_K = quantize_q8_K;
+    return t;
+  }();
+  return k;
+}
+
+}  // namespace autoglm::cpu::simd::AG_SIMD_NS
