@@ -2,6 +2,7 @@
 
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/wordpiece_tokenizer.h"
 
 namespace autoglm {
 
@@ -47,6 +48,10 @@ std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool render_speci
 Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab) {
   if (vocab.model == "llama") {
     AG_ASSIGN_OR_RETURN(std::unique_ptr<SpmTokenizer> tok, SpmTokenizer::create(std::move(vocab)));
+    return std::unique_ptr<Tokenizer>(std::move(tok));
+  }
+  if (vocab.model == "bert") {
+    AG_ASSIGN_OR_RETURN(std::unique_ptr<WordPieceTokenizer> tok, WordPieceTokenizer::from_gguf_vocab(std::move(vocab)));
     return std::unique_ptr<Tokenizer>(std::move(tok));
   }
   return Unsupported("tokenizer model '" + vocab.model + "' is not supported");
