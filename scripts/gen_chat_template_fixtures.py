@@ -155,6 +155,28 @@ FEATURES = [
     ("undefined_attr_error", "{{ nope.attr }}", {}),
     ("string_plus_int_error", "{{ 'a' + 1 }}", {}),
     ("print_undefined", "[{{ nope }}][{{ nope | length }}][{% for x in nope %}{{ x }}{% endfor %}]", {}),
+    ("whitespace_mixed", "x \t\n\t  {%- if true %} y{% endif %}\n\t{% if true %}\n\tz\n\t{% endif %}\n  {{ 'v' }}\n"
+     "{#- c #}  w  {# d #}\n", {}),
+    ("loop_prev_next", "{% for x in xs %}{{ loop.previtem | default('^') }}{{ x }}{{ loop.nextitem | default('$') }} "
+     "{% endfor %}{% for c in 'ab' %}{{ c }}.{% endfor %}{% for k in {'q': 1, 'p': 2} %}{{ k }}{% endfor %}",
+     {"xs": [1, 2, 3]}),
+    ("numbers_format", "{{ 10 / 4 }} {{ 2 ** -1 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 1000000.0 }} {{ 1e16 }} {{ -0.0 }} "
+     "{{ 123456789012345678 }} {{ 0.1 | round(1) }} {{ 2.5 | round }} {{ 3 | float }} {{ 1.0 | int }} {{ 1e100 }} "
+     "{{ 1 == true }} {{ 0.000123 }} {{ 123456.789e3 }}", {}),
+    ("tojson_edge", "{{ v | tojson }}|{{ v | tojson(indent=4) }}", {"v": {"ctl": "a\u0001b\tc", "uni": "日本 ü 👋",
+     "nums": [-1, 0.5, 1e100, 12345678901234], "empty": [], "obj": {}, "nested": [[], {}]}}),
+    ("precedence", "{{ 'Hello' ~ ' ' ~ name | upper }}|{{ not x is defined }}|{{ 1 + 2 | string }}|"
+     "{{ -2 ** 2 }}|{{ (1 + 2) * 3 }}|{{ 'ab' 'cd' }}|{{ 2 * 3 + 1 }}|{{ 1 < 2 and 3 > 4 or 5 }}", {"name": "bob"}),
+    ("string_escapes", "{{ 'a\\tb' }}|{{ 'caf\\u00e9' }}|{{ \"it's\" }}|{{ 'x\\\\y' }}|{{ '\\x41' }}", {}),
+    ("strings_misc", "{{ none | string }}|{{ true | string | upper }}|{{ [1, 2] | join('-') }}|{{ 'abc' | first }}|"
+     "{{ [] | first is defined }}|{{ d | dictsort }}|{{ [1, 2, 3][1:] | length }}|{{ '  x  ' | trim | length }}|"
+     "{{ 'a\\nb' | indent(2) }}|{{ 'a\\nb' | indent(2, true) }}|{{ 'one two  three' | wordcount }}",
+     {"d": {"b": 2, "a": 1}}),
+    ("dash_loops", "{%- for m in messages -%}\n  {{ m.role }}\n{%- endfor %}\n[{{- ' x ' -}}]", {}),
+    ("set_default", "{% set x = x | default(5) %}{{ x }}{% if y is not defined %}{% set y = 'dflt' %}{% endif %}{{ y }}",
+     {}),
+    ("cond_expr", "{{ messages[0]['content'] if messages else '' }}|{{ 'yes' if 'u1' in messages | map(attribute='content') "
+     "else 'no' }}|{{ (messages | selectattr('role', 'equalto', 'assistant') | list | length) }}", {}),
     ("unicode_case", "{{ 'straße'.upper() }}|{{ 'ǅ' | lower }}|{{ 'éa' | capitalize }}", {}),
 ]
 FEATURE_MESSAGES = [{"role": "user", "content": "u1"},

@@ -269,7 +269,7 @@ Result<Value> apply_filter(Interpreter& in, const std::string& name, const Value
     if (v.is_undefined()) return Value::array();
     if (!v.is_object()) return InvalidArgument(std::string("items filter needs a dict, got ") + v.type_name());
     Array out;
-    for (const auto& [k, x] : v.obj().items) out.push_back(Value::array({Value::string(k), x}));
+    for (const auto& [k, x] : v.obj().items) out.push_back(Value::tuple({Value::string(k), x}));
     return Value::array(std::move(out));
   }
   if (name == "join") return filter_join(in, v, args);
@@ -310,7 +310,7 @@ Result<Value> apply_filter(Interpreter& in, const std::string& name, const Value
     const double scale = std::pow(10.0, prec ? static_cast<double>(std::clamp<int64_t>(prec->as_int(), -20, 20)) : 0.0);
     const std::string m = method ? method->to_str() : "common";
     const double x = v.as_double() * scale;
-    const double r = m == "ceil" ? std::ceil(x) : m == "floor" ? std::floor(x) : std::round(x);
+    const double r = m == "ceil" ? std::ceil(x) : m == "floor" ? std::floor(x) : std::nearbyint(x);  // half-even
     return Value::number(r / scale);
   }
   if (name == "sum") {
@@ -339,7 +339,7 @@ Result<Value> apply_filter(Interpreter& in, const std::string& name, const Value
   if (name == "dictsort") {
     if (!v.is_object()) return InvalidArgument("dictsort needs a dict");
     Array pairs;
-    for (const auto& [k, x] : v.obj().items) pairs.push_back(Value::array({Value::string(k), x}));
+    for (const auto& [k, x] : v.obj().items) pairs.push_back(Value::tuple({Value::string(k), x}));
     CallArgs sort_args;
     sort_args.kw.emplace_back("attribute", Value::string("0"));
     if (const Value* rev = args.get(2, "reverse")) sort_args.kw.emplace_back("reverse", *rev);

@@ -279,7 +279,7 @@ Result<Value> Interpreter::eval(const Expr& e) {
         AG_ASSIGN_OR_RETURN(Value v, eval(*x));
         a.push_back(std::move(v));
       }
-      return Value::array(std::move(a));
+      return e.kind == Expr::Kind::kTuple ? Value::tuple(std::move(a)) : Value::array(std::move(a));
     }
     case Expr::Kind::kDict: {
       Object o;

@@ -152,7 +152,7 @@ Result<Value> dict_method(const Value& obj, const std::string& name, CallArgs& a
     Array out;
     out.reserve(o.items.size());
     for (const auto& [k, v] : o.items) {
-      if (name == "items") out.push_back(Value::array({Value::string(k), v}));
+      if (name == "items") out.push_back(Value::tuple({Value::string(k), v}));
       else if (name == "keys") out.push_back(Value::string(k));
       else out.push_back(v);
     }

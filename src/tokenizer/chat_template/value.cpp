@@ -75,6 +75,12 @@ Value Value::array(Array a) {
   return v;
 }
 
+Value Value::tuple(Array a) {
+  Value v = array(std::move(a));
+  v.tuple_ = true;
+  return v;
+}
+
 Value Value::object(Object o) {
   Value v;
   v.kind_ = Kind::kObject;
@@ -249,11 +255,12 @@ std::string Value::repr() const {
   switch (kind_) {
     case Kind::kString: return repr_string(*s_);
     case Kind::kArray: {
-      std::string out = "[";
+      std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < a_->size(); ++i) {
         if (i) out += ", ";
         out += (*a_)[i].repr();
       }
+      if (tuple_) return out + (a_->size() == 1 ? ",)" : ")");
       return out + "]";
     }
     case Kind::kObject: {

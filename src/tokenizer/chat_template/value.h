@@ -47,6 +47,7 @@ class Value {
   static Value number(double d);
   static Value string(std::string s);
   static Value array(Array a = {});
+  static Value tuple(Array a);  // a list that prints as a Python tuple: (1, 2)
   static Value object(Object o = {});
   static Value function(Function f, std::string name);
   static Value from_json(const nlohmann::json& j);
@@ -92,6 +93,7 @@ class Value {
   std::shared_ptr<Object> o_;
   std::shared_ptr<const Function> f_;
   std::string name_;
+  bool tuple_ = false;
 };
 
 // Python ==, with 1 == 1.0 == True.
