@@ -22,19 +22,6 @@ void prepend_bos(const ServingEngine& engine, std::vector<int32_t>* ids) {
 
 }  // namespace
 
-std::string render_chatml(const nlohmann::json& messages) {
-  std::string out;
-  for (const auto& m : messages) {
-    out += "<|im_start|>";
-    out += m["role"].get<std::string>();
-    out += "\n";
-    out += m["content"].get<std::string>();
-    out += "<|im_end|>\n";
-  }
-  out += "<|im_start|>assistant\n";
-  return out;
-}
-
 Result<std::vector<int32_t>> tokenize_chat(const ServingEngine& engine, const ChatRenderer& render,
                                            const nlohmann::json& messages) {
   bool injected = false;

@@ -18,9 +18,6 @@ namespace autoglm::server {
 // assistant's turn opener.
 using ChatRenderer = std::function<Result<std::string>(const nlohmann::json& messages)>;
 
-// The built-in ChatML rendering, used when the model brings no chat template.
-std::string render_chatml(const nlohmann::json& messages);
-
 // Tokenizes the rendered chat. When no message spells a control token, the whole text is tokenized
 // with control-token parsing on (exactly what the template's authors expect); otherwise the template
 // is rendered around placeholders and each message's text is tokenized with parsing off.

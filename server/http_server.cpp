@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "autoglm/chat.h"
 #include "chat_page.h"
 #include "json_body.h"
 #include "server_context.h"
@@ -278,7 +279,13 @@ Status HttpServer::load_engine() {
   if (!eng.ok()) return eng.status();
   c.engine = std::move(eng).value();
   c.model_id = std::filesystem::path(c.opts.model_path).stem().string();
-  c.render_chat = [](const nlohmann::json& messages) -> Result<std::string> { return render_chatml(messages); };
+  // The model's own chat template when it has one, else opts.chat_template (built-in ChatML by default).
+  c.render_chat = [path = c.opts.model_path, fallback = c.opts.chat_template](const nlohmann::json& messages) {
+    return render_chat_template(path, fallback, dump_json(messages), /*add_generation_prompt=*/true);
+  };
+  // A template that cannot render a plain exchange is a configuration error: refuse to start.
+  const nlohmann::json probe = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}});
+  if (auto r = c.render_chat(probe); !r.ok()) return r.status();
   c.state = ServerState::kReady;
   return Status::OK();
 }

@@ -27,6 +27,7 @@ struct ServerOptions {
   int http_threads = 512;              // each open connection (a stream) holds one
   int drain_timeout_ms = 60000;
   int default_max_tokens = 256;        // when a request names none
+  std::string chat_template = "chatml";  // when the model has none: a built-in name, a file or template text
   OptimizationConfig optimization;
   ServingOptions serving;
 };

@@ -31,6 +31,8 @@ constexpr const char* kHelp =
     "  --http-threads N      HTTP worker threads, one per open connection (default 512)\n"
     "  --api-key KEY         require 'Authorization: Bearer KEY' (comma-separate several keys)\n"
     "  --cors ORIGIN         send CORS headers allowing ORIGIN ('*' for any); off by default\n"
+    "  --chat-template T     template for models without one: chatml (default), llama3, gemma, phi3, glm4,\n"
+    "                        a file, or template text\n"
     "  --threads N           compute threads (default: all cores)\n"
     "  --kv-type T           KV cache type: f32 (default) or f16\n"
     "  --no-prefix-cache     do not reuse KV blocks of identical prompt prefixes\n"
@@ -45,7 +47,7 @@ int cmd_serve(int argc, char** argv) {
   if (!args.parse(argc, argv,
                   {"--model", "--host", "--port", "--parallel", "--ctx-size", "--kv-tokens", "--batch-tokens",
                    "--max-queue", "--max-tokens-cap", "--max-n", "--max-body-bytes", "--http-threads", "--api-key",
-                   "--cors", "--threads", "--kv-type", "--drain-timeout-ms"},
+                   "--cors", "--threads", "--kv-type", "--drain-timeout-ms", "--chat-template"},
                   {"--no-prefix-cache", "--help", "-h"})) {
     std::fprintf(stderr, "autoglm serve: %s\n", args.error().c_str());
     return 2;
@@ -63,6 +65,7 @@ int cmd_serve(int argc, char** argv) {
   o.model_path = *args.get("--model");
   if (auto v = args.get("--host")) o.host = *v;
   if (auto v = args.get("--cors")) o.cors_origin = *v;
+  if (auto v = args.get("--chat-template")) o.chat_template = *v;
   if (auto v = args.get("--api-key")) {
     std::stringstream ss(*v);
     for (std::string k; std::getline(ss, k, ',');) {
