@@ -8,6 +8,8 @@ int dispatch(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_gen_random(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_chat_template(int argc, char** argv);
 

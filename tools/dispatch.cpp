@@ -13,6 +13,8 @@ constexpr const char* kUsage =
     "  run        generate text from a prompt (--model PATH [--prompt TEXT] [--n-predict N] ...)\n"
     "  inspect    print a model file's metadata and tensor table (PATH)\n"
     "  tokenize   print the token ids of a text (--model PATH TEXT)\n"
+    "  bench      prompt/generation speed, peak memory, bandwidth roofline (--model PATH [-p N] [-n N])\n"
+    "  gen-random random-weight GGUF of a real model's shape (--shape NAME --type TYPE --output F)\n"
     "  serve      OpenAI-compatible HTTP server (--model PATH [--port N] [--parallel N] ...)\n"
     "  chat-template  render a conversation with the model's chat template (--model PATH --messages JSON)\n"
     "\n"
@@ -29,6 +31,8 @@ int dispatch(int argc, char** argv) {
   if (cmd == "run") return cmd_run(argc - 1, argv + 1);
   if (cmd == "inspect") return cmd_inspect(argc - 1, argv + 1);
   if (cmd == "tokenize") return cmd_tokenize(argc - 1, argv + 1);
+  if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
+  if (cmd == "gen-random") return cmd_gen_random(argc - 1, argv + 1);
   if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
   if (cmd == "chat-template") return cmd_chat_template(argc - 1, argv + 1);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Side-by-side CPU benchmark: our `autoglm bench` vs llama.cpp's llama-bench on the same
+# random-weight GGUF files, same threads. llama.cpp is built from the source distribution of the
+# `llama-cpp-python` package on PyPI (its vendor/llama.cpp) into a cache directory outside the
+# repository; none of its code is committed here.
+#
+#   scripts/bench_vs_llamacpp.sh [build|models|run|all]   (default: all)
+#
+# Environment: CACHE (default ~/.cache/autoglm-bench), AUTOGLM (path of our binary, default
+# build-perf-rel/tools/autoglm), PYTHON (a python with pip), THREADS (2), REPS (5),
+# SHAPES ("smollm2-135m"), TYPES ("q8_0 q4_0"), P (512), N (128).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${CACHE:-$HOME/.cache/autoglm-bench}"
+AUTOGLM="${AUTOGLM:-$ROOT/build-perf-rel/tools/autoglm}"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+THREADS="${THREADS:-2}"
+REPS="${REPS:-5}"
+SHAPES="${SHAPES:-smollm2-135m}"
+TYPES="${TYPES:-q8_0 q4_0}"
+P="${P:-512}"
+N="${N:-128}"
+LLAMA_BENCH="$CACHE/llama-build/bin/llama-bench"
+
+build_llamacpp() {
+  mkdir -p "$CACHE"
+  if [[ ! -x "$LLAMA_BENCH" ]]; then
+    if ! ls "$CACHE"/llama_cpp_python-*.tar.gz >/dev/null 2>&1; then
+      "$PYTHON" -m pip download --no-deps --no-binary :all: llama-cpp-python -d "$CACHE"
+    fi
+    local tarball
+    tarball="$(ls "$CACHE"/llama_cpp_python-*.tar.gz | head -1)"
+    rm -rf "$CACHE/src" && mkdir -p "$CACHE/src"
+    tar -xzf "$tarball" -C "$CACHE/src" --strip-components=1
+    cmake -S "$CACHE/src/vendor/llama.cpp" -B "$CACHE/llama-build" -DCMAKE_BUILD_TYPE=Release \
+      -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF
+    cmake --build "$CACHE/llama-build" --target llama-bench -j2
+  fi
+  "$LLAMA_BENCH" --help >/dev/null
+}
+
+make_models() {
+  mkdir -p "$CACHE/models"
+  for s in $SHAPES; do
+    for t in $TYPES; do
+      local f="$CACHE/models/$s-$t.gguf"
+      [[ -f "$f" ]] || "$AUTOGLM" gen-random --arch llama --shape "$s" --type "$t" --output "$f" --seed 1
+    done
+  done
+}
+
+run_bench() {
+  for s in $SHAPES; do
+    for t in $TYPES; do
+      local f="$CACHE/models/$s-$t.gguf"
+      echo "=== $s $t  (threads $THREADS, reps $REPS)"
+      echo "--- llama.cpp: $LLAMA_BENCH -m $f -p $P -n $N -t $THREADS -r $REPS"
+      "$LLAMA_BENCH" -m "$f" -p "$P" -n "$N" -t "$THREADS" -r "$REPS" -o md
+      echo "--- autoglm: $AUTOGLM bench --model $f -p $P -n $N --threads $THREADS --reps $REPS"
+      "$AUTOGLM" bench --model "$f" -p "$P" -n "$N" --threads "$THREADS" --reps "$REPS"
+    done
+  done
+}
+
+case "${1:-all}" in
+  build) build_llamacpp ;;
+  models) make_models ;;
+  run) run_bench ;;
+  all) build_llamacpp; make_models; run_bench ;;
+  *) echo "usage: $0 [build|models|run|all]" >&2; exit 2 ;;
+esac
