@@ -12,5 +12,6 @@ int cmd_bench(int argc, char** argv);
 int cmd_gen_random(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_chat_template(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 }  // namespace autoglm::cli

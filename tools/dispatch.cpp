@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  bench      prompt/generation speed, peak memory, bandwidth roofline (--model PATH [-p N] [-n N])\n"
     "  gen-random random-weight GGUF of a real model's shape (--shape NAME --type TYPE --output F)\n"
     "  serve      OpenAI-compatible HTTP server (--model PATH [--port N] [--parallel N] ...)\n"
+    "  perplexity how well a model predicts a text file (--model PATH --file F [--window N])\n"
     "  chat-template  render a conversation with the model's chat template (--model PATH --messages JSON)\n"
     "\n"
     "run 'autoglm <command> --help' for a command's options\n";
@@ -34,6 +35,7 @@ int dispatch(int argc, char** argv) {
   if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
   if (cmd == "gen-random") return cmd_gen_random(argc - 1, argv + 1);
   if (cmd == "serve") return cmd_serve(argc - 1, argv + 1);
+  if (cmd == "perplexity") return cmd_perplexity(argc - 1, argv + 1);
   if (cmd == "chat-template") return cmd_chat_template(argc - 1, argv + 1);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);

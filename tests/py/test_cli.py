@@ -106,3 +106,15 @@ def test_hostile_prompt_bytes():
     long_prompt = "Once upon a time " * 2000  # ~10k tokens, more than --ctx-size
     r = cli("run", "--model", STORIES, "--prompt", long_prompt, "--ctx-size", "512", "--n-predict", "1")
     assert r.returncode == 1 and "context size" in r.stderr.decode()
+
+
+def test_perplexity_command(tmp_path):
+    import json
+    golden = json.loads((MODELS / "stories260K" / "golden_outputs.json").read_text())
+    text = tmp_path / "eval.txt"
+    text.write_text("\n".join(t["expected_output"] for t in golden["golden_texts"]))
+    r = cli("perplexity", "--model", STORIES, "--file", text, "--window", "256")
+    assert r.returncode == 0, r.stderr
+    ppl = float(r.stdout.split()[1])
+    assert 1.0 < ppl < 5.0  # llama2.c's own samples are likely under the model
+    assert cli("perplexity", "--model", STORIES, "--file", tmp_path / "missing.txt").returncode == 1
