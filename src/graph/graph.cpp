@@ -18,6 +18,7 @@ const char* op_name(Op op) {
     case Op::kAttention: return "attention";
     case Op::kSwiGLU: return "swiglu";
     case Op::kGetRows: return "get_rows";
+    case Op::kMatMulSwiGLU: return "matmul_swiglu";
   }
   return "?";
 }

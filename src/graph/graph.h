@@ -27,6 +27,7 @@ enum class Op : uint8_t {
   kAttention,   // q, k, v -> writes k, v to the paged cache, causal attention over the cache
   kSwiGLU,      // silu(gate) * up
   kGetRows,     // selects rows of an activation: x[n, d], ids[r] -> [r, d]
+  kMatMulSwiGLU,  // fused silu(x . w_gate^T) * (x . w_up^T): one activation conversion, no intermediates
 };
 const char* op_name(Op op);
 

@@ -84,6 +84,31 @@ Graph fuse_rms_norm_mul(const Graph& g) {
   return rebuild(g, keep, rep, has_rep);
 }
 
+Graph fuse_matmul_swiglu(const Graph& g) {
+  const auto uses = consumer_counts(g);
+  const size_t n = static_cast<size_t>(g.size());
+  std::vector<bool> keep(n, true), has_rep(n, false);
+  std::vector<Node> rep(n);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& sw = g.node(i);
+    if (sw.op != Op::kSwiGLU) continue;
+    const NodeId gi = sw.inputs[0], ui = sw.inputs[1];
+    const Node& gate = g.node(gi);
+    const Node& up = g.node(ui);
+    if (gate.op != Op::kMatMul || up.op != Op::kMatMul || gi == ui) continue;
+    if (uses[static_cast<size_t>(gi)] != 1 || uses[static_cast<size_t>(ui)] != 1) continue;
+    if (gate.inputs[0] != up.inputs[0] || g.node(gate.inputs[1]).dtype != g.node(up.inputs[1]).dtype) continue;
+    Node fused = sw;
+    fused.op = Op::kMatMulSwiGLU;
+    fused.inputs = {gate.inputs[0], gate.inputs[1], up.inputs[1]};
+    rep[static_cast<size_t>(i)] = std::move(fused);
+    has_rep[static_cast<size_t>(i)] = true;
+    keep[static_cast<size_t>(gi)] = false;
+    keep[static_cast<size_t>(ui)] = false;
+  }
+  return rebuild(g, keep, rep, has_rep);
+}
+
 MemoryPlan plan_memory(const Graph& g) {
   constexpr size_t kAlign = 64;
   const size_t n = static_cast<size_t>(g.size());
@@ -152,7 +177,10 @@ MemoryPlan plan_memory(const Graph& g) {
 
 Graph optimize(const Graph& g, const PassOptions& opts) {
   Graph out = eliminate_dead_nodes(g);
-  if (opts.fuse) out = fuse_rms_norm_mul(out);
+  if (opts.fuse) {
+    out = fuse_rms_norm_mul(out);
+    out = fuse_matmul_swiglu(out);
+  }
   if (opts.plan_memory) out.set_memory_plan(plan_memory(out));
   return out;
 }

@@ -16,6 +16,10 @@ Graph fuse_rms_norm_mul(const Graph& g);
 // a node's buffer is reused once its last consumer has run. Outputs stay live to the end.
 MemoryPlan plan_memory(const Graph& g);
 
+// swiglu(matmul(x, w_gate), matmul(x, w_up)) with both products used only there and weights
+// of one type -> matmul_swiglu(x, w_gate, w_up).
+Graph fuse_matmul_swiglu(const Graph& g);
+
 struct PassOptions {
   bool fuse = true;
   bool plan_memory = true;

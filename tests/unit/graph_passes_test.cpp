@@ -5,6 +5,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "graph/executor.h"
 #include "graph/passes.h"
+#include "quant/quant.h"
 
 namespace autoglm::graph {
 namespace {
@@ -134,6 +135,39 @@ TEST(MemoryPlan, ArenaExecutionMatchesPerNodeBuffers) {
   ASSERT_EQ(a[0].numel(), b[0].numel());
   for (int64_t i = 0; i < a[0].numel(); ++i) ASSERT_EQ(a[0].data_as<float>()[i], b[0].data_as<float>()[i]);
   EXPECT_EQ(ex.last_peak_bytes(), planned.memory_plan()->arena_bytes);
+}
+
+}  // namespace
+}  // namespace autoglm::graph
+
+namespace autoglm::graph {
+namespace {
+
+TEST(GraphPasses, GateUpSwiGLUFusionIsExact) {
+  for (DType wt : {DType::F32, DType::Q8_0, DType::Q4_K}) {
+    Graph g;
+    auto x = g.weight("x", random_f32({5, 256}, 31));
+    auto to_type = [&](Tensor f) {
+      if (wt == DType::F32) return f;
+      Tensor q = Tensor::empty(wt, f.shape());
+      for (int64_t r = 0; r < f.rows(); ++r) quant::quantize_row(wt, f.data_as<float>() + r * 256, q.row_ptr(r), 256);
+      return q;
+    };
+    auto wg = g.weight("wg", to_type(random_f32({40, 256}, 32)));
+    auto wu = g.weight("wu", to_type(random_f32({40, 256}, 33)));
+    g.mark_output(g.swiglu(g.matmul(x, wg), g.matmul(x, wu)));
+    Graph o = optimize(g);
+    EXPECT_EQ(count(o, Op::kMatMulSwiGLU), 1);
+    EXPECT_EQ(count(o, Op::kMatMul), 0);
+    cpu::CpuBackend cpu;
+    Executor ex({&cpu});
+    ThreadPool pool(2);
+    StepContext step;
+    auto a = ex.run(g, step, pool).value();
+    std::vector<float> av(a[0].data_as<float>(), a[0].data_as<float>() + a[0].numel());
+    auto b = ex.run(o, step, pool).value();
+    for (int64_t i = 0; i < b[0].numel(); ++i) ASSERT_EQ(av[size_t(i)], b[0].data_as<float>()[i]) << dtype_name(wt);
+  }
 }
 
 }  // namespace

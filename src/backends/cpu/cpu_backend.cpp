@@ -27,6 +27,7 @@ Status CpuBackend::execute(const graph::Graph& g, graph::NodeId id, graph::ExecS
     case Op::kAttention: return attention(in(0), in(1), in(2), n.attrs, *st.step, out, pool);
     case Op::kSwiGLU: swiglu(in(0), in(1), out, pool); return Status::OK();
     case Op::kGetRows: return get_rows(in(0), in(1), out);
+    case Op::kMatMulSwiGLU: return matmul_swiglu(in(0), in(1), in(2), out, pool);
     case Op::kInput:
     case Op::kWeight: break;
   }

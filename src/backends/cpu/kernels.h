@@ -16,6 +16,8 @@ namespace autoglm::cpu {
 
 // y[n, m] = x[n, k] . w[m, k]^T for any weight type that has a reference vec_dot.
 Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
+// y[n, m] = silu(x . w_gate^T) * (x . w_up^T), activations converted once for both weights.
+Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
 // y[i, :] = dequantize(table[ids[i], :]); ids out of range -> OutOfRange.
 Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool);
 // y = x / sqrt(mean(x^2) + eps) [* w]; w may be null.
