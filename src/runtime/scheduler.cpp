@@ -26,6 +26,13 @@ size_t stop_prefix_len(const std::string& text, const std::vector<std::string>& 
   return best;
 }
 
+// The prefix cache is scoped by owner (API key): the chain of block hashes starts from a hash
+// of the owner, so one tenant's cached prompt can never be found (or timed) by another.
+uint64_t owner_salt(const std::string& owner) {
+  std::vector<int32_t> bytes(owner.begin(), owner.end());
+  return kv::chain_hash(0x6f776e6572ull, bytes.data(), static_cast<int32_t>(bytes.size()));
+}
+
 // Keeps whole UTF-8 characters: never cut the held-back boundary inside one.
 size_t utf8_floor(const std::string& s, size_t n) {
   while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
@@ -194,7 +201,7 @@ void Scheduler::register_blocks(Sequence& s) {
   const size_t full = static_cast<size_t>(s.n_computed() / bs);
   while (s.block_hashes.size() < full && s.block_hashes.size() < s.kv.blocks().size()) {
     const size_t i = s.block_hashes.size();
-    const uint64_t prev = i == 0 ? 0 : s.block_hashes[i - 1];
+    const uint64_t prev = i == 0 ? owner_salt(s.req.owner) : s.block_hashes[i - 1];
     const uint64_t h = kv::chain_hash(prev, s.tokens.data() + i * static_cast<size_t>(bs), bs);
     cache.pool().register_hash(s.kv.blocks()[i], h);
     s.block_hashes.push_back(h);
@@ -207,7 +214,7 @@ void Scheduler::match_prefix(Sequence& s) {
   const int32_t bs = cache.config().block_size;
   // Leave at least the last token to compute: its logits start generation.
   const int32_t max_blocks = (static_cast<int32_t>(s.tokens.size()) - 1) / bs;
-  uint64_t h = 0;
+  uint64_t h = owner_salt(s.req.owner);
   for (int32_t i = 0; i < max_blocks; ++i) {
     h = kv::chain_hash(h, s.tokens.data() + static_cast<size_t>(i) * bs, bs);
     auto b = cache.pool().acquire_cached(h);

@@ -270,3 +270,25 @@ TEST(Serving, RejectsBadRequests) {
 
 }  // namespace
 }  // namespace autoglm
+
+namespace autoglm {
+namespace {
+
+TEST(Serving, PrefixCacheIsScopedByOwner) {
+  auto e = make();
+  const std::string p = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.";
+  auto run = [&](const std::string& owner) {
+    CompletionRequest r = req(*e, p, 4);
+    r.owner = owner;
+    Collector c;
+    EXPECT_TRUE(e->submit(r, c.sink()).ok());
+    c.wait();
+    return c.last.cached_prompt_tokens;
+  };
+  EXPECT_EQ(run("alice"), 0);
+  EXPECT_EQ(run("bob"), 0);  // bob never sees alice's blocks
+  EXPECT_GT(run("alice"), 0);
+}
+
+}  // namespace
+}  // namespace autoglm
