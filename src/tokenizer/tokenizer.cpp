@@ -1,5 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece_tokenizer.h"
@@ -52,6 +53,10 @@ Result<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab) {
   }
   if (vocab.model == "bert") {
     AG_ASSIGN_OR_RETURN(std::unique_ptr<WordPieceTokenizer> tok, WordPieceTokenizer::from_gguf_vocab(std::move(vocab)));
+    return std::unique_ptr<Tokenizer>(std::move(tok));
+  }
+  if (vocab.model == "gpt2") {
+    AG_ASSIGN_OR_RETURN(std::unique_ptr<BpeTokenizer> tok, BpeTokenizer::from_gguf_vocab(std::move(vocab)));
     return std::unique_ptr<Tokenizer>(std::move(tok));
   }
   return Unsupported("tokenizer model '" + vocab.model + "' is not supported");

@@ -26,6 +26,7 @@ struct Vocab {
   std::vector<std::string> tokens;    // token text as stored (SPM uses U+2581 for space)
   std::vector<float> scores;          // empty when the file has none
   std::vector<TokenType> types;       // kNormal when the file has none
+  std::vector<std::string> merges;    // BPE merges "left right", lowest rank first (tokenizer.ggml.merges)
   TokenId bos = -1, eos = -1, unk = -1, pad = -1;
   bool add_bos = false;
   bool add_eos = false;

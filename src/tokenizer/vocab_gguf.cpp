@@ -108,6 +108,13 @@ Result<Vocab> Vocab::from_gguf(const gguf::File& f) {
     v.types.assign(n, TokenType::kNormal);
   }
 
+  constexpr std::string_view kMerges = "tokenizer.ggml.merges";
+  if (f.find(kMerges) != nullptr) {
+    const std::vector<std::string>* merges = f.get_string_array(kMerges);
+    if (merges == nullptr) return wrong_type(kMerges, "an array of strings");
+    v.merges = *merges;
+  }
+
   // llama.cpp's defaults for SentencePiece vocabularies when the ids are not stored.
   const bool spm = v.model == "llama";
   if (spm && n > 2) {

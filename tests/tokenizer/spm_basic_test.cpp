@@ -178,7 +178,7 @@ TEST(SpmBasic, RejectsInconsistentVocab) {
   w.bos = 5000;
   EXPECT_EQ(make_tokenizer(w).status().code(), StatusCode::kInvalidArgument);
   Vocab g = small_vocab({{"a", -1}});
-  g.model = "gpt2";
+  g.model = "rwkv";
   EXPECT_EQ(make_tokenizer(g).status().code(), StatusCode::kUnsupported);
 }
 
