@@ -15,6 +15,7 @@ class Tokenizer;
 
 class AutoTokenizer {
  public:
+  // A GGUF file, a Hugging Face tokenizer.json, or a folder holding tokenizer.json.
   static Result<AutoTokenizer> from_pretrained(const std::string& path);
 
   // parse_special: recognise control-token texts such as "<s>" in `text` (off for user text).

@@ -1,11 +1,21 @@
 #include "autoglm/tokenizer.h"
 
+#include <filesystem>
+
 #include "formats/gguf.h"
+#include "tokenizer/hf_tokenizer_json.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm {
 
 Result<AutoTokenizer> AutoTokenizer::from_pretrained(const std::string& path) {
+  std::error_code ec;
+  std::string json = path;
+  if (std::filesystem::is_directory(path, ec)) json = (std::filesystem::path(path) / "tokenizer.json").string();
+  if (json.size() >= 5 && json.compare(json.size() - 5, 5, ".json") == 0) {
+    AG_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> t, load_hf_tokenizer(json));
+    return AutoTokenizer(std::shared_ptr<const Tokenizer>(std::move(t)));
+  }
   AG_ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> f, gguf::File::open(path));
   AG_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> t, make_tokenizer(*f));
   return AutoTokenizer(std::shared_ptr<const Tokenizer>(std::move(t)));

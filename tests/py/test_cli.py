@@ -118,3 +118,20 @@ def test_perplexity_command(tmp_path):
     ppl = float(r.stdout.split()[1])
     assert 1.0 < ppl < 5.0  # llama2.c's own samples are likely under the model
     assert cli("perplexity", "--model", STORIES, "--file", tmp_path / "missing.txt").returncode == 1
+
+
+def test_tokenize_detokenize_file_and_hf_json(tmp_path):
+    spm = MODELS / "ggml-vocab" / "ggml-vocab-llama-spm.gguf"
+    r = cli("tokenize", "--model", spm, "--detokenize", "1", "15043", "3186")
+    assert r.returncode == 0 and r.stdout.decode() == "Hello world\n"
+    f = tmp_path / "in.txt"
+    f.write_text("Hello world")
+    assert cli("tokenize", "--model", spm, "--file", f).stdout.decode().strip() == "1 15043 3186"
+    assert cli("tokenize", "--model", spm, "--no-special", "Hello world").stdout.decode().strip() == "15043 3186"
+    assert cli("tokenize", "--model", spm, "--detokenize", "99999999").returncode == 1
+    assert cli("tokenize", "--model", spm, "--detokenize", "abc").returncode == 1
+    # Hugging Face tokenizer.json, by file and by folder (all-MiniLM-L6-v2: [CLS] ... [SEP]).
+    for path in (MODELS / "all-MiniLM-L6-v2" / "tokenizer.json", MODELS / "all-MiniLM-L6-v2"):
+        r = cli("tokenize", "--model", path, "Hello world")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.decode().strip() == "101 7592 2088 102"
