@@ -8,6 +8,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
 namespace autoglm {
@@ -373,10 +374,7 @@ Result<std::unique_ptr<Tokenizer>> load_parsed(const json& root) {
     }
   }
   if (type == "WordPiece") return make_wordpiece(root, *model);
-  if (type == "BPE") {
-    // TODO(bpe): dispatch to make_bpe_from_hf_json(root) (tokenizer/bpe_tokenizer.h) once it lands.
-    return Unsupported("tokenizer.json: BPE models are not wired in yet");
-  }
+  if (type == "BPE") return make_bpe_from_hf_json(root);
   if (type.empty()) return corrupt("model.type", "is missing");
   return Unsupported("tokenizer.json: model type '" + type + "' is not supported");
 }

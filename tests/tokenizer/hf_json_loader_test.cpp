@@ -159,6 +159,14 @@ TEST(HfJsonLoader, NotJsonOrTooDeep) {
   }
 }
 
+// BPE files go to the byte-level BPE builder (hf_bpe.cpp, tested in bpe_hf_test.cpp).
+TEST(HfJsonLoader, DispatchesBpe) {
+  auto tok = load_hf_tokenizer(test::shared_model("smollm2-135m-instruct/tokenizer.json"));
+  ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+  EXPECT_EQ((*tok)->n_vocab(), 49152u);
+  EXPECT_EQ((*tok)->decode((*tok)->encode("Hello world", false)), "Hello world");
+}
+
 TEST(HfJsonLoader, MissingFile) {
   auto tok = load_hf_tokenizer("/nonexistent/tokenizer.json");
   ASSERT_FALSE(tok.ok());
