@@ -43,6 +43,18 @@ struct Collector {
   }
 };
 
+// Stats are published at the end of each engine step, a moment after the events of that step:
+// poll briefly for a condition on them.
+template <typename Pred>
+ServingStats eventually(const ServingEngine& e, Pred pred) {
+  ServingStats st = e.stats();
+  for (int i = 0; i < 400 && !pred(st); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    st = e.stats();
+  }
+  return st;
+}
+
 std::unique_ptr<ServingEngine> make(ServingOptions o = {}) {
   OptimizationConfig oc;
   oc.set_threads(2);
@@ -98,7 +110,7 @@ TEST(Serving, SixteenConcurrentRequestsEqualEachAlone) {
   for (size_t i = 0; i < 16; ++i) {
     EXPECT_EQ(cs[i].text, run_alone(reqs[i])) << "request " << i;
   }
-  auto st = e->stats();
+  auto st = eventually(*e, [](const ServingStats& s) { return s.requests_finished == 16; });
   EXPECT_EQ(st.requests_finished, 16);
   EXPECT_EQ(st.kv_blocks_used, 0);
 }
@@ -115,7 +127,7 @@ TEST(Serving, PreemptionUnderKvPressureKeepsOutputs) {
   std::vector<Collector> cs(4);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(e->submit(reqs[size_t(i)], cs[size_t(i)].sink()).ok());
   for (auto& c : cs) c.wait();
-  EXPECT_GT(e->stats().preemptions, 0);
+  EXPECT_GT(eventually(*e, [](const ServingStats& s) { return s.preemptions > 0; }).preemptions, 0);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(cs[i].text, run_alone(reqs[i])) << i;
 }
 
@@ -125,13 +137,13 @@ TEST(Serving, CancelFreesBlocks) {
   auto id = e->submit(req(*e, "Once upon a time", 1000), c.sink());
   ASSERT_TRUE(id.ok());
   c.wait_tokens(5);
-  EXPECT_GT(e->stats().kv_blocks_used, 0);
+  EXPECT_GT(eventually(*e, [](const ServingStats& s) { return s.kv_blocks_used > 0; }).kv_blocks_used, 0);
   e->cancel(*id);
   c.wait();
   EXPECT_EQ(c.last.finish_reason, "cancelled");
-  for (int i = 0; i < 100 && e->stats().kv_blocks_used != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(e->stats().kv_blocks_used, 0);
-  EXPECT_EQ(e->stats().requests_cancelled, 1);
+  const auto st = eventually(*e, [](const ServingStats& s) { return s.kv_blocks_used == 0 && s.requests_cancelled == 1; });
+  EXPECT_EQ(st.kv_blocks_used, 0);
+  EXPECT_EQ(st.requests_cancelled, 1);
 }
 
 TEST(Serving, PrefixCacheReusesSharedPrompt) {
@@ -156,7 +168,7 @@ TEST(Serving, SessionSecondTurnPrefillsOnlyNewTokens) {
   Collector a;
   ASSERT_TRUE(e->submit(t1, a.sink()).ok());
   a.wait();
-  EXPECT_EQ(e->stats().sessions, 1);
+  EXPECT_EQ(eventually(*e, [](const ServingStats& s) { return s.sessions == 1; }).sessions, 1);
   // Turn 2: the whole previous conversation plus new text.
   CompletionRequest t2 = t1;
   t2.prompt.insert(t2.prompt.end(), a.tokens.begin(), a.tokens.end());
