@@ -5,17 +5,7 @@
 namespace autoglm {
 
 Result<AutoModel> AutoModel::from_pretrained(const std::string& path, const OptimizationConfig& config) {
-  EngineOptions o;
-  o.n_threads = config.n_threads;
-  o.n_ctx = config.n_ctx;
-  o.optimize_graph = config.graph_optimization;
-  AG_ASSIGN_OR_RETURN(o.kv_type, parse_kv_cache_type(config.kv_cache_type));
-  switch (config.quant_bits) {
-    case 0: o.requantize = DType::F32; break;
-    case 8: o.requantize = DType::Q8_0; break;
-    case 4: o.requantize = DType::Q4_0; break;
-    default: return InvalidArgument("quantization bits must be 0, 4 or 8, not " + std::to_string(config.quant_bits));
-  }
+  AG_ASSIGN_OR_RETURN(const EngineOptions o, engine_options_from(config));
   AG_ASSIGN_OR_RETURN(std::unique_ptr<Engine> e, Engine::load(path, o));
   return AutoModel(std::shared_ptr<Engine>(std::move(e)));
 }

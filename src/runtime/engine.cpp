@@ -21,11 +21,35 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
+namespace {
+// Gives a temporary sequence's KV blocks back however the function leaves.
+struct ReleaseOnExit {
+  kv::SequenceKV& seq;
+  kv::KVCache& cache;
+  ~ReleaseOnExit() { seq.release(cache); }
+};
+}  // namespace
+
 Result<DType> parse_kv_cache_type(const std::string& name) {
   if (name == "f32") return DType::F32;
   if (name == "f16") return DType::F16;
   if (name == "int8" || name == "i8" || name == "q8") return DType::I8;
   return InvalidArgument("KV cache type '" + name + "' (expected f32, f16 or int8)");
+}
+
+Result<EngineOptions> engine_options_from(const OptimizationConfig& config) {
+  EngineOptions o;
+  o.n_threads = config.n_threads;
+  o.n_ctx = config.n_ctx;
+  o.optimize_graph = config.graph_optimization;
+  AG_ASSIGN_OR_RETURN(o.kv_type, parse_kv_cache_type(config.kv_cache_type));
+  switch (config.quant_bits) {
+    case 0: o.requantize = DType::F32; break;
+    case 8: o.requantize = DType::Q8_0; break;
+    case 4: o.requantize = DType::Q4_0; break;
+    default: return InvalidArgument("quantization bits must be 0, 4 or 8, not " + std::to_string(config.quant_bits));
+  }
+  return o;
 }
 
 Engine::~Engine() = default;
@@ -151,11 +175,7 @@ Result<Engine::Perplexity> Engine::perplexity(const std::vector<TokenId>& tokens
     const int32_t len = static_cast<int32_t>(std::min<size_t>(static_cast<size_t>(window), tokens.size() - w0));
     if (len < 2) break;
     kv::SequenceKV seq;
-    struct Release {
-      kv::SequenceKV& s;
-      kv::KVCache& c;
-      ~Release() { s.release(c); }
-    } release{seq, *cache_};
+    const ReleaseOnExit release{seq, *cache_};
     AG_RETURN_IF_ERROR(seq.reserve(*cache_, len));
     for (int32_t c0 = 0; c0 < len - 1; c0 += kChunk) {
       const int32_t n = std::min(kChunk, len - 1 - c0);  // predict tokens c0+1 .. c0+n
@@ -203,11 +223,7 @@ Result<GenerationResult> Engine::generate_tokens(std::vector<TokenId> prompt, co
   for (TokenId t : prompt) stream.push(t);
   (void)stream.flush();
   kv::SequenceKV seq;
-  struct Release {
-    kv::SequenceKV& s;
-    kv::KVCache& c;
-    ~Release() { s.release(c); }
-  } release{seq, *cache_};
+  const ReleaseOnExit release{seq, *cache_};
 
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();

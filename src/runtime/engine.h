@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "autoglm/config.h"
 #include "autoglm/status.h"
 #include "core/thread_pool.h"
 #include "graph/executor.h"
@@ -56,6 +57,9 @@ struct GenerationResult {
 
 // Receives each piece of complete UTF-8 text as it is generated; return false to stop.
 using TextCallback = std::function<bool(std::string_view)>;
+
+// The engine options a public OptimizationConfig asks for (InvalidArgument for bad values).
+Result<EngineOptions> engine_options_from(const OptimizationConfig& config);
 
 class Engine {
  public:

@@ -49,15 +49,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const std::string& model_pa
   }
   std::unique_ptr<Scheduler> s(new Scheduler());
   s->opts_ = opts;
-  EngineOptions eo;
-  eo.n_threads = opt.n_threads;
+  AG_ASSIGN_OR_RETURN(EngineOptions eo, engine_options_from(opt));
   eo.n_ctx = opts.n_ctx;
-  eo.optimize_graph = opt.graph_optimization;
-  AG_ASSIGN_OR_RETURN(eo.kv_type, parse_kv_cache_type(opt.kv_cache_type));
-  eo.requantize = opt.quant_bits == 8 ? DType::Q8_0 : opt.quant_bits == 4 ? DType::Q4_0 : DType::F32;
-  if (opt.quant_bits != 0 && opt.quant_bits != 4 && opt.quant_bits != 8) {
-    return InvalidArgument("quantization bits must be 0, 4 or 8");
-  }
   const int64_t kv = opts.kv_tokens > 0 ? opts.kv_tokens : int64_t{opts.n_ctx} * opts.max_running;
   eo.kv_tokens = static_cast<int32_t>(std::clamp<int64_t>(kv, opts.n_ctx, int64_t{1} << 24));
   AG_ASSIGN_OR_RETURN(s->engine_, Engine::load(model_path, eo));

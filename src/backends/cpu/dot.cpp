@@ -102,27 +102,6 @@ Isa pick_isa() {
 }
 
 // f32 dot for attention: the portable loop keeps 8 partial sums so the compiler vectorises it.
-float dot_f32_portable(const float* a, const float* b, int64_t n) {
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
-  }
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
-}
-
-using DotFn = float (*)(const float*, const float*, int64_t);
-
-DotFn pick_dot() {
-#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-  if (simd::cpu_has_avx2_fma()) return simd::dot_f32_avx2;
-#endif
-  return dot_f32_portable;
-}
-
-const DotFn g_dot = pick_dot();
 
 }  // namespace
 
@@ -169,6 +148,10 @@ const MatmulKernels* cpu_kernels_for(DType weight, Isa isa) {
 
 const MatmulKernels* cpu_kernels_for(DType weight) { return cpu_kernels_for(weight, active_isa()); }
 
-float dot_f32(const float* a, const float* b, int64_t n) { return g_dot(a, b, n); }
+float dot_f32(const float* a, const float* b, int64_t n) {
+  // The F32 row kernel of the active ISA (AVX-512, AVX2 or the reference).
+  static const quant::VecDotFn dot = cpu_kernels_for(DType::F32)->vec_dot;
+  return dot(n, a, b);
+}
 
 }  // namespace autoglm::cpu

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "autoglm/status.h"
 #include "core/tensor.h"
@@ -63,5 +64,16 @@ struct MatmulKernels {
 // nullptr when the weight type has no dot product.
 const MatmulKernels* cpu_kernels_for(DType weight);
 const MatmulKernels* cpu_kernels_for(DType weight, Isa isa);
+
+// Activation rows converted for a weight type's dot kernel: points at x itself when the kernel
+// takes f32, else at `storage` filled with Q8_0/Q8_K rows (row_bytes apart). Unsupported when
+// the row length is not a whole number of the activation type's blocks.
+struct ConvertedActivations {
+  const uint8_t* rows = nullptr;
+  size_t row_bytes = 0;
+};
+Result<ConvertedActivations> convert_activations(const Tensor& x, const MatmulKernels& kern,
+                                                 std::vector<uint8_t>& storage, ThreadPool& pool);
+
 
 }  // namespace autoglm::cpu

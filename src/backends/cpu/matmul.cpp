@@ -20,31 +20,36 @@ constexpr int64_t kTokTile = 32;
 
 }  // namespace
 
+Result<ConvertedActivations> convert_activations(const Tensor& x, const MatmulKernels& kern,
+                                                 std::vector<uint8_t>& storage, ThreadPool& pool) {
+  const int64_t n = x.rows(), k = x.cols();
+  const float* xf = x.data_as<float>();
+  const DType dt = kern.act_type;
+  const size_t row = row_size(dt, k);
+  if (kern.quantize_act == nullptr) return ConvertedActivations{reinterpret_cast<const uint8_t*>(xf), row};
+  if (k % dtype_info(dt).block_size != 0) {
+    return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of the " + dtype_name(dt) +
+                       " block size");
+  }
+  storage.resize(row * static_cast<size_t>(n));
+  const quant::FromFloatFn quantize = kern.quantize_act;
+  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) quantize(xf + t * k, storage.data() + t * row, k);
+  }, grain_for(k));
+  return ConvertedActivations{storage.data(), row};
+}
+
 Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
   const int64_t n = x.rows(), k = x.cols(), m = w.rows();
   AG_CHECK(x.dtype() == DType::F32 && y.dtype() == DType::F32 && w.cols() == k && y.rows() == n && y.cols() == m);
   const MatmulKernels* kern = cpu_kernels_for(w.dtype());
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w.dtype()));
-  const float* xf = x.data_as<float>();
   float* yf = y.data_as<float>();
 
-  // Convert activations to the dot type (row by row, in parallel).
-  const DType dt = kern->act_type;
-  const size_t act_row = row_size(dt, k);
-  std::vector<uint8_t> act;
-  const uint8_t* ap = reinterpret_cast<const uint8_t*>(xf);
-  if (kern->quantize_act != nullptr) {
-    if (k % dtype_info(dt).block_size != 0) {
-      return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of the " +
-                         dtype_name(dt) + " block size");
-    }
-    act.resize(act_row * static_cast<size_t>(n));
-    const quant::FromFloatFn quantize = kern->quantize_act;
-    pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) quantize(xf + t * k, act.data() + t * act_row, k);
-    }, grain_for(k));
-    ap = act.data();
-  }
+  std::vector<uint8_t> storage;
+  AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
+  const uint8_t* ap = act.rows;
+  const size_t act_row = act.row_bytes;
   const quant::VecDotFn dot = kern->vec_dot;
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
     if (n == 1) {  // decode: one pass over the weight rows

@@ -16,23 +16,11 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
            w_up.rows() == m && w_gate.dtype() == w_up.dtype() && y.rows() == n && y.cols() == m);
   const MatmulKernels* kern = cpu_kernels_for(w_gate.dtype());
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w_gate.dtype()));
-  const float* xf = x.data_as<float>();
   float* yf = y.data_as<float>();
-  const DType dt = kern->act_type;
-  const size_t act_row = row_size(dt, k);
-  std::vector<uint8_t> act;
-  const uint8_t* ap = reinterpret_cast<const uint8_t*>(xf);
-  if (kern->quantize_act != nullptr) {
-    if (k % dtype_info(dt).block_size != 0) {
-      return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of the " + dtype_name(dt) +
-                         " block size");
-    }
-    act.resize(act_row * static_cast<size_t>(n));
-    pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) kern->quantize_act(xf + t * k, act.data() + t * act_row, k);
-    }, grain_for(k));
-    ap = act.data();
-  }
+  std::vector<uint8_t> storage;
+  AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
+  const uint8_t* ap = act.rows;
+  const size_t act_row = act.row_bytes;
   const quant::VecDotFn dot = kern->vec_dot;
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {

@@ -25,6 +25,5 @@ struct IsaKernels {
 const IsaKernels& avx2_kernels();    // simd/kernels_avx2.cpp; only where cpu_has_avx2_fma()
 const IsaKernels& avx512_kernels();  // simd/kernels_avx512.cpp; only where cpu_has_avx512_vnni()
 
-float dot_f32_avx2(const float* a, const float* b, int64_t n);
 
 }  // namespace autoglm::cpu::simd
