@@ -163,53 +163,11 @@ void BpeTokenizer::build_tables(const std::vector<MergePair>& merges) {
   }
 }
 
-void BpeTokenizer::SpecialIndex::add(std::string_view text, TokenId id) {
-  if (text.empty() || !by_text.emplace(text, id).second) return;
-  lengths_by_byte[static_cast<uint8_t>(text[0])].push_back(text.size());
-}
-
-void BpeTokenizer::SpecialIndex::finish() {
-  for (std::vector<size_t>& lens : lengths_by_byte) {
-    std::sort(lens.begin(), lens.end(), std::greater<>());
-    lens.erase(std::unique(lens.begin(), lens.end()), lens.end());
-  }
-}
-
-std::vector<BpeTokenizer::Fragment> BpeTokenizer::split_special(std::string_view text, bool parse_special) const {
-  const SpecialIndex& index = parse_special ? all_special_ : user_defined_;
-  std::vector<Fragment> frags;
-  size_t text_start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    TokenId match = -1;
-    size_t match_len = 0;
-    for (size_t len : index.lengths_by_byte[static_cast<uint8_t>(text[i])]) {
-      if (len > text.size() - i) continue;
-      const auto it = index.by_text.find(text.substr(i, len));
-      if (it != index.by_text.end()) {
-        match = it->second;
-        match_len = len;
-        break;
-      }
-    }
-    if (match < 0) {
-      ++i;
-      continue;
-    }
-    if (i > text_start) frags.push_back({false, -1, text.substr(text_start, i - text_start)});
-    frags.push_back({true, match, {}});
-    i += match_len;
-    text_start = i;
-  }
-  if (text_start < text.size()) frags.push_back({false, -1, text.substr(text_start)});
-  return frags;
-}
-
 std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
   std::vector<TokenId> out;
   if (add_special && vocab_.add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
   Scratch scratch;
-  for (const Fragment& f : split_special(text, parse_special)) {
+  for (const TextFragment& f : (parse_special ? all_special_ : user_defined_).split(text)) {
     if (f.is_token) {
       out.push_back(f.id);
     } else {

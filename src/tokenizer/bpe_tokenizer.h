@@ -30,6 +30,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm {
@@ -85,25 +86,11 @@ class BpeTokenizer final : public Tokenizer {
     uint32_t rank;
     TokenId result;
   };
-  struct Fragment {
-    bool is_token;
-    TokenId id;
-    std::string_view text;
-  };
-  // Special-token texts, found by trying each length a special token starting with that byte
-  // has, longest first.
-  struct SpecialIndex {
-    std::unordered_map<std::string_view, TokenId, SvHash, std::equal_to<>> by_text;
-    std::array<std::vector<size_t>, 256> lengths_by_byte{};
-    void add(std::string_view text, TokenId id);
-    void finish();
-  };
   struct Scratch;
 
   BpeTokenizer(Vocab v, BpeOptions options);
   void build_tables(const std::vector<MergePair>& merges);
   TokenType type_of(TokenId id) const;
-  std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
   void encode_text(std::string_view text, Scratch* scratch, std::vector<TokenId>* out) const;
   void encode_piece(std::string_view piece, Scratch* scratch, std::vector<TokenId>* out) const;
   void emit(TokenId id, std::vector<TokenId>* out) const;
@@ -114,8 +101,8 @@ class BpeTokenizer final : public Tokenizer {
   std::unordered_map<std::string_view, TokenId, SvHash, std::equal_to<>> token_ids_;
   std::array<TokenId, 256> byte_ids_{};  // the token of each byte's byte-level character, or -1
   std::unordered_map<uint64_t, Merge, PairHash> merges_;  // (left id << 32 | right id) -> merge
-  SpecialIndex user_defined_;  // always matched
-  SpecialIndex all_special_;   // user-defined and control: with parse_special
+  SpecialTokenIndex user_defined_;  // always matched
+  SpecialTokenIndex all_special_;   // user-defined and control: with parse_special
 };
 
 // A tokenizer.json with model.type "BPE" and a ByteLevel pre-tokenizer/decoder: vocab and merges

@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm {
@@ -48,18 +49,12 @@ class SpmTokenizer final : public Tokenizer {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  struct Fragment {
-    bool is_token;
-    TokenId id;
-    std::string_view text;
-  };
 
   explicit SpmTokenizer(Vocab v);
   void build_tables();
   TokenType type_of(TokenId id) const;
   float score_of(TokenId id) const;
   int byte_value(TokenId id) const;  // 0..255 for a well-formed <0xXX> token, else -1
-  std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
   void encode_fragment(std::string_view text, bool space_prefix, std::vector<TokenId>* out) const;
   struct MergeScratch;
   void encode_escaped(std::string_view s, std::vector<TokenId>* out) const;
@@ -74,16 +69,8 @@ class SpmTokenizer final : public Tokenizer {
   // is not here, no merge can cross, so the text is merged in independent segments (small heaps;
   // the result is the same as merging the whole text at once).
   std::unordered_set<std::string_view, SvHash, std::equal_to<>> inner_pairs_;
-  // Special-token texts, found by trying each length a special token starting with that byte
-  // has, longest first: a few hash look-ups per position even with thousands of specials.
-  struct SpecialIndex {
-    std::unordered_map<std::string_view, TokenId, SvHash, std::equal_to<>> by_text;
-    std::array<std::vector<size_t>, 256> lengths_by_byte{};
-    void add(std::string_view text, TokenId id);
-    void finish();
-  };
-  SpecialIndex user_defined_;  // always matched
-  SpecialIndex all_special_;   // user-defined, control and unknown: with parse_special
+  SpecialTokenIndex user_defined_;  // always matched
+  SpecialTokenIndex all_special_;   // user-defined, control and unknown: with parse_special
 };
 
 }  // namespace autoglm
