@@ -14,22 +14,12 @@ using test::fixture_tokenizer;
 void check_vocab_fixture(const std::string& name) {
   const Tokenizer* tok = fixture_tokenizer("ggml-vocab/" + name);
   ASSERT_NE(tok, nullptr);
-  std::string inp, out;
-  ASSERT_TRUE(test::read_file(test::shared_model("ggml-vocab/" + name + ".inp"), &inp));
-  ASSERT_TRUE(test::read_file(test::shared_model("ggml-vocab/" + name + ".out"), &out));
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> cases;
-  size_t pos = 0;
-  for (size_t next; (next = inp.find(sep, pos)) != std::string::npos; pos = next + sep.size()) {
-    cases.push_back(inp.substr(pos, next - pos));
-  }
-  EXPECT_EQ(pos, inp.size()) << "text after the last separator";
-  std::vector<std::string> lines = test::split(out, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  const test::VocabCases vc = test::read_vocab_cases(test::shared_model("ggml-vocab/" + name));
+  const std::vector<std::string>& cases = vc.texts;
   ASSERT_EQ(cases.size(), 46u);
-  ASSERT_EQ(lines.size(), cases.size());
+  ASSERT_EQ(vc.ids.size(), cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
-    const std::vector<TokenId> want = test::parse_ids(lines[i]);
+    const std::vector<TokenId>& want = vc.ids[i];
     EXPECT_EQ(tok->encode(cases[i], false), want) << name << " case " << i << ": '" << cases[i] << "'";
     std::vector<TokenId> with_bos = want;
     with_bos.insert(with_bos.begin(), tok->vocab().bos);

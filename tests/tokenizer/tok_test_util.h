@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm::test {
@@ -50,6 +52,31 @@ inline std::vector<std::string> split(const std::string& s, char sep) {
     start = pos + 1;
   }
   return parts;
+}
+
+// llama.cpp's test-tokenizer-0 data for one ggml-vocab fixture: `<base>.inp` holds the input
+// texts separated by "\n__ggml_vocab_test__\n", `<base>.out` one line of expected ids per text.
+// Fails the calling test (non-fatally) when the files are unreadable or do not pair up.
+struct VocabCases {
+  std::vector<std::string> texts;
+  std::vector<std::vector<TokenId>> ids;
+};
+inline VocabCases read_vocab_cases(const std::string& base) {
+  VocabCases c;
+  std::string inp, out;
+  EXPECT_TRUE(read_file(base + ".inp", &inp)) << base;
+  EXPECT_TRUE(read_file(base + ".out", &out)) << base;
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  size_t pos = 0;
+  for (size_t next; (next = inp.find(sep, pos)) != std::string::npos; pos = next + sep.size()) {
+    c.texts.push_back(inp.substr(pos, next - pos));
+  }
+  EXPECT_EQ(pos, inp.size()) << base << ": text after the last separator";
+  std::vector<std::string> lines = split(out, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  EXPECT_EQ(lines.size(), c.texts.size()) << base;
+  for (const std::string& l : lines) c.ids.push_back(parse_ids(l));
+  return c;
 }
 
 // <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF> (ids 3..258), then `normal` with scores,

@@ -34,32 +34,15 @@ const WordPieceTokenizer* bge() {
   return tok.get();
 }
 
-std::vector<std::string> read_cases(const std::string& path) {
-  std::string inp;
-  EXPECT_TRUE(test::read_file(path, &inp)) << path;
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> cases;
-  size_t pos = 0;
-  for (size_t next; (next = inp.find(sep, pos)) != std::string::npos; pos = next + sep.size()) {
-    cases.push_back(inp.substr(pos, next - pos));
-  }
-  EXPECT_EQ(pos, inp.size()) << "text after the last separator";
-  return cases;
-}
-
 TEST(WordPieceGguf, BertBgeMatchesReference) {
   const WordPieceTokenizer* tok = bge();
   ASSERT_NE(tok, nullptr);
-  const std::string base = test::shared_model(std::string(kBge));
-  const std::vector<std::string> cases = read_cases(base + ".inp");
-  std::string out;
-  ASSERT_TRUE(test::read_file(base + ".out", &out));
-  std::vector<std::string> lines = test::split(out, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  const test::VocabCases vc = test::read_vocab_cases(test::shared_model(std::string(kBge)));
+  const std::vector<std::string>& cases = vc.texts;
   ASSERT_EQ(cases.size(), 46u);
-  ASSERT_EQ(lines.size(), cases.size());
+  ASSERT_EQ(vc.ids.size(), cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
-    const std::vector<TokenId> want = test::parse_ids(lines[i]);
+    const std::vector<TokenId>& want = vc.ids[i];
     EXPECT_EQ(tok->encode(cases[i], false), want) << "case " << i << ": '" << cases[i] << "' got "
                                                   << test::pieces(*tok, tok->encode(cases[i], false));
     std::vector<TokenId> wrapped = want;
