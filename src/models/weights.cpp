@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "backends/cpu/packed.h"
 #include "formats/gguf.h"
 #include "quant/quant.h"
 
@@ -46,7 +47,7 @@ Result<Tensor> WeightLoader::fetch(const std::string& name, const std::vector<in
   if (tr == nullptr || tr->to_float == nullptr) {
     return Unsupported("tensor '" + name + "' has type " + dtype_name(info->type) + ", which this build cannot compute with");
   }
-  bytes_ += info->nbytes;
+  if (counted_.insert(name).second) bytes_ += info->nbytes;
   return file_->tensor_view(*info);
 }
 
@@ -66,8 +67,9 @@ Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t
     if (wt == nullptr || wt->from_float == nullptr || wt->vec_dot == nullptr) {
       return Unsupported(std::string("cannot quantize weights to ") + dtype_name(want));
     }
-    return convert(t, want);
+    t = convert(t, want);
   }
+  if (opts_.pack_weights && cpu::should_pack(t)) return cpu::pack_matrix(t);
   return t;
 }
 

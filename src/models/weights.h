@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ class WeightLoader {
   // An embedding table (any type with a dequantizer).
   Result<Tensor> table(const std::string& name, std::vector<int64_t> shape);
 
+  // File bytes of the distinct tensors fetched: a tensor fetched twice (a tied embedding as
+  // table and output head) counts once.
   size_t bytes() const { return bytes_; }
 
  private:
@@ -33,6 +36,7 @@ class WeightLoader {
   std::shared_ptr<const gguf::File> file_;
   ModelLoadOptions opts_;
   size_t bytes_ = 0;
+  std::set<std::string> counted_;
 };
 
 }  // namespace autoglm
