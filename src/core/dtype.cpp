@@ -30,6 +30,12 @@ constexpr std::array<DTypeInfo, 19> kInfos = {{
     {DType::F64, "f64", 1, 8, false},
 }};
 constexpr DTypeInfo kBF16 = {DType::BF16, "bf16", 1, 2, false};
+// Internal interleaved layouts: a "block" here is one source block of one row, so row sizes
+// and tensor byte counts are those of the source type.
+constexpr std::array<DTypeInfo, 2> kInternal = {{
+    {DType::Q8_0_R16, "q8_0_r16", 32, 34, true},
+    {DType::Q4_0_R16, "q4_0_r16", 32, 18, true},
+}};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -52,6 +58,9 @@ std::optional<DTypeInfo> dtype_info_from_id(uint32_t id) {
 const DTypeInfo& dtype_info(DType t) {
   if (t == DType::BF16) return kBF16;
   for (const auto& i : kInfos) {
+    if (i.type == t) return i;
+  }
+  for (const auto& i : kInternal) {
     if (i.type == t) return i;
   }
   std::abort();  // every enumerator has an entry; reaching here is memory corruption

@@ -32,6 +32,11 @@ enum class DType : uint32_t {
   I64 = 27,
   F64 = 28,
   BF16 = 30,
+  // Engine-internal layouts, never read from or written to a file: Q8_0 / Q4_0 matrices with
+  // 16 rows interleaved per block so one SIMD register holds the same 4 columns of 16 rows
+  // (backends/cpu/packed.h). Same bytes per row as the source type; rows % 16 == 0.
+  Q8_0_R16 = 1008,
+  Q4_0_R16 = 1002,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes
@@ -44,7 +49,8 @@ struct DTypeInfo {
   bool quantized;      // block-quantized format
 };
 
-// Info for a GGUF type id, or nullopt when the id is unknown or unsupported here.
+// Info for a GGUF type id, or nullopt when the id is unknown or unsupported here (the
+// engine-internal layouts are not GGUF ids and give nullopt).
 std::optional<DTypeInfo> dtype_info_from_id(uint32_t id);
 const DTypeInfo& dtype_info(DType t);
 inline const char* dtype_name(DType t) { return dtype_info(t).name; }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "backends/cpu/packed.h"
 #include "formats/gguf.h"
 #include "models/hparams.h"
 #include "models/weights.h"
@@ -37,6 +38,10 @@ Result<std::unique_ptr<Model>> LlamaModel::load(std::shared_ptr<const gguf::File
   m->hp_.tied_output = !w.has("output.weight");
   if (m->hp_.tied_output) {
     AG_ASSIGN_OR_RETURN(m->output_, w.matrix("token_embd.weight", {n_vocab, E}));
+    // A packed head also serves the embedding lookups: one copy of the table, not two.
+    if (cpu::is_packed_type(m->output_.dtype()) && cpu::source_of_packed(m->output_.dtype()) == m->tok_embd_.dtype()) {
+      m->tok_embd_ = m->output_;
+    }
   } else {
     AG_ASSIGN_OR_RETURN(m->output_, w.matrix("output.weight", {n_vocab, E}));
   }

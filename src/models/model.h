@@ -54,6 +54,9 @@ class Model {
 struct ModelLoadOptions {
   // Convert f32/f16/bf16 matrices to this type at load (F32 = keep as stored).
   DType requantize = DType::F32;
+  // Re-lay Q8_0/Q4_0 matrices in the CPU backend's 16-row interleaved form where its SIMD
+  // kernels use it (backends/cpu/packed.h). Off: matmuls run on the file's layout.
+  bool pack_weights = true;
 };
 
 // Reads the architecture from general.architecture and builds the model; the file must

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
 #include "core/check.h"
 #include "quant/quant.h"
 
@@ -16,6 +17,12 @@ Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool
     if (id[i] < 0 || id[i] >= vocab) {
       return OutOfRange("token id " + std::to_string(id[i]) + " outside the vocabulary of " + std::to_string(vocab));
     }
+  }
+  if (is_packed_type(table.dtype())) {  // a tied output head packed for matmul
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dequantize_packed_row(table, id[i], y.data_as<float>() + i * d);
+    }, grain_for(d));
+    return Status::OK();
   }
   if (quant::type_traits(table.dtype()) == nullptr || quant::type_traits(table.dtype())->to_float == nullptr) {
     return Unsupported(std::string("embedding table of type ") + dtype_name(table.dtype()));

@@ -19,6 +19,10 @@ namespace autoglm::cpu {
 Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
 // y[n, m] = silu(x . w_gate^T) * (x . w_up^T), activations converted once for both weights.
 Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
+// The same two products on 16-row packed weights (packed.h); matmul / matmul_swiglu forward
+// to them when the weight's dtype is a packed layout.
+Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
+Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
 // y[i, :] = dequantize(table[ids[i], :]); ids out of range -> OutOfRange.
 Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool);
 // y = x / sqrt(mean(x^2) + eps) [* w]; w may be null.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
 #include "core/check.h"
 
 namespace autoglm::cpu {
@@ -40,6 +41,7 @@ Result<ConvertedActivations> convert_activations(const Tensor& x, const MatmulKe
 }
 
 Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
+  if (is_packed_type(w.dtype())) return matmul_packed(x, w, y, pool);
   const int64_t n = x.rows(), k = x.cols(), m = w.rows();
   AG_CHECK(x.dtype() == DType::F32 && y.dtype() == DType::F32 && w.cols() == k && y.rows() == n && y.cols() == m);
   const MatmulKernels* kern = cpu_kernels_for(w.dtype());

@@ -6,11 +6,15 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
 #include "core/check.h"
 
 namespace autoglm::cpu {
 
 Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool) {
+  if (is_packed_type(w_gate.dtype()) && w_up.dtype() == w_gate.dtype()) {
+    return matmul_swiglu_packed(x, w_gate, w_up, y, pool);
+  }
   const int64_t n = x.rows(), k = x.cols(), m = w_gate.rows();
   AG_CHECK(x.dtype() == DType::F32 && y.dtype() == DType::F32 && w_gate.cols() == k && w_up.cols() == k &&
            w_up.rows() == m && w_gate.dtype() == w_up.dtype() && y.rows() == n && y.cols() == m);

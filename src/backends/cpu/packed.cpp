@@ -1,0 +1,185 @@
+// Packing Q8_0 / Q4_0 matrices into 16-row interleaved layouts, the activation preparation
+// their kernels share, and the scalar reference of those kernels (layouts: packed.h).
+#include "backends/cpu/packed.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/simd/packed_simd.h"
+#include "core/check.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
+
+namespace autoglm::cpu {
+namespace {
+
+using quant::block_q4_0;
+using quant::block_q8_0;
+
+constexpr size_t kScaleBytes = kPackRows * sizeof(uint16_t);  // 16 f16 scales per packed block
+
+// Bytes of one packed block (16 rows x 32 columns).
+size_t packed_block_bytes(DType packed) { return dtype_info(packed).type_size * kPackRows; }
+
+// The unsigned weight of row i, column c (0..31) of a packed block, and the offset it carries.
+int weight_u(DType packed, const uint8_t* blk, int i, int c) {
+  const uint8_t* q = blk + kScaleBytes;
+  if (packed == DType::Q8_0_R16) return q[64 * (c / 4) + 4 * i + c % 4];
+  const int lo = c % 16;  // Q4_0: column c lives in chunk (c%16)/4, low nibble for c < 16
+  const uint8_t byte = q[64 * (lo / 4) + 4 * i + lo % 4];
+  return c < 16 ? (byte & 0x0F) : (byte >> 4);
+}
+
+int weight_offset(DType packed) { return packed == DType::Q8_0_R16 ? 128 : 8; }
+
+float scale_of(const uint8_t* blk, int i) {
+  uint16_t h;
+  std::memcpy(&h, blk + 2 * i, sizeof h);
+  return quant::fp16_to_fp32(h);
+}
+
+}  // namespace
+
+bool is_packed_type(DType t) { return t == DType::Q8_0_R16 || t == DType::Q4_0_R16; }
+
+DType source_of_packed(DType packed) {
+  AG_CHECK(is_packed_type(packed));
+  return packed == DType::Q8_0_R16 ? DType::Q8_0 : DType::Q4_0;
+}
+
+namespace {
+DType packed_of(DType source) {
+  if (source == DType::Q8_0) return DType::Q8_0_R16;
+  if (source == DType::Q4_0) return DType::Q4_0_R16;
+  return DType::F32;  // no packed layout
+}
+}  // namespace
+
+bool should_pack(const Tensor& w) {
+  const DType p = packed_of(w.dtype());
+  if (p == DType::F32 || w.ndim() != 2 || w.rows() % kPackRows != 0 || w.rows() == 0) return false;
+  // Only where a SIMD kernel exists: the scalar reference is slower than the row kernels.
+  return active_isa() != Isa::kScalar && packed_gemm_for(p, active_isa()) != nullptr;
+}
+
+Tensor pack_matrix(const Tensor& w) {
+  const DType p = packed_of(w.dtype());
+  AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
+  Tensor out = Tensor::empty(p, w.shape());
+  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  const size_t bb = packed_block_bytes(p);
+  for (int64_t g = 0; g < m / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* blk = dst + static_cast<size_t>(g * nb + b) * bb;
+      uint8_t* q = blk + kScaleBytes;
+      for (int i = 0; i < kPackRows; ++i) {
+        const uint8_t* src_row = w.row_ptr(g * kPackRows + i);
+        if (p == DType::Q8_0_R16) {
+          const auto* s = reinterpret_cast<const block_q8_0*>(src_row) + b;
+          std::memcpy(blk + 2 * i, &s->d, 2);
+          for (int c = 0; c < quant::kQK; ++c) {
+            q[64 * (c / 4) + 4 * i + c % 4] = static_cast<uint8_t>(static_cast<uint8_t>(s->qs[c]) ^ 0x80u);
+          }
+        } else {
+          const auto* s = reinterpret_cast<const block_q4_0*>(src_row) + b;
+          std::memcpy(blk + 2 * i, &s->d, 2);
+          // Q4_0's byte j already holds columns j and j + 16: only the 4-byte groups move.
+          for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
+  const DType p = packed.dtype();
+  AG_CHECK(is_packed_type(p) && r >= 0 && r < packed.rows());
+  const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
+  const int i = static_cast<int>(r % kPackRows);
+  const size_t bb = packed_block_bytes(p);
+  const int off = weight_offset(p);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + b) * bb;
+    const float d = scale_of(blk, i);
+    for (int c = 0; c < quant::kQK; ++c) {
+      out[b * quant::kQK + c] = static_cast<float>(weight_u(p, blk, i, c) - off) * d;
+    }
+  }
+}
+
+Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+  const int64_t n = x.rows(), k = x.cols();
+  if (k % quant::kQK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 32");
+  const MatmulKernels* q8 = cpu_kernels_for(DType::Q8_0);
+  AG_CHECK(q8 != nullptr && q8->quantize_act != nullptr);
+  act.n = n;
+  act.nb = k / quant::kQK;
+  act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_0));
+  act.d.resize(static_cast<size_t>(n * act.nb));
+  act.sum.resize(static_cast<size_t>(n * act.nb));
+  const float* xf = x.data_as<float>();
+  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      uint8_t* row = act.q.data() + static_cast<size_t>(t * act.nb) * sizeof(block_q8_0);
+      q8->quantize_act(xf + t * k, row, k);
+      const auto* blocks = reinterpret_cast<const block_q8_0*>(row);
+      for (int64_t b = 0; b < act.nb; ++b) {
+        int32_t s = 0;
+        for (int c = 0; c < quant::kQK; ++c) s += blocks[b].qs[c];
+        act.d[static_cast<size_t>(t * act.nb + b)] = quant::fp16_to_fp32(blocks[b].d);
+        act.sum[static_cast<size_t>(t * act.nb + b)] = s;
+      }
+    }
+  }, grain_for(k));
+  return Status::OK();
+}
+
+void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
+                           int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  const size_t bb = packed_block_bytes(packed);
+  const int off = weight_offset(packed);
+  for (int64_t t = 0; t < nt; ++t) {
+    const auto* a = reinterpret_cast<const block_q8_0*>(act.row(t0 + t));
+    for (int i = 0; i < kPackRows; ++i) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = wgroup + static_cast<size_t>(b) * bb;
+        int32_t isum = -off * act.sum[static_cast<size_t>((t0 + t) * act.nb + b)];
+        for (int c = 0; c < quant::kQK; ++c) isum += weight_u(packed, blk, i, c) * a[b].qs[c];
+        // The SIMD kernels' arithmetic exactly: scale product rounded to f32, then one fma.
+        const float sc = scale_of(blk, i) * act.d[static_cast<size_t>((t0 + t) * act.nb + b)];
+        acc = std::fma(static_cast<float>(isum), sc, acc);
+      }
+      y[t * ldy + i] = acc;
+    }
+  }
+}
+
+namespace {
+void ref_q8_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  packed_gemm_reference(DType::Q8_0_R16, nb, w, a, t0, nt, y, ldy);
+}
+void ref_q4_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  packed_gemm_reference(DType::Q4_0_R16, nb, w, a, t0, nt, y, ldy);
+}
+}  // namespace
+
+PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
+  if (!is_packed_type(packed) || !isa_available(isa)) return nullptr;
+  const bool q8 = packed == DType::Q8_0_R16;
+  switch (isa) {
+    case Isa::kScalar: return q8 ? ref_q8_0 : ref_q4_0;
+    case Isa::kAvx2: return nullptr;  // no AVX2 kernel: such CPUs keep the row layout
+    case Isa::kAvx512:
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+      return q8 ? simd::gemm_q8_0_r16_avx512 : simd::gemm_q4_0_r16_avx512;
+#else
+      return nullptr;
+#endif
+  }
+  return nullptr;
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,68 @@
+// Pre-packed weight layouts for the CPU matmul: Q8_0 and Q4_0 matrices with 16 rows interleaved.
+//
+// Why: a row-at-a-time dot product ends every row with a horizontal reduction and re-reads each
+// activation block once per weight row. With 16 rows interleaved, one 512-bit register holds
+// the same 4 columns of 16 rows, so vpdpbusd against one broadcast 4-byte activation group
+// advances 16 outputs at once, and a tile of tokens shares every weight load (prefill, batched
+// decode). Decode reads exactly the bytes of the source format.
+//
+// Layout of Q8_0_R16 / Q4_0_R16 (rows must be a multiple of 16): for each group of 16 rows,
+// for each 32-column block b, one packed block:
+//   Q8_0_R16: 16 f16 scales (row 0..15), then 8 chunks of 64 bytes; chunk j holds, for row i,
+//             bytes [4i, 4i+4) = columns 4j..4j+3 of row i, each stored as q + 128 (unsigned).
+//   Q4_0_R16: 16 f16 scales, then 4 chunks of 64 bytes; in chunk c, byte 4i+t holds row i's
+//             column 4c+t in its low nibble and column 16+4c+t in its high nibble (values
+//             0..15, i.e. q + 8 as in Q4_0 itself).
+// The unsigned weights meet signed Q8_0 activations; the offset (128 or 8) times the sum of the
+// activation block is subtracted exactly in integers, so each block's integer dot equals the
+// reference's.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "autoglm/status.h"
+#include "backends/cpu/kernels.h"
+#include "core/tensor.h"
+
+namespace autoglm::cpu {
+
+inline constexpr int64_t kPackRows = 16;
+
+// Q8_0_R16 or Q4_0_R16, and the source type each interleaves (Q8_0, Q4_0).
+bool is_packed_type(DType t);
+DType source_of_packed(DType packed);
+// Whether pack_matrix() would pack w for the active ISA (type has a layout, rows % 16 == 0,
+// the ISA has a packed kernel).
+bool should_pack(const Tensor& w);
+// An owned packed copy of w (Q8_0 or Q4_0, rows % 16 == 0).
+Tensor pack_matrix(const Tensor& w);
+// Row r of a packed matrix as f32 (embedding lookups of a tied, packed table; tests).
+void dequantize_packed_row(const Tensor& packed, int64_t r, float* out);
+
+// Activations prepared for packed kernels: Q8_0 rows (bit-identical to the reference
+// quantizer) plus, per token and block, the scale as f32 and the sum of the 32 quants.
+struct PackedActivations {
+  int64_t n = 0, nb = 0;
+  std::vector<uint8_t> q;  // n rows of nb block_q8_0
+  std::vector<float> d;    // [n, nb]
+  std::vector<int32_t> sum;  // [n, nb]
+  const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
+};
+Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool);
+
+// One row group against nt tokens: y[t * ldy + i] = dot(row 16g + i, token t0 + t) for
+// i in [0, 16), t in [0, nt). `wgroup` points at the group's first packed block.
+using PackedGemmFn = void (*)(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                              int64_t nt, float* y, int64_t ldy);
+// The kernel for a packed type and ISA: the scalar reference for kScalar, nullptr when the ISA
+// has none.
+PackedGemmFn packed_gemm_for(DType packed, Isa isa);
+// The scalar reference of the packed products, written for clarity.
+void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
+                           int64_t t0, int64_t nt, float* y, int64_t ldy);
+
+// Bytes of one packed group of 16 rows with k columns.
+inline size_t packed_group_bytes(DType packed, int64_t k) { return row_size(packed, k) * kPackRows; }
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,109 @@
+// AVX-512 VNNI kernels for the 16-row interleaved layouts (backends/cpu/packed.h).
+// Per packed block: the 16 rows' 32 columns sit in 8 registers (4 columns x 16 rows each);
+// for each token of a tile, 8 vpdpbusd against broadcast 4-byte activation groups give the 16
+// rows' integer dots, started from -offset * sum(activation block) so they come out exact;
+// then one fma with the 16 row scales times the token's scale. A tile of up to 8 tokens
+// shares the weight registers, so prefill and batched decode load each weight once per tile.
+// The arithmetic is exactly packed_gemm_reference's (per block: int dot, f32 scale product,
+// fma), so results are bit-identical to it.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "backends/cpu/simd/packed_simd.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 8;  // tokens per register tile
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// Loads the 8 column-group registers of one packed block (unsigned weights).
+template <bool kQ4>
+inline void load_weights(const uint8_t* q, __m512i w[8]) {
+  if constexpr (kQ4) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(q + 64 * c);
+      w[c] = _mm512_and_si512(v, mask);                           // columns 4c..4c+3
+      w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);  // columns 16+4c..
+    }
+  } else {
+    for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + 64 * j);
+  }
+}
+
+template <bool kQ4, int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
+  constexpr int kShift = kQ4 ? 3 : 7;  // offset 8 or 128
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const auto* arow0 = reinterpret_cast<const quant::block_q8_0*>(act.row(t0));
+  const size_t astride = static_cast<size_t>(act.nb);  // blocks per activation row
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    __m512i w[8];
+    load_weights<kQ4>(blk + 32, w);
+    for (int t = 0; t < NT; ++t) {
+      const size_t ai = static_cast<size_t>(t) * astride + static_cast<size_t>(b);
+      const int8_t* qs = arow0[ai].qs;
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+      // Two chains of 4 so a single token (decode) is not bound by vpdpbusd latency.
+      __m512i s0 = _mm512_set1_epi32(-act.sum[si] * (1 << kShift));
+      __m512i s1 = _mm512_setzero_si512();
+      s0 = _mm512_dpbusd_epi32(s0, w[0], bcast4(qs + 0));
+      s1 = _mm512_dpbusd_epi32(s1, w[1], bcast4(qs + 4));
+      s0 = _mm512_dpbusd_epi32(s0, w[2], bcast4(qs + 8));
+      s1 = _mm512_dpbusd_epi32(s1, w[3], bcast4(qs + 12));
+      s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(qs + 16));
+      s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(qs + 20));
+      s0 = _mm512_dpbusd_epi32(s0, w[6], bcast4(qs + 24));
+      s1 = _mm512_dpbusd_epi32(s1, w[7], bcast4(qs + 28));
+      const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), sc, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <bool kQ4>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+          int64_t ldy) {
+  int64_t t = 0;
+  for (; t + kTile <= nt; t += kTile) tile<kQ4, kTile>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  switch (nt - t) {
+    case 0: break;
+    case 1: tile<kQ4, 1>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 2: tile<kQ4, 2>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 3: tile<kQ4, 3>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 4: tile<kQ4, 4>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 5: tile<kQ4, 5>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 6: tile<kQ4, 6>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    default: tile<kQ4, 7>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+  }
+}
+
+}  // namespace
+
+void gemm_q8_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q4_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+}  // namespace autoglm::cpu::simd
