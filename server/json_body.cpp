@@ -3,32 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "autoglm/json_limits.h"
+
 namespace autoglm::server {
 namespace {
-
-// Depth of [ and { outside strings. nlohmann's parser itself is iterative, but very deep values
-// are slow to build and destroy, so they are refused before parsing.
-bool nesting_within(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 ApiError type_error(const char* name, const char* what) {
   return bad_request(std::string("'") + name + "' must be " + what, name, "invalid_type");
@@ -38,7 +16,7 @@ ApiError type_error(const char* name, const char* what) {
 
 std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json* out) {
   if (body.empty()) return bad_request("request body is empty; expected a JSON object", {}, "invalid_json");
-  if (!nesting_within(body, kMaxJsonDepth)) {
+  if (!json_nesting_within(body, kMaxJsonDepth)) {
     return bad_request("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", {}, "invalid_json");
   }
   // allow_exceptions=false: a syntax error (truncation, invalid UTF-8 in a string) is a discarded value.

@@ -2,6 +2,7 @@
 // read each field with its type checked. Every failure is an ApiError (4xx), never a crash.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,7 +14,7 @@
 
 namespace autoglm::server {
 
-inline constexpr int kMaxJsonDepth = 32;
+inline constexpr size_t kMaxJsonDepth = 32;
 
 // Parses `body` as a JSON object. Rejects empty bodies, nesting deeper than kMaxJsonDepth,
 // invalid UTF-8 and non-objects.

@@ -8,6 +8,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "autoglm/json_limits.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
@@ -23,30 +24,6 @@ constexpr std::string_view kWordStart = "\xE2\x96\x81";  // U+2581
 
 Status corrupt(std::string_view field, std::string_view what) {
   return CorruptFile("tokenizer.json: '" + std::string(field) + "' " + std::string(what));
-}
-
-// nlohmann's parser is iterative, but deep documents are still refused before parsing so that
-// nothing downstream (destruction, our recursive readers) walks thousands of levels.
-bool nesting_ok(std::string_view s) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
 }
 
 // Field readers: `path` names the field in errors ("model.unk_token").
@@ -382,7 +359,9 @@ Result<std::unique_ptr<Tokenizer>> load_parsed(const json& root) {
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> load_hf_tokenizer_json(std::string_view json_text) {
-  if (!nesting_ok(json_text)) return CorruptFile("tokenizer.json: nested deeper than " + std::to_string(kMaxDepth));
+  if (!json_nesting_within(json_text, kMaxDepth)) {
+    return CorruptFile("tokenizer.json: nested deeper than " + std::to_string(kMaxDepth));
+  }
   try {
     const json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) return CorruptFile("tokenizer.json: not valid JSON");
