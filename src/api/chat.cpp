@@ -98,12 +98,13 @@ Result<std::string> resolve_template(const std::string& name_or_source) {
 
 }  // namespace
 
-Result<std::string> render_chat_template(const std::string& model_path_or_empty,
-                                         const std::string& template_name_or_source,
-                                         const std::string& messages_json, bool add_generation_prompt) {
-  const ojson messages = ojson::parse(messages_json, nullptr, /*allow_exceptions=*/false);
-  if (messages.is_discarded()) return InvalidArgument("messages are not valid JSON");
-  if (!messages.is_array()) return InvalidArgument("messages must be a JSON array of {\"role\", \"content\"} objects");
+struct CompiledChatTemplate::Impl {
+  ChatTemplate tmpl;
+  ojson special;  // bos_token, eos_token, ... as the model names them
+};
+
+Result<CompiledChatTemplate> CompiledChatTemplate::load(const std::string& model_path_or_empty,
+                                                        const std::string& template_name_or_source) {
   ModelTemplate m;
   if (!model_path_or_empty.empty()) {
     AG_ASSIGN_OR_RETURN(m, model_template(model_path_or_empty));
@@ -118,7 +119,32 @@ Result<std::string> render_chat_template(const std::string& model_path_or_empty,
     }
     AG_ASSIGN_OR_RETURN(source, resolve_template(template_name_or_source));
   }
-  return apply_chat_template(source, messages, add_generation_prompt, m.special);
+  AG_ASSIGN_OR_RETURN(ChatTemplate t, ChatTemplate::parse(source));
+  return CompiledChatTemplate(std::make_shared<const Impl>(Impl{std::move(t), std::move(m.special)}));
+}
+
+Result<std::string> CompiledChatTemplate::render(const std::string& messages_json, bool add_generation_prompt) const {
+  ojson messages = ojson::parse(messages_json, nullptr, /*allow_exceptions=*/false);
+  if (messages.is_discarded()) return InvalidArgument("messages are not valid JSON");
+  if (!messages.is_array()) return InvalidArgument("messages must be a JSON array of {\"role\", \"content\"} objects");
+  // The context transformers' apply_chat_template builds (as tokenizer/chat_template's apply_chat_template).
+  ojson context = ojson::object();
+  context["messages"] = std::move(messages);
+  context["tools"] = nullptr;
+  context["add_generation_prompt"] = add_generation_prompt;
+  for (auto it = impl_->special.begin(); it != impl_->special.end(); ++it) context[it.key()] = it.value();
+  return impl_->tmpl.render(context);
+}
+
+Result<std::string> render_chat_template(const std::string& model_path_or_empty,
+                                         const std::string& template_name_or_source,
+                                         const std::string& messages_json, bool add_generation_prompt) {
+  // Messages are checked first so that bad JSON is reported even when the template is fine.
+  const ojson messages = ojson::parse(messages_json, nullptr, /*allow_exceptions=*/false);
+  if (messages.is_discarded()) return InvalidArgument("messages are not valid JSON");
+  if (!messages.is_array()) return InvalidArgument("messages must be a JSON array of {\"role\", \"content\"} objects");
+  AG_ASSIGN_OR_RETURN(CompiledChatTemplate t, CompiledChatTemplate::load(model_path_or_empty, template_name_or_source));
+  return t.render(messages_json, add_generation_prompt);
 }
 
 }  // namespace autoglm
