@@ -5,6 +5,7 @@
 #include <optional>
 #include <random>
 
+#include "connection.h"
 #include "generation.h"
 #include "json_body.h"
 #include "request_params.h"
@@ -122,6 +123,15 @@ std::optional<ApiError> prompt_tokens(ServerContext& ctx, const ParsedRequest& p
   return std::nullopt;
 }
 
+// For the log and /metrics only: the client is gone (nginx's 499 "client closed request").
+ApiError client_closed() {
+  ApiError e;
+  e.http_status = 499;
+  e.code = "client_closed_request";
+  e.message = "the client closed the connection before the response was ready";
+  return e;
+}
+
 ApiError submit_error(ServerContext& ctx, const Status& s) {
   if (ctx.state.load() == ServerState::kDraining || ctx.engine->stats().draining) {
     ApiError e;
@@ -167,8 +177,15 @@ void handle_completion(ServerContext& ctx, const httplib::Request& req, httplib:
   col.engine = ctx.engine.get();
 
   if (!p.stream) {
+    // Nothing is written until the end, so a client that leaves is noticed by polling its socket:
+    // after every batch of events (each engine step yields one) and at least every 50 ms.
+    const int sock = current_connection();
     while (!(*gen)->finished()) {
-      for (const auto& e : (*gen)->next(milliseconds(500))) col.apply(e, nullptr);
+      for (const auto& e : (*gen)->next(milliseconds(50))) col.apply(e, nullptr);
+      if (!(*gen)->finished() && peer_hung_up(sock)) {
+        (*gen)->cancel();  // its KV blocks go back before the next engine step
+        return send_error(res, client_closed());
+      }
     }
     if (col.error) return send_error(res, error_from_status(*col.error));
     nlohmann::json out = full_response(meta, col.choices, p.logprobs);

@@ -1,7 +1,5 @@
 #include "http_server.h"
 
-#include <sys/socket.h>
-
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -10,17 +8,12 @@
 
 #include "autoglm/chat.h"
 #include "chat_page.h"
+#include "connection.h"
 #include "json_body.h"
 #include "server_context.h"
 
 namespace autoglm::server {
 namespace {
-
-// httplib listens with a backlog of 5; a burst of clients would then wait for SYN retries.
-class WideBacklogServer : public httplib::Server {
- public:
-  void widen_backlog(int n) { ::listen(svr_sock_, n); }
-};
 
 bool same_key(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
@@ -122,12 +115,13 @@ std::string ServerContext::health() const {
 
 struct HttpServer::Impl {
   ServerContext ctx;
-  WideBacklogServer svr;
+  ConnectionServer svr;
   std::thread thread;
   std::atomic<bool> running{false};
   int port = 0;
 
   void routes();
+  void stop_listening();
 };
 
 void HttpServer::Impl::routes() {
@@ -239,12 +233,18 @@ void HttpServer::Impl::routes() {
 
 HttpServer::HttpServer(ServerOptions opts) : impl_(std::make_unique<Impl>()) { impl_->ctx.opts = std::move(opts); }
 
-HttpServer::~HttpServer() {
-  if (impl_->thread.joinable()) {
-    impl_->svr.stop();
-    impl_->thread.join();
+// httplib's stop() does nothing until its listen loop has started, and a shutdown right after
+// start() (a model that fails at once) can come first: repeat it until the loop has ended.
+void HttpServer::Impl::stop_listening() {
+  if (!thread.joinable()) return;
+  while (running.load()) {
+    svr.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  thread.join();
 }
+
+HttpServer::~HttpServer() { impl_->stop_listening(); }
 
 Status HttpServer::start() {
   Impl& im = *impl_;
@@ -275,17 +275,22 @@ bool HttpServer::running() const { return impl_->running.load(); }
 
 Status HttpServer::load_engine() {
   ServerContext& c = impl_->ctx;
-  auto eng = ServingEngine::create(c.opts.model_path, c.opts.optimization, c.opts.serving);
-  if (!eng.ok()) return eng.status();
-  c.engine = std::move(eng).value();
-  c.model_id = std::filesystem::path(c.opts.model_path).stem().string();
-  // The model's own chat template when it has one, else opts.chat_template (built-in ChatML by default).
-  c.render_chat = [path = c.opts.model_path, fallback = c.opts.chat_template](const nlohmann::json& messages) {
-    return render_chat_template(path, fallback, dump_json(messages), /*add_generation_prompt=*/true);
+  // The model's own chat template when it has one, else opts.chat_template (built-in ChatML by
+  // default): resolved and parsed once, before the (slow) weights, so a request only renders.
+  auto tmpl = CompiledChatTemplate::load(c.opts.model_path, c.opts.chat_template);
+  if (!tmpl.ok()) return tmpl.status();
+  ChatRenderer render = [t = std::move(tmpl).value()](const nlohmann::json& messages) {
+    return t.render(dump_json(messages), /*add_generation_prompt=*/true);
   };
   // A template that cannot render a plain exchange is a configuration error: refuse to start.
   const nlohmann::json probe = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}});
-  if (auto r = c.render_chat(probe); !r.ok()) return r.status();
+  if (auto r = render(probe); !r.ok()) return r.status();
+  auto eng = ServingEngine::create(c.opts.model_path, c.opts.optimization, c.opts.serving);
+  if (!eng.ok()) return eng.status();
+  // Handlers read these only once state is kReady (set last).
+  c.render_chat = std::move(render);
+  c.engine = std::move(eng).value();
+  c.model_id = std::filesystem::path(c.opts.model_path).stem().string();
   c.state = ServerState::kReady;
   return Status::OK();
 }
@@ -301,8 +306,7 @@ void HttpServer::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   c.state = ServerState::kStopped;
-  im.svr.stop();
-  if (im.thread.joinable()) im.thread.join();
+  im.stop_listening();
 }
 
 }  // namespace autoglm::server
