@@ -1,30 +1,42 @@
 // autoglm bench: prompt processing (pp) and generation (tg) speed of one model, through the
 // public API only, in llama-bench's terms: pp = a P-token prompt evaluated in one batch,
 // tg = N single-token decode steps; each repeated R times after a warm-up, median reported.
-// Also peak RSS and the share of the memory-bandwidth roofline decode reaches: all weight
-// bytes are read once per decoded token, against a streaming-read bandwidth measured here.
+// Also peak RSS, KV bytes per token, and the share of the memory-bandwidth roofline decode
+// reaches: the weight bytes read per decoded token (ModelInfo::decode_bytes_per_token) times
+// tg tokens/s, against a streaming-read bandwidth measured here. --batch B1,B2,.. adds batched
+// decode rows (bench_batched.h): B sequences decoded together, aggregate tokens/s and the ratio
+// to one sequence.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "args.h"
 #include "autoglm/model.h"
+#include "autoglm/serving.h"
+#include "bench_batched.h"
 #include "commands.h"
 
 namespace autoglm::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: autoglm bench --model PATH [-p 512] [-n 128] [--threads N] [--reps R] [--json]\n"
-    "       (-m, -p, -n, -t, -r as in llama-bench; --n-prompt, --n-gen also accepted)\n";
+    "usage: autoglm bench --model PATH [-p 512] [-n 128] [--threads N] [--reps R] [--batch 1,4,16]\n"
+    "                     [--kv f32|f16|int8] [--json]\n"
+    "       (-m, -p, -n, -t, -r as in llama-bench; --n-prompt, --n-gen also accepted)\n"
+    "  --batch  also decode B sequences together for each B listed: aggregate tokens/s, ratio to B=1\n"
+    "  --kv     KV cache type (default f32)\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -81,6 +93,31 @@ double measure_bandwidth(int threads) {
   return best;
 }
 
+// Size of the largest (last-level) data cache one core sees, from sysfs (one cache instance,
+// where sysconf may sum them); sysconf as a fallback; 0 when unknown.
+int64_t last_level_cache_bytes() {
+  int64_t best = 0;
+  int best_level = 0;
+  for (int i = 0; i < 16; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream level_f(dir + "level"), type_f(dir + "type"), size_f(dir + "size");
+    int level = 0;
+    std::string type, size;
+    if (!(level_f >> level) || !(type_f >> type) || !(size_f >> size) || type == "Instruction") continue;
+    char* end = nullptr;
+    int64_t bytes = std::strtoll(size.c_str(), &end, 10);
+    if (end != nullptr && *end == 'K') bytes <<= 10;
+    if (end != nullptr && *end == 'M') bytes <<= 20;
+    if (bytes > 0 && level >= best_level) best = bytes, best_level = level;
+  }
+  if (best > 0) return best;
+  for (int name : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
+    const long v = sysconf(name);
+    if (v > 0) return v;
+  }
+  return 0;
+}
+
 double peak_rss_mib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -104,6 +141,30 @@ std::string make_prompt(const AutoModel& m, int64_t want, int64_t* got) {
   return text;
 }
 
+// "1,4,16" -> {1, 4, 16}: each in [1, 256], no duplicates; empty on a malformed list.
+std::vector<int> parse_batches(const std::string& s) {
+  std::vector<int> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    const size_t comma = std::min(s.find(',', i), s.size());
+    const std::string item = s.substr(i, comma - i);
+    if (item.empty() || item.size() > 3 || item.find_first_not_of("0123456789") != std::string::npos) return {};
+    const int b = std::stoi(item);
+    if (b < 1 || b > 256 || std::find(out.begin(), out.end(), b) != out.end()) return {};
+    out.push_back(b);
+    i = comma + 1;
+  }
+  return out;
+}
+
+struct Row {
+  std::string test;        // "pp512", "tg128", "tg128 x4"
+  int batch = 0;           // sequences decoded together (0: the single-sequence pp/tg tests)
+  int64_t tokens = 0;      // per sequence
+  double tps = 0, tps_sd = 0, ms_per_token = 0;
+  double ratio = 0;        // batched: aggregate t/s over B=1's
+};
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -117,7 +178,7 @@ int cmd_bench(int argc, char** argv) {
   std::vector<char*> av;
   for (auto& a : spelled) av.push_back(a.data());
   Args args;
-  if (!args.parse(argc, av.data(), {"--model", "--n-prompt", "--n-gen", "--threads", "--reps"},
+  if (!args.parse(argc, av.data(), {"--model", "--n-prompt", "--n-gen", "--threads", "--reps", "--batch", "--kv"},
                   {"--json", "--help", "-h"})) {
     std::fprintf(stderr, "autoglm bench: %s\n%s", args.error().c_str(), kUsage);
     return 2;
@@ -148,17 +209,45 @@ int cmd_bench(int argc, char** argv) {
     std::fprintf(stderr, "autoglm bench: --model is required\n%s", kUsage);
     return 2;
   }
+  const std::string kv_type = args.get("--kv").value_or("f32");
+  if (kv_type != "f32" && kv_type != "f16" && kv_type != "int8") {
+    std::fprintf(stderr, "autoglm bench: --kv must be f32, f16 or int8, not '%s'\n", kv_type.c_str());
+    return 2;
+  }
   const int64_t n_prompt = p.value_or(512), n_gen = n.value_or(128);
+  std::vector<int> batches;
+  if (const auto b = args.get("--batch")) {
+    batches = parse_batches(*b);
+    if (batches.empty()) {
+      std::fprintf(stderr, "autoglm bench: --batch wants distinct sizes in [1, 256] separated by commas, not '%s'\n",
+                   b->c_str());
+      return 2;
+    }
+    if (n_gen < 1) {
+      std::fprintf(stderr, "autoglm bench: --batch needs -n of at least 1\n");
+      return 2;
+    }
+    // Every ratio is to one sequence, so B=1 always runs.
+    if (std::find(batches.begin(), batches.end(), 1) == batches.end()) batches.insert(batches.begin(), 1);
+    const int64_t max_b = *std::max_element(batches.begin(), batches.end());
+    if (max_b * (n_gen + 64) > (int64_t{1} << 24)) {
+      std::fprintf(stderr, "autoglm bench: --batch %lld x -n %lld needs more KV than one cache holds\n",
+                   static_cast<long long>(max_b), static_cast<long long>(n_gen));
+      return 2;
+    }
+  }
   const int n_reps = static_cast<int>(reps.value_or(5));
   OptimizationConfig oc;
   oc.set_threads(static_cast<int>(threads.value_or(0)));
   oc.set_context_size(static_cast<int>(std::max<int64_t>(n_prompt, n_gen + 2) + 16));
+  oc.set_kv_cache_type(kv_type);
   const auto t_load = Clock::now();
-  auto model = AutoModel::from_pretrained(*model_path, oc);
-  if (!model.ok()) {
-    std::fprintf(stderr, "autoglm bench: %s\n", model.status().to_string().c_str());
+  auto loaded = AutoModel::from_pretrained(*model_path, oc);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "autoglm bench: %s\n", loaded.status().to_string().c_str());
     return 1;
   }
+  std::optional<AutoModel> model(std::move(loaded).value());
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
   const ModelInfo info = model->info();
 
@@ -166,6 +255,7 @@ int cmd_bench(int argc, char** argv) {
   gc.temperature = 0.0f;  // greedy: sampling cost stays negligible
   gc.repetition_penalty = 1.0f;
 
+  std::vector<Row> rows;
   // pp: the prompt in one batch (and one sampled token, as the engine always samples).
   std::vector<double> pp;
   int64_t pp_tokens = 0;
@@ -180,6 +270,8 @@ int cmd_bench(int argc, char** argv) {
       }
       if (r > 0) pp.push_back(static_cast<double>(out->prompt_tokens.size()) / (out->prompt_ms / 1000.0));
     }
+    const double m = median(pp);
+    rows.push_back({"pp" + std::to_string(pp_tokens), 0, pp_tokens, m, stddev(pp), 1000.0 / m, 0});
   }
   // tg: N decode steps after a one-token prompt (BOS); generate_ms covers N - 1 steps plus
   // sampling, so ask for N + 1 tokens and count the steps actually taken.
@@ -198,39 +290,89 @@ int cmd_bench(int argc, char** argv) {
         ms_tok.push_back(out->generate_ms / steps);
       }
     }
+    rows.push_back({"tg" + std::to_string(n_gen), 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
+  }
+  // Batched decode through the serving engine; the single-sequence model goes first so the
+  // two are never in memory together (peak RSS is the larger of the two phases).
+  if (!batches.empty()) {
+    model.reset();
+    const int max_b = *std::max_element(batches.begin(), batches.end());
+    auto eng = ServingEngine::create(*model_path, oc, batched_serving_options(max_b, 8, n_gen));
+    if (!eng.ok()) {
+      std::fprintf(stderr, "autoglm bench: %s\n", eng.status().to_string().c_str());
+      return 1;
+    }
+    double one = 0;
+    for (int b : batches) {
+      std::vector<double> v;
+      for (int r = 0; r <= n_reps; ++r) {
+        auto tps = batched_decode_tps(**eng, b, n_gen);
+        if (!tps.ok()) {
+          std::fprintf(stderr, "autoglm bench: batch %d: %s\n", b, tps.status().to_string().c_str());
+          return 1;
+        }
+        if (r > 0) v.push_back(*tps);
+      }
+      const double m = median(v);
+      if (b == 1) one = m;
+      // ms/token: the time of one engine step, which makes a token for each of the b sequences.
+      rows.push_back({"tg" + std::to_string(n_gen) + " x" + std::to_string(b), b, n_gen, m, stddev(v),
+                      1000.0 * b / m, 0});
+    }
+    for (Row& r : rows) {
+      if (r.batch > 0) r.ratio = one > 0 ? r.tps / one : 0;
+    }
   }
   const double rss = peak_rss_mib();  // before the bandwidth probe's buffer
   const double bw = measure_bandwidth(info.n_threads > 0 ? info.n_threads : 1);
   const double tg_med = median(tg), pp_med = median(pp);
-  const double decode_gbs = static_cast<double>(info.weight_bytes) * tg_med / 1e9;
+  const double decode_gbs = static_cast<double>(info.decode_bytes_per_token) * tg_med / 1e9;
   const double roofline = bw > 0 ? decode_gbs / bw : 0.0;
+  // Weights that fit in the last-level cache are not read from memory each token, so the
+  // memory roofline does not bound their decode (the share can pass 100%).
+  const int64_t llc = last_level_cache_bytes();
+  const bool fits_in_cache = llc > 0 && info.decode_bytes_per_token <= llc;
 
   if (args.has("--json")) {
-    std::printf(
-        "{\"model\": \"%s\", \"threads\": %d, \"reps\": %d, \"weight_bytes\": %lld, \"load_ms\": %.1f, "
-        "\"pp_tokens\": %lld, \"pp_tps\": %.2f, \"pp_tps_sd\": %.2f, \"tg_tokens\": %lld, \"tg_tps\": %.2f, "
-        "\"tg_tps_sd\": %.2f, \"ms_per_token\": %.3f, \"peak_rss_mib\": %.1f, \"bandwidth_gbs\": %.2f, "
-        "\"decode_gbs\": %.2f, \"roofline_share\": %.3f}\n",
-        model_path->c_str(), info.n_threads, n_reps, static_cast<long long>(info.weight_bytes), load_ms,
-        static_cast<long long>(pp_tokens), pp_med, stddev(pp), static_cast<long long>(n_gen), tg_med, stddev(tg),
-        median(ms_tok), rss, bw, decode_gbs, roofline);
+    nlohmann::json tests = nlohmann::json::array();
+    for (const Row& r : rows) {
+      nlohmann::json t = {{"test", r.test}, {"batch", r.batch}, {"tokens", r.tokens}, {"tps", r.tps},
+                          {"tps_sd", r.tps_sd}, {"ms_per_token", r.ms_per_token}};
+      if (r.batch > 0) t["ratio_to_batch1"] = r.ratio;
+      tests.push_back(std::move(t));
+    }
+    const nlohmann::json j = {
+        {"model", *model_path}, {"threads", info.n_threads}, {"reps", n_reps}, {"kv_type", kv_type},
+        {"weight_bytes", info.weight_bytes}, {"decode_bytes_per_token", info.decode_bytes_per_token},
+        {"kv_bytes_per_token", info.kv_bytes_per_token}, {"load_ms", load_ms},
+        {"pp_tokens", pp_tokens}, {"pp_tps", pp_med}, {"pp_tps_sd", stddev(pp)},
+        {"tg_tokens", n_gen}, {"tg_tps", tg_med}, {"tg_tps_sd", stddev(tg)}, {"ms_per_token", median(ms_tok)},
+        {"peak_rss_mib", rss}, {"bandwidth_gbs", bw}, {"decode_gbs", decode_gbs}, {"roofline_share", roofline},
+        {"last_level_cache_bytes", llc}, {"weights_fit_in_cache", fits_in_cache}, {"tests", tests}};
+    // Invalid UTF-8 in a path is replaced rather than thrown on.
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("model: %s (%s, %lld layers, %.1f MiB of weights), threads %d, reps %d\n", model_path->c_str(),
-              info.architecture.c_str(), static_cast<long long>(info.n_layer),
-              static_cast<double>(info.weight_bytes) / (1 << 20), info.n_threads, n_reps);
-  std::printf("| test   |        t/s |      +- |  ms/token |\n|--------|-----------:|--------:|----------:|\n");
-  if (!pp.empty()) {
-    std::printf("| pp%-4lld | %10.2f | %7.2f | %9.3f |\n", static_cast<long long>(pp_tokens), pp_med, stddev(pp),
-                1000.0 / pp_med);
-  }
-  if (!tg.empty()) {
-    std::printf("| tg%-4lld | %10.2f | %7.2f | %9.3f |\n", static_cast<long long>(n_gen), tg_med, stddev(tg),
-                median(ms_tok));
+  std::printf("model: %s (%s, %lld layers, %.1f MiB of weights, %.2f MiB read per decoded token), threads %d, reps %d\n",
+              model_path->c_str(), info.architecture.c_str(), static_cast<long long>(info.n_layer),
+              static_cast<double>(info.weight_bytes) / (1 << 20),
+              static_cast<double>(info.decode_bytes_per_token) / (1 << 20), info.n_threads, n_reps);
+  std::printf("KV cache %s: %lld bytes per token\n", kv_type.c_str(), static_cast<long long>(info.kv_bytes_per_token));
+  std::printf("| test         |        t/s |      +- |  ms/token | x batch 1 |\n"
+              "|--------------|-----------:|--------:|----------:|----------:|\n");
+  for (const Row& r : rows) {
+    char ratio[32] = "";
+    if (r.batch > 0) std::snprintf(ratio, sizeof ratio, "%.2f", r.ratio);
+    std::printf("| %-12s | %10.2f | %7.2f | %9.3f | %9s |\n", r.test.c_str(), r.tps, r.tps_sd, r.ms_per_token, ratio);
   }
   std::printf("peak RSS %.1f MiB; load %.0f ms\n", rss, load_ms);
   std::printf("decode reads %.2f GB/s of weights; measured read bandwidth %.2f GB/s; roofline share %.1f%%\n",
               decode_gbs, bw, 100.0 * roofline);
+  if (fits_in_cache) {
+    std::printf("note: %.2f MiB read per token fit in the %.0f MiB last-level cache: decode is not bound by memory "
+                "bandwidth here\n",
+                static_cast<double>(info.decode_bytes_per_token) / (1 << 20), static_cast<double>(llc) / (1 << 20));
+  }
   return 0;
 }
 

@@ -24,7 +24,15 @@ struct ModelInfo {
   std::string architecture;
   int64_t n_vocab = 0, n_ctx_train = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
   int64_t n_ctx = 0;        // context this instance was loaded with
+  // Bytes of the file's weight tensors the model uses, each tensor once (a tied embedding is
+  // one tensor: table and output head).
   int64_t weight_bytes = 0;
+  // Weight bytes read to decode one token, as the model computes (after any load-time
+  // quantization): every weight matrix and norm once, plus one row of an embedding table that
+  // is not also the output head. The byte count of the memory-bandwidth roofline.
+  int64_t decode_bytes_per_token = 0;
+  // KV cache bytes one token takes over all layers (keys and values).
+  int64_t kv_bytes_per_token = 0;
   int n_threads = 0;
 };
 

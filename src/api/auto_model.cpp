@@ -1,5 +1,6 @@
 #include "autoglm/model.h"
 
+#include "graph/weight_traffic.h"
 #include "runtime/engine.h"
 
 namespace autoglm {
@@ -62,6 +63,12 @@ ModelInfo AutoModel::info() const {
   i.n_head_kv = hp.n_head_kv;
   i.n_ctx = engine_->n_ctx();
   i.weight_bytes = static_cast<int64_t>(engine_->model().weight_bytes());
+  // The unoptimized one-token graph names every weight a decode step uses.
+  i.decode_bytes_per_token = static_cast<int64_t>(graph::weight_traffic(engine_->model().build_step_graph(1, 1)).read);
+  // Whatever the cache's layout, its bytes over the token slots it has.
+  const kv::KVCache& kv = engine_->kv_cache();
+  const int64_t slots = int64_t{kv.config().n_blocks} * kv.config().block_size;
+  i.kv_bytes_per_token = slots > 0 ? static_cast<int64_t>(kv.bytes()) / slots : 0;
   i.n_threads = engine_->n_threads();
   return i;
 }
