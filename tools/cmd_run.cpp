@@ -30,6 +30,7 @@ constexpr const char* kHelp =
     "  --kv-type T           KV cache type: f32 (default), f16 or int8\n"
     "  --quantize BITS       quantize float weights at load: 8 (Q8_0) or 4 (Q4_0)\n"
     "  --no-optimize         skip graph optimization passes\n"
+    "  --no-pack             keep Q8_0/Q4_0 weights in the file's layout (no SIMD re-layout)\n"
     "  --dump-graph          print the step graph before and after the passes to stderr\n"
     "  --verbose             timings and load details on stderr\n";
 
@@ -40,7 +41,7 @@ int cmd_run(int argc, char** argv) {
   if (!args.parse(argc, argv,
                   {"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                    "--repeat-last-n", "--seed", "--threads", "--ctx-size", "--kv-type", "--quantize"},
-                  {"--no-optimize", "--dump-graph", "--verbose", "--help", "-h"})) {
+                  {"--no-optimize", "--no-pack", "--dump-graph", "--verbose", "--help", "-h"})) {
     std::fprintf(stderr, "autoglm run: %s\n", args.error().c_str());
     return 2;
   }
@@ -59,6 +60,7 @@ int cmd_run(int argc, char** argv) {
   if (auto v = args.get_int("--quantize", 0, 8)) oc.enable_quantization(static_cast<int>(*v));
   if (auto v = args.get("--kv-type")) oc.set_kv_cache_type(*v);
   oc.enable_graph_optimization(!args.has("--no-optimize"));
+  oc.enable_weight_packing(!args.has("--no-pack"));
   if (auto v = args.get_int("--n-predict", -1, 1 << 30)) gc.max_new_tokens = static_cast<int>(*v);
   if (auto v = args.get_float("--temp")) gc.temperature = static_cast<float>(*v);
   if (auto v = args.get_int("--top-k", 0, 1 << 30)) gc.top_k = static_cast<int>(*v);

@@ -16,9 +16,12 @@ class OptimizationConfig {
   OptimizationConfig& set_context_size(int n) { n_ctx = n; return *this; }
   // "f32", "f16" or "int8" (int8 values with an f16 scale per token and head).
   OptimizationConfig& set_kv_cache_type(std::string t) { kv_cache_type = std::move(t); return *this; }
+  // Re-lay Q8_0/Q4_0 weight matrices for the CPU's SIMD kernels at load (on by default).
+  OptimizationConfig& enable_weight_packing(bool on = true) { weight_packing = on; return *this; }
 
   int quant_bits = 0;
   bool graph_optimization = true;
+  bool weight_packing = true;
   int n_threads = 0;   // 0: all cores
   int n_ctx = 0;       // 0: the model's, capped at 4096
   std::string kv_cache_type = "f32";

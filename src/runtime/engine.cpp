@@ -42,6 +42,7 @@ Result<EngineOptions> engine_options_from(const OptimizationConfig& config) {
   o.n_threads = config.n_threads;
   o.n_ctx = config.n_ctx;
   o.optimize_graph = config.graph_optimization;
+  o.pack_weights = config.weight_packing;
   AG_ASSIGN_OR_RETURN(o.kv_type, parse_kv_cache_type(config.kv_cache_type));
   switch (config.quant_bits) {
     case 0: o.requantize = DType::F32; break;
@@ -66,6 +67,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
   e->file_ = shared;
   ModelLoadOptions mo;
   mo.requantize = opts.requantize;
+  mo.pack_weights = opts.pack_weights;
   AG_ASSIGN_OR_RETURN(e->model_, load_model(shared, mo));
   AG_ASSIGN_OR_RETURN(e->tokenizer_, make_tokenizer(*shared));
   if (static_cast<int64_t>(e->tokenizer_->n_vocab()) != e->model_->hparams().n_vocab) {

@@ -34,6 +34,7 @@ struct EngineOptions {
   DType kv_type = DType::F32;       // F32, F16 or I8
   bool optimize_graph = true;       // run graph passes
   DType requantize = DType::F32;    // convert float weights at load (Q8_0, Q4_0, ...)
+  bool pack_weights = true;         // interleave Q8_0/Q4_0 matrices for the CPU kernels
 };
 
 struct GenerationParams {

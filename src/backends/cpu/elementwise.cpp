@@ -1,6 +1,7 @@
 // Row-wise and element-wise kernels: norms, products, SwiGLU, RoPE, row selection.
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
@@ -91,20 +92,27 @@ void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tenso
   const int64_t n = x.rows(), d = x.cols();
   const int32_t* pos = positions.data_as<int32_t>();
   const int32_t hd = a.head_dim, n_rot = a.n_rot > 0 ? a.n_rot : a.head_dim;
+  const int32_t half = n_rot / 2;
   pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    // The angles depend on the position only: one cos/sin table per token serves every head.
+    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
     for (int64_t t = b; t < e; ++t) {
       const float* xr = x.data_as<float>() + t * d;
       float* yr = y.data_as<float>() + t * d;
       for (int64_t i = 0; i < d; ++i) yr[i] = xr[i];
+      for (int32_t i = 0; i < half; ++i) {
+        // theta_i = pos * base^(-2i / n_rot), computed in float as llama2.c does.
+        const float freq = 1.0f / std::pow(a.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
+        const float val = static_cast<float>(pos[t]) * a.rope_freq_scale * freq;
+        cs[static_cast<size_t>(i)] = std::cos(val);
+        sn[static_cast<size_t>(i)] = std::sin(val);
+      }
       for (int32_t h = 0; h < a.n_head; ++h) {
         float* v = yr + static_cast<int64_t>(h) * hd;
-        for (int32_t i = 0; i < n_rot / 2; ++i) {
-          // theta_i = pos * base^(-2i / n_rot), computed in float as llama2.c does.
-          const float freq = 1.0f / std::pow(a.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
-          const float val = static_cast<float>(pos[t]) * a.rope_freq_scale * freq;
-          const float c = std::cos(val), s = std::sin(val);
+        for (int32_t i = 0; i < half; ++i) {
+          const float c = cs[static_cast<size_t>(i)], s = sn[static_cast<size_t>(i)];
           const int32_t i0 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i : i;
-          const int32_t i1 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i + 1 : i + n_rot / 2;
+          const int32_t i1 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i + 1 : i + half;
           const float x0 = v[i0], x1 = v[i1];
           v[i0] = x0 * c - x1 * s;
           v[i1] = x0 * s + x1 * c;

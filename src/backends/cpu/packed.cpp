@@ -78,8 +78,11 @@ Tensor pack_matrix(const Tensor& w) {
         if (p == DType::Q8_0_R16) {
           const auto* s = reinterpret_cast<const block_q8_0*>(src_row) + b;
           std::memcpy(blk + 2 * i, &s->d, 2);
-          for (int c = 0; c < quant::kQK; ++c) {
-            q[64 * (c / 4) + 4 * i + c % 4] = static_cast<uint8_t>(static_cast<uint8_t>(s->qs[c]) ^ 0x80u);
+          for (int j = 0; j < 8; ++j) {  // 4 columns at a time, each byte q -> q + 128
+            uint32_t v;
+            std::memcpy(&v, s->qs + 4 * j, 4);
+            v ^= 0x80808080u;
+            std::memcpy(q + 64 * j + 4 * i, &v, 4);
           }
         } else {
           const auto* s = reinterpret_cast<const block_q4_0*>(src_row) + b;
