@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include <unistd.h>
 
@@ -15,54 +16,54 @@ namespace autoglm::kv {
 
 namespace {
 
-size_t row_bytes_for(const KVCacheConfig& c) {
-  const size_t heads = static_cast<size_t>(c.n_kv_heads), hd = static_cast<size_t>(c.head_dim);
-  if (c.dtype == DType::I8) return heads * (sizeof(uint16_t) + hd);
-  return heads * hd * dtype_info(c.dtype).type_size;
+int8_t round_code(float x, float lo, float hi) { return static_cast<int8_t>(std::clamp(std::nearbyint(x), lo, hi)); }
+
+// Symmetric int8 of n values with stride `step` between codes: returns the scale.
+float quantize_sym(const float* x, int32_t n, int8_t* q, size_t step) {
+  float amax = 0.0f;
+  for (int32_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = amax / 127.0f;
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+  for (int32_t i = 0; i < n; ++i) q[static_cast<size_t>(i) * step] = round_code(x[i] * inv, -127.0f, 127.0f);
+  return scale;
 }
 
-void store_row(DType t, int32_t heads, int32_t hd, const float* src, uint8_t* dst) {
-  const int64_t n = int64_t{heads} * hd;
-  if (t == DType::F32) {
-    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-  } else if (t == DType::F16) {
-    auto* d = reinterpret_cast<uint16_t*>(dst);
-    for (int64_t i = 0; i < n; ++i) d[i] = quant::fp32_to_fp16(src[i]);
-  } else {
-    for (int32_t h = 0; h < heads; ++h) {
-      const float* x = src + int64_t{h} * hd;
-      uint8_t* out = dst + static_cast<size_t>(h) * (sizeof(uint16_t) + static_cast<size_t>(hd));
-      float amax = 0.0f;
-      for (int32_t i = 0; i < hd; ++i) amax = std::max(amax, std::fabs(x[i]));
-      const uint16_t scale_h = quant::fp32_to_fp16(amax / 127.0f);
-      const float scale = quant::fp16_to_fp32(scale_h);  // quantize against the stored scale
-      std::memcpy(out, &scale_h, sizeof(scale_h));
-      auto* q = reinterpret_cast<int8_t*>(out + sizeof(uint16_t));
-      const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
-      for (int32_t i = 0; i < hd; ++i) {
-        q[i] = static_cast<int8_t>(std::clamp(std::lround(x[i] * inv), -127L, 127L));
-      }
-    }
+// Asymmetric int8 over [min, max]: x = scale * q + zero with q in [-128, 127].
+void quantize_asym(const float* x, int32_t n, int8_t* q, size_t step, float* scale_out, float* zero_out) {
+  float lo = x[0], hi = x[0];
+  for (int32_t i = 1; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
   }
-}
-
-void load_head(const uint8_t* row, DType t, int32_t head, int32_t hd, float* out) {
-  if (t == DType::F32) {
-    std::memcpy(out, row + static_cast<size_t>(head) * hd * sizeof(float), static_cast<size_t>(hd) * sizeof(float));
-  } else if (t == DType::F16) {
-    const auto* src = reinterpret_cast<const uint16_t*>(row) + static_cast<size_t>(head) * hd;
-    for (int32_t i = 0; i < hd; ++i) out[i] = quant::fp16_to_fp32(src[i]);
-  } else {
-    const uint8_t* p = row + static_cast<size_t>(head) * (sizeof(uint16_t) + static_cast<size_t>(hd));
-    uint16_t scale_h;
-    std::memcpy(&scale_h, p, sizeof(scale_h));
-    const float scale = quant::fp16_to_fp32(scale_h);
-    const auto* q = reinterpret_cast<const int8_t*>(p + sizeof(uint16_t));
-    for (int32_t i = 0; i < hd; ++i) out[i] = scale * static_cast<float>(q[i]);
-  }
+  const float scale = (hi - lo) / 255.0f;
+  const float zero = lo + 128.0f * scale;
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+  for (int32_t i = 0; i < n; ++i) q[static_cast<size_t>(i) * step] = round_code((x[i] - zero) * inv, -128.0f, 127.0f);
+  *scale_out = scale;
+  *zero_out = scale > 0.0f ? zero : lo;  // a constant head stores its value exactly
 }
 
 }  // namespace
+
+void KVCache::rotate_keys(float* x, int32_t n) {
+  int32_t p = 1;
+  while (p < n && n % (2 * p) == 0) p *= 2;
+  if (p == 1) return;
+  const float norm = 1.0f / std::sqrt(static_cast<float>(p));
+  for (int32_t b = 0; b < n; b += p) {
+    float* y = x + b;
+    for (int32_t len = 1; len < p; len *= 2) {
+      for (int32_t i = 0; i < p; i += 2 * len) {
+        for (int32_t j = i; j < i + len; ++j) {
+          const float a = y[j], c = y[j + len];
+          y[j] = a + c;
+          y[j + len] = a - c;
+        }
+      }
+    }
+    for (int32_t i = 0; i < p; ++i) y[i] *= norm;
+  }
+}
 
 Result<std::unique_ptr<KVCache>> KVCache::create(const KVCacheConfig& c) {
   if (c.n_layers <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0 || c.block_size <= 0 || c.n_blocks <= 0) {
@@ -79,56 +80,127 @@ Result<std::unique_ptr<KVCache>> KVCache::create(const KVCacheConfig& c) {
     bytes = *m;
   }
   if (bytes > (uint64_t{1} << 40)) return ResourceExhausted("KV cache would exceed 1 TiB; lower --ctx-size");
-  const size_t n = static_cast<size_t>(c.n_layers) * c.n_blocks * c.block_size * row_bytes_for(c);
+  std::unique_ptr<KVCache> cache(new KVCache(c));
+  const size_t head_blocks = static_cast<size_t>(c.n_layers) * c.n_blocks * c.n_kv_heads;
+  const size_t side = head_blocks * cache->head_block_elems_ * cache->elem_bytes_;
+  const size_t params = c.dtype == DType::I8 ? head_blocks * static_cast<size_t>(c.block_size) : 0;
+  cache->bytes_ = 2 * side + 3 * params * sizeof(float);
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   const double gib = 1024.0 * 1024.0 * 1024.0;
-  if (pages > 0 && page > 0 && 2.0 * static_cast<double>(n) > static_cast<double>(pages) * static_cast<double>(page)) {
-    return ResourceExhausted("the KV cache needs " + std::to_string(2.0 * static_cast<double>(n) / gib) +
+  if (pages > 0 && page > 0 && static_cast<double>(cache->bytes_) > static_cast<double>(pages) * static_cast<double>(page)) {
+    return ResourceExhausted("the KV cache needs " + std::to_string(static_cast<double>(cache->bytes_) / gib) +
                              " GiB but this machine has " +
                              std::to_string(static_cast<double>(pages) * static_cast<double>(page) / gib) +
                              " GiB; lower --ctx-size or --parallel");
   }
-  std::unique_ptr<KVCache> cache(new KVCache(c));
-  cache->k_.reset(static_cast<uint8_t*>(std::calloc(n, 1)));
-  cache->v_.reset(static_cast<uint8_t*>(std::calloc(n, 1)));
+  cache->k_.reset(static_cast<uint8_t*>(std::calloc(side, 1)));
+  cache->v_.reset(static_cast<uint8_t*>(std::calloc(side, 1)));
   if (!cache->k_ || !cache->v_) return ResourceExhausted("out of memory allocating the KV cache");
-  cache->bytes_per_side_ = n;
+  if (params > 0) {
+    cache->k_scale_.reset(static_cast<float*>(std::calloc(params, sizeof(float))));
+    cache->k_zero_.reset(static_cast<float*>(std::calloc(params, sizeof(float))));
+    cache->v_scale_.reset(static_cast<float*>(std::calloc(params, sizeof(float))));
+    if (!cache->k_scale_ || !cache->k_zero_ || !cache->v_scale_) {
+      return ResourceExhausted("out of memory allocating the KV cache");
+    }
+  }
   return cache;
 }
 
-void KVCache::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+void KVCache::FreeDeleter::operator()(void* p) const { std::free(p); }
 
-KVCache::KVCache(const KVCacheConfig& c) : cfg_(c), pool_(c.n_blocks), row_bytes_(row_bytes_for(c)) {}
+KVCache::KVCache(const KVCacheConfig& c)
+    : cfg_(c),
+      pool_(c.n_blocks),
+      elem_bytes_(c.dtype == DType::I8 ? 1 : dtype_info(c.dtype).type_size),
+      head_block_elems_(static_cast<size_t>(c.block_size) * static_cast<size_t>(c.head_dim)) {}
 
-size_t KVCache::offset(int32_t layer, int32_t block, int32_t slot) const {
-  AG_CHECK(layer >= 0 && layer < cfg_.n_layers && block >= 0 && block < cfg_.n_blocks && slot >= 0 &&
-           slot < cfg_.block_size);
-  const size_t row = (static_cast<size_t>(layer) * cfg_.n_blocks + block) * cfg_.block_size + slot;
-  return row * row_bytes_;
+size_t KVCache::head_block(int32_t layer, int32_t block, int32_t head) const {
+  AG_CHECK(layer >= 0 && layer < cfg_.n_layers && block >= 0 && block < cfg_.n_blocks && head >= 0 &&
+           head < cfg_.n_kv_heads);
+  return (static_cast<size_t>(layer) * cfg_.n_blocks + block) * cfg_.n_kv_heads + head;
 }
 
 void KVCache::store(int32_t layer, int32_t block, int32_t slot, const float* k, const float* v) {
-  const size_t off = offset(layer, block, slot);
-  store_row(cfg_.dtype, cfg_.n_kv_heads, cfg_.head_dim, k, &k_[off]);
-  store_row(cfg_.dtype, cfg_.n_kv_heads, cfg_.head_dim, v, &v_[off]);
+  AG_CHECK(slot >= 0 && slot < cfg_.block_size);
+  const int32_t hd = cfg_.head_dim;
+  const size_t bs = static_cast<size_t>(cfg_.block_size), s = static_cast<size_t>(slot);
+  thread_local std::vector<float> rotated;
+  if (cfg_.dtype == DType::I8) rotated.resize(static_cast<size_t>(hd));
+  for (int32_t h = 0; h < cfg_.n_kv_heads; ++h) {
+    const size_t hb = head_block(layer, block, h);
+    const float* kh = k + static_cast<int64_t>(h) * hd;
+    const float* vh = v + static_cast<int64_t>(h) * hd;
+    uint8_t* kd = &k_[hb * head_block_elems_ * elem_bytes_];  // [dim][slot]
+    uint8_t* vd = &v_[(hb * head_block_elems_ + s * static_cast<size_t>(hd)) * elem_bytes_];  // row of `slot`
+    switch (cfg_.dtype) {
+      case DType::F32:
+        for (int32_t i = 0; i < hd; ++i) reinterpret_cast<float*>(kd)[static_cast<size_t>(i) * bs + s] = kh[i];
+        std::memcpy(vd, vh, static_cast<size_t>(hd) * sizeof(float));
+        break;
+      case DType::F16:
+        for (int32_t i = 0; i < hd; ++i) {
+          reinterpret_cast<uint16_t*>(kd)[static_cast<size_t>(i) * bs + s] = quant::fp32_to_fp16(kh[i]);
+          reinterpret_cast<uint16_t*>(vd)[i] = quant::fp32_to_fp16(vh[i]);
+        }
+        break;
+      default: {
+        const size_t p = hb * bs + s;
+        std::copy(kh, kh + hd, rotated.begin());
+        rotate_keys(rotated.data(), hd);
+        quantize_asym(rotated.data(), hd, reinterpret_cast<int8_t*>(kd) + s, bs, &k_scale_[p], &k_zero_[p]);
+        v_scale_[p] = quantize_sym(vh, hd, reinterpret_cast<int8_t*>(vd), 1);
+        break;
+      }
+    }
+  }
 }
 
 void KVCache::load_k(int32_t layer, int32_t block, int32_t slot, int32_t head, float* out) const {
-  load_head(&k_[offset(layer, block, slot)], cfg_.dtype, head, cfg_.head_dim, out);
+  AG_CHECK(slot >= 0 && slot < cfg_.block_size);
+  const KeyBlockView kb = key_block(layer, block, head);
+  const size_t bs = static_cast<size_t>(cfg_.block_size), s = static_cast<size_t>(slot);
+  for (int32_t i = 0; i < cfg_.head_dim; ++i) {
+    const size_t at = static_cast<size_t>(i) * bs + s;
+    switch (cfg_.dtype) {
+      case DType::F32: out[i] = static_cast<const float*>(kb.data)[at]; break;
+      case DType::F16: out[i] = quant::fp16_to_fp32(static_cast<const uint16_t*>(kb.data)[at]); break;
+      default: out[i] = kb.scale[s] * static_cast<float>(static_cast<const int8_t*>(kb.data)[at]) + kb.zero[s]; break;
+    }
+  }
+  if (keys_rotated()) rotate_keys(out, cfg_.head_dim);
 }
 
 void KVCache::load_v(int32_t layer, int32_t block, int32_t slot, int32_t head, float* out) const {
-  load_head(&v_[offset(layer, block, slot)], cfg_.dtype, head, cfg_.head_dim, out);
+  AG_CHECK(slot >= 0 && slot < cfg_.block_size);
+  const ValueBlockView vb = value_block(layer, block, head);
+  const size_t at = static_cast<size_t>(slot) * static_cast<size_t>(cfg_.head_dim);
+  for (int32_t i = 0; i < cfg_.head_dim; ++i) {
+    switch (cfg_.dtype) {
+      case DType::F32: out[i] = static_cast<const float*>(vb.data)[at + static_cast<size_t>(i)]; break;
+      case DType::F16: out[i] = quant::fp16_to_fp32(static_cast<const uint16_t*>(vb.data)[at + static_cast<size_t>(i)]); break;
+      default: out[i] = vb.scale[slot] * static_cast<float>(static_cast<const int8_t*>(vb.data)[at + static_cast<size_t>(i)]); break;
+    }
+  }
 }
 
-const float* KVCache::k_row_f32(int32_t layer, int32_t block, int32_t slot) const {
-  AG_CHECK(cfg_.dtype == DType::F32);
-  return reinterpret_cast<const float*>(&k_[offset(layer, block, slot)]);
+KeyBlockView KVCache::key_block(int32_t layer, int32_t block, int32_t head) const {
+  const size_t hb = head_block(layer, block, head);
+  KeyBlockView r;
+  r.data = &k_[hb * head_block_elems_ * elem_bytes_];
+  if (cfg_.dtype == DType::I8) {
+    r.scale = &k_scale_[hb * static_cast<size_t>(cfg_.block_size)];
+    r.zero = &k_zero_[hb * static_cast<size_t>(cfg_.block_size)];
+  }
+  return r;
 }
 
-const float* KVCache::v_row_f32(int32_t layer, int32_t block, int32_t slot) const {
-  AG_CHECK(cfg_.dtype == DType::F32);
-  return reinterpret_cast<const float*>(&v_[offset(layer, block, slot)]);
+ValueBlockView KVCache::value_block(int32_t layer, int32_t block, int32_t head) const {
+  const size_t hb = head_block(layer, block, head);
+  ValueBlockView r;
+  r.data = &v_[hb * head_block_elems_ * elem_bytes_];
+  if (cfg_.dtype == DType::I8) r.scale = &v_scale_[hb * static_cast<size_t>(cfg_.block_size)];
+  return r;
 }
 
 }  // namespace autoglm::kv

@@ -170,10 +170,11 @@ TEST(LlamaGolden, StopCallbackEndsGeneration) {
 namespace autoglm {
 namespace {
 
-// INT8 KV (per token and head, symmetric, f16 scale) is close but not lossless on this tiny
-// model (head_dim 8): teacher-forced on llama2.c's greedy ids, 3 of 199 argmaxes flip, all at
-// near-ties of the f32 logits (margins 0.004-0.12), so the free-running text diverges after
-// ~118 tokens. This test pins that quality so a regression shows.
+// INT8 KV (per token and head; keys Hadamard-rotated and asymmetric, values symmetric, f32
+// parameters: src/kv/kv_cache.h) keeps llama2.c's greedy text: teacher-forced on its greedy
+// ids every argmax agrees, and the free-running 199 tokens are identical. The margin is thin
+// (logit RMS error vs f32 ~0.07; the plain symmetric f16-scale scheme had RMS ~0.14 and flipped
+// 3 near-ties), so a regression in the int8 path shows here first.
 TEST(LlamaGolden, Int8KvCacheStaysCloseAndHalvesMemory) {
   const std::vector<int32_t> want = testing::json_int_array(
       testing::read_file(std::string(AUTOGLM_SHARED_MODELS) + "/stories260K/golden_outputs.json"), "greedy_ids_from_bos");
@@ -189,22 +190,22 @@ TEST(LlamaGolden, Int8KvCacheStaysCloseAndHalvesMemory) {
     agree += std::max_element(l.begin(), l.end()) - l.begin() == want[i + 1];
   }
   s.release(e8->kv_cache());
-  EXPECT_GE(agree, 196);
+  EXPECT_EQ(agree, 199);
   GenerationParams p;
-  p.n_predict = 100;
+  p.n_predict = 199;
   p.sampling.temperature = 0.0f;
   auto r = e8->generate_tokens({1}, p).value();
-  EXPECT_EQ(r.tokens, std::vector<int32_t>(want.begin() + 1, want.begin() + 101));
-  // stories260K has head_dim 8, so the f16 scale per head costs 2 of every 10 bytes; with a
-  // head_dim of 64 (real models) int8 is ~0.52 of f16.
-  EXPECT_LE(e8->kv_cache().bytes() * 16, e16->kv_cache().bytes() * 10);
+  EXPECT_EQ(r.tokens, std::vector<int32_t>(want.begin() + 1, want.end()));
+  // Per token and head int8 stores head_dim codes plus 8 (K) / 4 (V) parameter bytes: at
+  // stories260K's head_dim of 8 that is (16 + 12) / 32 of f16; at 64 (real models) 0.55.
+  EXPECT_LE(e8->kv_cache().bytes() * 32, e16->kv_cache().bytes() * 28);
   kv::KVCacheConfig c = e16->kv_cache().config();
   c.head_dim = 64;
   c.n_blocks = 4;
   auto big16 = kv::KVCache::create(c).value();
   c.dtype = DType::I8;
   auto big8 = kv::KVCache::create(c).value();
-  EXPECT_LE(static_cast<double>(big8->bytes()) / static_cast<double>(big16->bytes()), 0.52);
+  EXPECT_LE(static_cast<double>(big8->bytes()) / static_cast<double>(big16->bytes()), 0.55);
 }
 
 }  // namespace

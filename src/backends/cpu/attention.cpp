@@ -1,17 +1,146 @@
-// Causal attention over the paged KV cache, FlashAttention style: one pass over the cached
-// positions with an online softmax, so the score matrix is never materialised.
+// Causal attention over the paged KV cache, FlashAttention style.
+//
+// The batch's tokens are cut into tiles: consecutive tokens of one sequence, at most
+// kTileQueries query rows (tokens x heads of a GQA group) per tile. One work item is a tile
+// and one kv head: it walks its sequence's blocks in order, gets each block's keys and values
+// as f32 once (converted from F16 / I8 into scratch, or read in place for F32), and runs every
+// query of the tile and group against it with an online softmax per query
+// (attention_kernels.h), so no score matrix is ever built and each K/V byte is read once per
+// tile rather than once per query head.
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/attention_kernels.h"
 #include "backends/cpu/kernels.h"
 #include "core/check.h"
 
 namespace autoglm::cpu {
 
+namespace {
+
+// Query rows per tile: enough to reuse a converted block many times, few enough that their
+// accumulators stay in L1/L2 (32 x head_dim 128 x 4 bytes = 16 KiB).
+constexpr int32_t kTileQueries = 32;
+
+struct Tile {
+  int64_t t0 = 0, t1 = 0;  // tokens [t0, t1) of the batch
+  int32_t seq = 0;
+  int32_t max_pos = 0;
+};
+
+struct Scratch {
+  std::vector<float> q, acc, m, l, scores, kt, v;
+  std::vector<int32_t> visible;
+};
+
+struct Job {
+  const Tensor& q;
+  const graph::Attrs& a;
+  const graph::StepContext& step;
+  const kv::KVCache& cache;
+  const AttnKernels& kern;
+  int32_t group;
+  float scale;
+  Tensor& y;
+};
+
+void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
+  const int32_t hd = job.a.head_dim, group = job.group;
+  const auto& cc = job.cache.config();
+  const int32_t bs = cc.block_size;
+  const int32_t n_tok = static_cast<int32_t>(tile.t1 - tile.t0);
+  const int32_t nq = n_tok * group;
+  const size_t qhd = static_cast<size_t>(nq) * static_cast<size_t>(hd);
+  const int64_t kt_stride = (bs + kAttnKeyChunk - 1) / kAttnKeyChunk * kAttnKeyChunk;
+  s.q.resize(qhd);
+  s.acc.assign(qhd, 0.0f);
+  s.m.assign(static_cast<size_t>(nq), -std::numeric_limits<float>::infinity());
+  s.l.assign(static_cast<size_t>(nq), 0.0f);
+  s.visible.resize(static_cast<size_t>(nq));
+  s.scores.resize(static_cast<size_t>(kt_stride));
+  for (int32_t tt = 0; tt < n_tok; ++tt) {
+    for (int32_t g = 0; g < group; ++g) {
+      const float* src = job.q.data_as<float>() + (tile.t0 + tt) * job.q.cols() + static_cast<int64_t>(kvh * group + g) * hd;
+      float* dst = s.q.data() + static_cast<size_t>(tt * group + g) * static_cast<size_t>(hd);
+      std::copy(src, src + hd, dst);
+      if (job.cache.keys_rotated()) kv::KVCache::rotate_keys(dst, hd);  // q.k == H(q).H(k)
+    }
+  }
+  const bool f32 = cc.dtype == DType::F32, f16 = cc.dtype == DType::F16;
+  const bool kt_in_place = f32 && kt_stride == bs;
+  if (!kt_in_place) s.kt.resize(static_cast<size_t>(hd) * static_cast<size_t>(kt_stride));
+  if (!f32) s.v.resize(static_cast<size_t>(bs) * static_cast<size_t>(hd));
+  AttnQueries qs;
+  qs.n = nq;
+  qs.head_dim = hd;
+  qs.q = s.q.data();
+  qs.m = s.m.data();
+  qs.l = s.l.data();
+  qs.acc = s.acc.data();
+  const kv::SequenceKV& seq = *job.step.seqs[static_cast<size_t>(tile.seq)];
+  for (int32_t b = 0; b <= tile.max_pos / bs; ++b) {
+    const int32_t first = b * bs;
+    const int32_t n_keys = std::min(bs, tile.max_pos - first + 1);
+    for (int32_t tt = 0; tt < n_tok; ++tt) {
+      const int32_t pos = job.step.positions[static_cast<size_t>(tile.t0 + tt)];
+      const int32_t vis = std::clamp(pos - first + 1, 0, n_keys);
+      std::fill_n(s.visible.begin() + tt * group, group, vis);
+    }
+    const int32_t block = seq.blocks()[static_cast<size_t>(b)];
+    const kv::KeyBlockView kb = job.cache.key_block(job.a.layer, block, kvh);
+    const kv::ValueBlockView vb = job.cache.value_block(job.a.layer, block, kvh);
+    const float* kt = s.kt.data();
+    const float* v = s.v.data();
+    if (kt_in_place) {
+      kt = static_cast<const float*>(kb.data);
+    } else if (f32) {
+      for (int32_t i = 0; i < hd; ++i) {
+        const float* row = static_cast<const float*>(kb.data) + static_cast<int64_t>(i) * bs;
+        std::copy(row, row + n_keys, s.kt.data() + i * kt_stride);
+      }
+    } else if (f16) {
+      const auto* h = static_cast<const uint16_t*>(kb.data);
+      if (kt_stride == bs) {
+        job.kern.half_to_float(h, s.kt.data(), static_cast<int64_t>(hd) * bs);
+      } else {
+        for (int32_t i = 0; i < hd; ++i) job.kern.half_to_float(h + static_cast<int64_t>(i) * bs, s.kt.data() + i * kt_stride, n_keys);
+      }
+    } else {
+      job.kern.dequant_cols(static_cast<const int8_t*>(kb.data), bs, kb.scale, kb.zero, hd, n_keys, s.kt.data(), kt_stride);
+    }
+    if (f32) {
+      v = static_cast<const float*>(vb.data);
+    } else if (f16) {
+      job.kern.half_to_float(static_cast<const uint16_t*>(vb.data), s.v.data(), static_cast<int64_t>(n_keys) * hd);
+    } else {
+      job.kern.dequant_rows(static_cast<const int8_t*>(vb.data), vb.scale, n_keys, hd, s.v.data());
+    }
+    job.kern.block(qs, s.visible.data(), kt, kt_stride, v, job.scale, s.scores.data());
+  }
+  for (int32_t tt = 0; tt < n_tok; ++tt) {
+    for (int32_t g = 0; g < group; ++g) {
+      const size_t qi = static_cast<size_t>(tt * group + g);
+      float* out = job.y.data_as<float>() + (tile.t0 + tt) * job.y.cols() + static_cast<int64_t>(kvh * group + g) * hd;
+      const float* acc = s.acc.data() + qi * static_cast<size_t>(hd);
+      const float inv = 1.0f / s.l[qi];
+      for (int32_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+    }
+  }
+}
+
+}  // namespace
+
 Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const graph::Attrs& a,
                  graph::StepContext& step, Tensor& y, ThreadPool& pool) {
+  return attention_with(attn_kernels(), q, k, v, a, step, y, pool);
+}
+
+Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const graph::Attrs& a, graph::StepContext& step, Tensor& y, ThreadPool& pool) {
   const int64_t n_tok = q.rows();
   const int32_t hd = a.head_dim, nh = a.n_head, nkv = a.n_head_kv;
   AG_CHECK(nkv > 0 && nh % nkv == 0 && step.cache != nullptr);
@@ -22,7 +151,9 @@ Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const graph:
 
   // 1. Store this step's keys and values at their positions.
   for (int64_t t = 0; t < n_tok; ++t) {
-    const kv::SequenceKV& seq = *step.seqs[static_cast<size_t>(step.token_seq[static_cast<size_t>(t)])];
+    const int32_t si = step.token_seq[static_cast<size_t>(t)];
+    AG_CHECK(si >= 0 && static_cast<size_t>(si) < step.seqs.size());
+    const kv::SequenceKV& seq = *step.seqs[static_cast<size_t>(si)];
     const int32_t pos = step.positions[static_cast<size_t>(t)];
     if (pos < 0 || pos >= seq.capacity(cache)) {
       return Internal("attention: position " + std::to_string(pos) + " has no KV block reserved");
@@ -31,49 +162,48 @@ Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const graph:
     cache.store(a.layer, block, slot, k.data_as<float>() + t * k.cols(), v.data_as<float>() + t * v.cols());
   }
 
-  // 2. Each (token, head) attends over positions [0, pos] of its own sequence.
-  const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  // 2. Tiles: runs of consecutive tokens of one sequence, at most kTileQueries query rows.
   const int32_t group = nh / nkv;
-  const bool f32 = cc.dtype == DType::F32;
-  pool.parallel_for(n_tok * nh, [&](int64_t b, int64_t e) {
-    std::vector<float> acc(static_cast<size_t>(hd)), kbuf(static_cast<size_t>(hd)), vbuf(static_cast<size_t>(hd));
-    for (int64_t job = b; job < e; ++job) {
-      const int64_t t = job / nh;
-      const int32_t h = static_cast<int32_t>(job % nh), kvh = h / group;
-      const kv::SequenceKV& seq = *step.seqs[static_cast<size_t>(step.token_seq[static_cast<size_t>(t)])];
-      const int32_t pos = step.positions[static_cast<size_t>(t)];
-      const float* qh = q.data_as<float>() + t * q.cols() + static_cast<int64_t>(h) * hd;
-      float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int32_t p = 0; p <= pos; ++p) {
-        auto [block, slot] = seq.locate(cache, p);
-        const float* kr;
-        const float* vr;
-        if (f32) {
-          kr = cache.k_row_f32(a.layer, block, slot) + static_cast<int64_t>(kvh) * hd;
-          vr = cache.v_row_f32(a.layer, block, slot) + static_cast<int64_t>(kvh) * hd;
-        } else {
-          cache.load_k(a.layer, block, slot, kvh, kbuf.data());
-          cache.load_v(a.layer, block, slot, kvh, vbuf.data());
-          kr = kbuf.data();
-          vr = vbuf.data();
-        }
-        const float s = dot_f32(qh, kr, hd) * scale;
-        if (s > m) {
-          const float corr = std::exp(m - s);  // exp(-inf) == 0 on the first position
-          for (int32_t i = 0; i < hd; ++i) acc[static_cast<size_t>(i)] *= corr;
-          l *= corr;
-          m = s;
-        }
-        const float pw = std::exp(s - m);
-        l += pw;
-        for (int32_t i = 0; i < hd; ++i) acc[static_cast<size_t>(i)] += pw * vr[i];
-      }
-      float* out = y.data_as<float>() + t * y.cols() + static_cast<int64_t>(h) * hd;
-      const float inv = 1.0f / l;
-      for (int32_t i = 0; i < hd; ++i) out[i] = acc[static_cast<size_t>(i)] * inv;
+  const int64_t tile_tokens = std::max<int64_t>(1, kTileQueries / group);
+  std::vector<Tile> tiles;
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const int32_t si = step.token_seq[static_cast<size_t>(t)];
+    const int32_t pos = step.positions[static_cast<size_t>(t)];
+    if (tiles.empty() || tiles.back().seq != si || tiles.back().t1 - tiles.back().t0 >= tile_tokens) {
+      tiles.push_back({t, t, si, pos});
     }
-  }, grain_for(2 * static_cast<int64_t>(hd) * (step.positions.empty() ? 1 : step.positions.back() + 1)));
+    tiles.back().t1 = t + 1;
+    tiles.back().max_pos = std::max(tiles.back().max_pos, pos);
+  }
+
+  // 3. Work items (tile, kv head), costliest first, handed out dynamically: causal tiles differ
+  // in length, so a static split would leave one thread idle.
+  struct Item {
+    int32_t tile, kvh;
+    int64_t cost;
+  };
+  std::vector<Item> items;
+  int64_t total = 0;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    const int64_t cost = (tiles[i].t1 - tiles[i].t0) * group * (tiles[i].max_pos + 1) * static_cast<int64_t>(hd);
+    for (int32_t h = 0; h < nkv; ++h) items.push_back({static_cast<int32_t>(i), h, cost});
+    total += cost * nkv;
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& z) { return x.cost > z.cost; });
+  const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const Job job{q, a, step, cache, kern, group, scale, y};
+  std::atomic<size_t> next{0};
+  auto worker = [&](int, int) {
+    Scratch s;
+    for (size_t i = next.fetch_add(1); i < items.size(); i = next.fetch_add(1)) {
+      run_item(job, tiles[static_cast<size_t>(items[i].tile)], items[i].kvh, s);
+    }
+  };
+  if (pool.size() == 1 || items.size() == 1 || total < 2 * kMinChunkWork) {
+    worker(0, 1);
+  } else {
+    pool.run(worker);
+  }
   return Status::OK();
 }
 

@@ -1,0 +1,63 @@
+// Inner kernels of paged attention (attention.cpp drives them): one block of keys/values of
+// one kv head against a set of queries, each query keeping its own online-softmax state, and
+// the converters that turn an F16 / I8 cache block into f32 once for all those queries.
+// One implementation (attention_block.inc.h) is compiled per ISA: portable, AVX2, AVX-512.
+//
+// Every query's arithmetic depends only on its own row, its visible keys and the block
+// boundaries, never on which other queries share the call, so batching does not change results.
+#pragma once
+
+#include <cstdint>
+
+#include "backends/cpu/kernels.h"
+
+namespace autoglm::cpu {
+
+// Keys are scored in chunks of this many slots (one AVX-512 register, two AVX2 ones).
+inline constexpr int32_t kAttnKeyChunk = 16;
+
+// Online-softmax state of n queries of one kv head.
+struct AttnQueries {
+  int32_t n = 0;
+  int32_t head_dim = 0;
+  const float* q = nullptr;  // [n][head_dim]
+  float* m = nullptr;        // [n] running max of the scaled scores (start at -inf)
+  float* l = nullptr;        // [n] running sum of exp(score - m) (start at 0)
+  float* acc = nullptr;      // [n][head_dim] running sum of exp(score - m) * v (start at 0)
+};
+
+// One block: kt is [head_dim][kt_stride] (keys transposed; kt_stride a multiple of
+// kAttnKeyChunk), v is [keys][head_dim]. Query i sees keys [0, visible[i]) of the block
+// (0: the block is skipped for it). scores is scratch of kt_stride floats.
+using AttnBlockFn = void (*)(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
+                             const float* v, float scale, float* scores);
+// dst[i] = f16 src[i].
+using HalfToFloatFn = void (*)(const uint16_t* src, float* dst, int64_t n);
+// dst[i * dst_stride + j] = scale[j] * q[i * q_stride + j] + (zero ? zero[j] : 0) for
+// i < rows, j < cols: the I8 key block (zero points) and value block (rows = slots, no zero).
+using DequantI8Fn = void (*)(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
+                             int32_t cols, float* dst, int64_t dst_stride);
+// Same for a value block, whose scale is per row: dst[i][j] = scale[i] * q[i][j].
+using DequantI8RowsFn = void (*)(const int8_t* q, const float* scale, int32_t rows, int32_t cols, float* dst);
+
+struct AttnKernels {
+  AttnBlockFn block = nullptr;
+  HalfToFloatFn half_to_float = nullptr;
+  DequantI8Fn dequant_cols = nullptr;
+  DequantI8RowsFn dequant_rows = nullptr;
+};
+
+// The kernels of an ISA (must be available: isa_available()); attn_kernels() is the active ISA's.
+const AttnKernels& attn_kernels(Isa isa);
+const AttnKernels& attn_kernels();
+
+// attention() (kernels.h) with the given kernels instead of the active ISA's (tests).
+Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const graph::Attrs& a, graph::StepContext& step, Tensor& y, ThreadPool& pool);
+
+namespace simd {
+const AttnKernels& avx2_attn_kernels();    // simd/attention_avx2.cpp
+const AttnKernels& avx512_attn_kernels();  // simd/attention_avx512.cpp
+}  // namespace simd
+
+}  // namespace autoglm::cpu
