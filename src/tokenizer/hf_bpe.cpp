@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/hf_json_fields.h"
 
 namespace autoglm {
 
@@ -186,27 +187,6 @@ Status parse_post_processor(const json& j, Vocab* v) {
   return Status::OK();
 }
 
-Status parse_merges(const json& merges, std::vector<BpeTokenizer::MergePair>* out) {
-  if (!merges.is_array()) return InvalidArgument("tokenizer.json: model.merges is not an array");
-  out->reserve(merges.size());
-  for (size_t i = 0; i < merges.size(); ++i) {
-    const json& m = merges[i];
-    if (m.is_string()) {
-      const std::string& s = m.get_ref<const std::string&>();
-      const size_t sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
-        return InvalidArgument("tokenizer.json: merge " + std::to_string(i) + " is not two tokens");
-      }
-      out->emplace_back(s.substr(0, sp), s.substr(sp + 1));
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      out->emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-    } else {
-      return InvalidArgument("tokenizer.json: merge " + std::to_string(i) + " is not two tokens");
-    }
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> make_bpe_from_hf_json(const json& root) {
@@ -298,7 +278,7 @@ Result<std::unique_ptr<Tokenizer>> make_bpe_from_hf_json(const json& root) {
   if (const auto it = root.find("post_processor"); it != root.end()) AG_RETURN_IF_ERROR(parse_post_processor(*it, &v));
 
   std::vector<BpeTokenizer::MergePair> merges;
-  if (const auto it = model.find("merges"); it != model.end()) AG_RETURN_IF_ERROR(parse_merges(*it, &merges));
+  if (const auto it = model.find("merges"); it != model.end()) AG_RETURN_IF_ERROR(hfjson::parse_merges(*it, &merges));
   AG_ASSIGN_OR_RETURN(std::unique_ptr<BpeTokenizer> tok, BpeTokenizer::create(std::move(v), merges, std::move(options)));
   return std::unique_ptr<Tokenizer>(std::move(tok));
 }

@@ -10,6 +10,8 @@
 
 #include "autoglm/json_limits.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/hf_json_fields.h"
+#include "tokenizer/hf_pipeline_json.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
 namespace autoglm {
@@ -17,127 +19,11 @@ namespace autoglm {
 namespace {
 
 using nlohmann::json;
+using namespace hfjson;  // NOLINT: the field readers
 
 constexpr size_t kMaxDepth = 256;                       // real files nest < 10 deep
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;   // the largest real ones are ~35 MB
 constexpr std::string_view kWordStart = "\xE2\x96\x81";  // U+2581
-
-Status corrupt(std::string_view field, std::string_view what) {
-  return CorruptFile("tokenizer.json: '" + std::string(field) + "' " + std::string(what));
-}
-
-// Field readers: `path` names the field in errors ("model.unk_token").
-const json* find(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-Result<std::string> get_string(const json& obj, const char* key, const std::string& path) {
-  const json* v = find(obj, key);
-  if (v == nullptr) return corrupt(path, "is missing");
-  if (!v->is_string()) return corrupt(path, "is not a string");
-  return v->get<std::string>();
-}
-
-Result<bool> get_bool(const json& obj, const char* key, const std::string& path, bool fallback) {
-  const json* v = find(obj, key);
-  if (v == nullptr || v->is_null()) return fallback;
-  if (!v->is_boolean()) return corrupt(path, "is not a boolean");
-  return v->get<bool>();
-}
-
-// A non-negative integer that fits a TokenId.
-Result<TokenId> as_id(const json& v, const std::string& path) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<uint64_t>();
-    if (u < static_cast<uint64_t>(std::numeric_limits<TokenId>::max())) return static_cast<TokenId>(u);
-    return corrupt(path, "is out of range");
-  }
-  if (v.is_number_integer()) return corrupt(path, "is negative");
-  return corrupt(path, "is not an integer");
-}
-
-Result<int64_t> get_count(const json& obj, const char* key, const std::string& path, int64_t fallback, int64_t max) {
-  const json* v = find(obj, key);
-  if (v == nullptr || v->is_null()) return fallback;
-  if (!v->is_number_unsigned() || v->get<uint64_t>() > static_cast<uint64_t>(max)) {
-    return corrupt(path, "is not an integer in 0.." + std::to_string(max));
-  }
-  return static_cast<int64_t>(v->get<uint64_t>());
-}
-
-std::string type_of(const json& section) {
-  const json* t = find(section, "type");
-  return t != nullptr && t->is_string() ? t->get<std::string>() : std::string();
-}
-
-Result<std::vector<AddedToken>> parse_added_tokens(const json& root) {
-  std::vector<AddedToken> out;
-  const json* list = find(root, "added_tokens");
-  if (list == nullptr || list->is_null()) return out;
-  if (!list->is_array()) return corrupt("added_tokens", "is not an array");
-  for (size_t i = 0; i < list->size(); ++i) {
-    const json& e = (*list)[i];
-    const std::string path = "added_tokens[" + std::to_string(i) + "]";
-    if (!e.is_object()) return corrupt(path, "is not an object");
-    AddedToken t;
-    const json* id = find(e, "id");
-    if (id == nullptr) return corrupt(path + ".id", "is missing");
-    AG_ASSIGN_OR_RETURN(t.id, as_id(*id, path + ".id"));
-    AG_ASSIGN_OR_RETURN(t.content, get_string(e, "content", path + ".content"));
-    if (t.content.empty()) return corrupt(path + ".content", "is empty");
-    AG_ASSIGN_OR_RETURN(t.special, get_bool(e, "special", path + ".special", false));
-    AG_ASSIGN_OR_RETURN(t.single_word, get_bool(e, "single_word", path + ".single_word", false));
-    AG_ASSIGN_OR_RETURN(t.lstrip, get_bool(e, "lstrip", path + ".lstrip", false));
-    AG_ASSIGN_OR_RETURN(t.rstrip, get_bool(e, "rstrip", path + ".rstrip", false));
-    AG_ASSIGN_OR_RETURN(t.normalized, get_bool(e, "normalized", path + ".normalized", !t.special));
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-Status parse_normalizer(const json& n, const std::string& path, text::Normalizer* out) {
-  if (n.is_null()) return Status::OK();
-  if (!n.is_object()) return corrupt(path, "is not an object");
-  const std::string type = type_of(n);
-  if (type == "Sequence") {
-    const json* list = find(n, "normalizers");
-    if (list == nullptr || !list->is_array()) return corrupt(path + ".normalizers", "is not an array");
-    for (size_t i = 0; i < list->size(); ++i) {
-      AG_RETURN_IF_ERROR(parse_normalizer((*list)[i], path + ".normalizers[" + std::to_string(i) + "]", out));
-    }
-  } else if (type == "BertNormalizer") {
-    text::BertNormalizerOptions o;
-    AG_ASSIGN_OR_RETURN(o.clean_text, get_bool(n, "clean_text", path + ".clean_text", true));
-    AG_ASSIGN_OR_RETURN(o.handle_chinese_chars, get_bool(n, "handle_chinese_chars", path + ".handle_chinese_chars", true));
-    AG_ASSIGN_OR_RETURN(o.lowercase, get_bool(n, "lowercase", path + ".lowercase", true));
-    AG_ASSIGN_OR_RETURN(o.strip_accents, get_bool(n, "strip_accents", path + ".strip_accents", o.lowercase));
-    out->add_bert(o);
-  } else if (type == "Lowercase") {
-    out->add_lowercase();
-  } else if (type == "StripAccents") {
-    out->add_strip_accents();
-  } else if (type == "NFD") {
-    out->add_form(text::NormForm::kNFD);
-  } else if (type == "NFC") {
-    out->add_form(text::NormForm::kNFC);
-  } else if (type == "NFKD") {
-    out->add_form(text::NormForm::kNFKD);
-  } else if (type == "NFKC") {
-    out->add_form(text::NormForm::kNFKC);
-  } else if (type == "Strip") {
-    bool left = true, right = true;
-    AG_ASSIGN_OR_RETURN(left, get_bool(n, "strip_left", path + ".strip_left", true));
-    AG_ASSIGN_OR_RETURN(right, get_bool(n, "strip_right", path + ".strip_right", true));
-    out->add_strip(left, right);
-  } else if (type.empty()) {
-    return corrupt(path + ".type", "is missing");
-  } else {
-    return Unsupported("tokenizer.json: normalizer '" + type + "' is not supported");
-  }
-  return Status::OK();
-}
 
 Status parse_pre_tokenizer(const json& p, const std::string& path, WordPieceOptions::PreTokenizer* out) {
   using P = WordPieceOptions::PreTokenizer;
@@ -157,68 +43,6 @@ Status parse_pre_tokenizer(const json& p, const std::string& path, WordPieceOpti
     return corrupt(path + ".type", "is missing");
   } else {
     return Unsupported("tokenizer.json: pre-tokenizer '" + type + "' is not supported for WordPiece");
-  }
-  return Status::OK();
-}
-
-// ["[CLS]", 101] as BertProcessing/RobertaProcessing write cls and sep.
-Result<TokenId> pair_id(const json& pp, const char* key, const std::string& path) {
-  const json* v = find(pp, key);
-  if (v == nullptr || !v->is_array() || v->size() != 2 || !(*v)[0].is_string()) {
-    return corrupt(path, "is not a [text, id] pair");
-  }
-  return as_id((*v)[1], path + "[1]");
-}
-
-Status parse_post_processor(const json& pp, const std::string& path, std::vector<TokenId>* prefix,
-                            std::vector<TokenId>* suffix) {
-  if (pp.is_null()) return Status::OK();
-  if (!pp.is_object()) return corrupt(path, "is not an object");
-  const std::string type = type_of(pp);
-  if (type == "Sequence") {
-    const json* list = find(pp, "processors");
-    if (list == nullptr || !list->is_array()) return corrupt(path + ".processors", "is not an array");
-    for (size_t i = 0; i < list->size(); ++i) {
-      AG_RETURN_IF_ERROR(parse_post_processor((*list)[i], path + ".processors[" + std::to_string(i) + "]", prefix,
-                                              suffix));
-    }
-  } else if (type == "BertProcessing" || type == "RobertaProcessing") {
-    AG_ASSIGN_OR_RETURN(TokenId cls, pair_id(pp, "cls", path + ".cls"));
-    AG_ASSIGN_OR_RETURN(TokenId sep, pair_id(pp, "sep", path + ".sep"));
-    prefix->push_back(cls);
-    suffix->push_back(sep);
-  } else if (type == "TemplateProcessing") {
-    const json* single = find(pp, "single");
-    if (single == nullptr || !single->is_array()) return corrupt(path + ".single", "is not an array");
-    const json* specials = find(pp, "special_tokens");
-    bool seen_sequence = false;
-    for (size_t i = 0; i < single->size(); ++i) {
-      const json& item = (*single)[i];
-      const std::string ipath = path + ".single[" + std::to_string(i) + "]";
-      if (find(item, "Sequence") != nullptr) {
-        seen_sequence = true;
-        continue;
-      }
-      const json* st = find(item, "SpecialToken");
-      if (st == nullptr) return corrupt(ipath, "is neither a Sequence nor a SpecialToken");
-      AG_ASSIGN_OR_RETURN(std::string name, get_string(*st, "id", ipath + ".SpecialToken.id"));
-      const json* entry = specials != nullptr ? find(*specials, name.c_str()) : nullptr;
-      if (entry == nullptr) return corrupt(path + ".special_tokens", "has no entry '" + name + "'");
-      const json* ids = find(*entry, "ids");
-      const std::string epath = path + ".special_tokens." + name + ".ids";
-      if (ids == nullptr || !ids->is_array()) return corrupt(epath, "is not an array");
-      for (size_t k = 0; k < ids->size(); ++k) {
-        AG_ASSIGN_OR_RETURN(TokenId id, as_id((*ids)[k], epath + "[" + std::to_string(k) + "]"));
-        (seen_sequence ? suffix : prefix)->push_back(id);
-      }
-    }
-    if (!seen_sequence) return corrupt(path + ".single", "has no Sequence");
-  } else if (type == "ByteLevel") {
-    // Offsets only; the ids are unchanged.
-  } else if (type.empty()) {
-    return corrupt(path + ".type", "is missing");
-  } else {
-    return Unsupported("tokenizer.json: post-processor '" + type + "' is not supported");
   }
   return Status::OK();
 }
@@ -337,6 +161,21 @@ Result<std::unique_ptr<Tokenizer>> make_wordpiece(const json& root, const json& 
   return std::unique_ptr<Tokenizer>(std::move(tok).value());
 }
 
+// GPT-2-style BPE (bpe_tokenizer.h): a ByteLevel pre-tokenizer or decoder. Other BPE files
+// (Llama-2-style: Metaspace or none, byte_fallback) go to the pipeline (hf_pipeline_json.h).
+bool has_byte_level(const json& section, const char* list_key) {
+  if (type_of(section) == "ByteLevel") return true;
+  const json* list = find(section, list_key);
+  if (list == nullptr || !list->is_array()) return false;
+  return std::any_of(list->begin(), list->end(), [](const json& s) { return type_of(s) == "ByteLevel"; });
+}
+
+bool is_byte_level(const json& root) {
+  const json* pre = find(root, "pre_tokenizer");
+  const json* dec = find(root, "decoder");
+  return (pre != nullptr && has_byte_level(*pre, "pretokenizers")) || (dec != nullptr && has_byte_level(*dec, "decoders"));
+}
+
 Result<std::unique_ptr<Tokenizer>> load_parsed(const json& root) {
   if (!root.is_object()) return corrupt("(root)", "is not an object");
   const json* model = find(root, "model");
@@ -351,7 +190,8 @@ Result<std::unique_ptr<Tokenizer>> load_parsed(const json& root) {
     }
   }
   if (type == "WordPiece") return make_wordpiece(root, *model);
-  if (type == "BPE") return make_bpe_from_hf_json(root);
+  if (type == "BPE") return is_byte_level(root) ? make_bpe_from_hf_json(root) : make_pipeline_from_hf_json(root);
+  if (type == "Unigram" || type == "WordLevel") return make_pipeline_from_hf_json(root);
   if (type.empty()) return corrupt("model.type", "is missing");
   return Unsupported("tokenizer.json: model type '" + type + "' is not supported");
 }

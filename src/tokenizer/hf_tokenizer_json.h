@@ -4,7 +4,9 @@
 // pre_tokenizer, model, post_processor (TemplateProcessing, BertProcessing, RobertaProcessing,
 // Sequence: which special tokens add_special puts around the text), decoder and truncation
 // (max_length, as HF's Tokenizer.from_file applies it; padding is left to the caller), and builds
-// the tokenizer for model.type: "WordPiece" here (wordpiece_tokenizer.h), "BPE" in hf_bpe.cpp.
+// the tokenizer for model.type: "WordPiece" here (wordpiece_tokenizer.h), byte-level "BPE" in
+// hf_bpe.cpp, other "BPE" (Llama-2-style byte_fallback), "Unigram" and "WordLevel" in
+// hf_pipeline_json.cpp.
 //
 // The file is untrusted: invalid JSON, nesting deeper than 256, a missing field or one of the wrong
 // type, ids out of range or repeated give CorruptFile naming the field; a valid section this

@@ -69,6 +69,21 @@ void apply_bert(const BertNormalizerOptions& o, CodePoints* cps) {
   *cps = std::move(out);
 }
 
+void apply_nmt(CodePoints* cps) {
+  CodePoints out;
+  out.reserve(cps->size());
+  for (char32_t c : *cps) {
+    if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F) {
+      continue;
+    }
+    const bool space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680 ||
+                       (c >= 0x200B && c <= 0x200F) || c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF ||
+                       c == 0xFFFD;
+    out.push_back(space ? U' ' : c);
+  }
+  *cps = std::move(out);
+}
+
 }  // namespace
 
 size_t next_char(std::string_view s, char32_t* cp) {
@@ -230,8 +245,42 @@ void Normalizer::apply(CodePoints* cps) const {
         *cps = cps->substr(b, e - b);
         break;
       }
+      case Kind::kPrepend:
+        if (!cps->empty()) cps->insert(0, s.content);
+        break;
+      case Kind::kReplace: {
+        CodePoints out;
+        out.reserve(cps->size());
+        size_t i = 0;
+        while (i < cps->size()) {
+          if (cps->compare(i, s.pattern.size(), s.pattern) == 0) {
+            out += s.content;
+            i += s.pattern.size();
+          } else {
+            out.push_back((*cps)[i++]);
+          }
+        }
+        *cps = std::move(out);
+        break;
+      }
+      case Kind::kNmt:
+        apply_nmt(cps);
+        break;
     }
   }
+}
+
+void Normalizer::add_prepend(std::string_view content) {
+  Step s{Kind::kPrepend, {}};
+  s.content = decode_utf8(content);
+  steps_.push_back(std::move(s));
+}
+
+void Normalizer::add_replace(std::string_view pattern, std::string_view content) {
+  Step s{Kind::kReplace, {}};
+  s.pattern = decode_utf8(pattern);
+  s.content = decode_utf8(content);
+  if (!s.pattern.empty()) steps_.push_back(std::move(s));  // an empty pattern matches nowhere
 }
 
 std::string Normalizer::apply(std::string_view utf8) const {

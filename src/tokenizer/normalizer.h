@@ -1,6 +1,7 @@
 // Unicode text normalization for tokenizers, as Hugging Face `tokenizers` defines its normalizers:
 // BertNormalizer (clean text, Chinese-character splitting, accent stripping, lower-casing),
-// Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, and sequences of them. Unicode data
+// Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, Prepend, Replace (a literal pattern), Nmt,
+// and sequences of them. Unicode data
 // (categories, decompositions, case mappings) comes from utf8proc.
 //
 // Text is handled as code points; UTF-8 input that is not well-formed is read with every bad byte
@@ -48,12 +49,13 @@ struct BertNormalizerOptions {
 // An ordered list of normalization steps (HF's normalizer, flattened).
 class Normalizer {
  public:
-  enum class Kind { kBert, kLowercase, kStripAccents, kForm, kStrip };
+  enum class Kind { kBert, kLowercase, kStripAccents, kForm, kStrip, kPrepend, kReplace, kNmt };
   struct Step {
     Kind kind;
     BertNormalizerOptions bert;
     NormForm form = NormForm::kNFD;
     bool strip_left = false, strip_right = false;
+    CodePoints pattern = {}, content = {};  // kReplace: pattern -> content; kPrepend: content
   };
 
   void add_bert(const BertNormalizerOptions& o) { steps_.push_back({Kind::kBert, o}); }
@@ -61,6 +63,13 @@ class Normalizer {
   void add_strip_accents() { steps_.push_back({Kind::kStripAccents, {}}); }
   void add_form(NormForm f) { steps_.push_back({Kind::kForm, {}, f}); }
   void add_strip(bool left, bool right) { steps_.push_back({Kind::kStrip, {}, NormForm::kNFD, left, right}); }
+  // Prepends `content` to a non-empty text (Llama's "\u2581").
+  void add_prepend(std::string_view content);
+  // Every non-overlapping occurrence of `pattern` (non-empty), left to right.
+  void add_replace(std::string_view pattern, std::string_view content);
+  // SentencePiece's NMT rules: drops C0 controls (but \t \n \r \f), DEL, U+008F, U+009F; makes
+  // \t \n \f \r U+1680 U+200B..U+200F U+2028 U+2029 U+2581 U+FEFF U+FFFD a space.
+  void add_nmt() { steps_.push_back({Kind::kNmt, {}}); }
   bool empty() const { return steps_.empty(); }
   const std::vector<Step>& steps() const { return steps_; }
 

@@ -13,7 +13,11 @@ namespace {
 // transparent loses one leading space if it may (the space the encoder added).
 void append_piece(Tokenizer::DecodePiece& p, bool* at_start, std::string* out) {
   if (!p.transparent) {
-    if (*at_start && p.strip_space && !p.text.empty() && p.text[0] == ' ') p.text.erase(0, 1);
+    if (*at_start && p.has_start_text) {
+      p.text = std::move(p.at_start_text);
+    } else if (*at_start && p.strip_space && !p.text.empty() && p.text[0] == ' ') {
+      p.text.erase(0, 1);
+    }
     *at_start = false;
   }
   utf8::append_sanitized(p.text, out);  // token texts from a file are not trusted to be UTF-8

@@ -66,6 +66,10 @@ class Tokenizer {
     bool is_byte = false;      // consecutive byte pieces are validated as UTF-8 together
     bool transparent = false;  // control tokens: do not end the start-of-text window
     bool strip_space = false;  // drops one leading ' ' when it is the first non-transparent piece
+    // When set and this is the first non-transparent piece: its text is at_start_text instead
+    // (HF's Metaspace decoder treats the first token apart; used instead of strip_space).
+    bool has_start_text = false;
+    std::string at_start_text;
   };
   virtual DecodePiece decode_piece(TokenId id, bool render_special) const;
 

@@ -29,21 +29,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/added_tokens.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoglm {
-
-// One entry of HF's added_tokens (content matched in the text before the model runs).
-struct AddedToken {
-  TokenId id = -1;
-  std::string content;
-  bool special = false;      // control: matched only with parse_special, skipped by decode
-  bool single_word = false;  // only where no word character touches it
-  bool lstrip = false;       // swallows whitespace on its left
-  bool rstrip = false;       // swallows whitespace on its right
-  bool normalized = false;   // matched in the normalized text instead of the raw text
-};
 
 struct WordPieceOptions {
   text::Normalizer normalizer;
