@@ -2,6 +2,7 @@
 // reference traits (src/quant) with the ISA's SIMD kernels laid over them, so every type
 // without a SIMD kernel still runs its reference. AUTOGLM_CPU_ISA forces a path.
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -147,6 +148,23 @@ const MatmulKernels* cpu_kernels_for(DType weight, Isa isa) {
 }
 
 const MatmulKernels* cpu_kernels_for(DType weight) { return cpu_kernels_for(weight, active_isa()); }
+
+void silu_mul_reference(const float* g, const float* u, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = g[i];
+    v *= 1.0f / (1.0f + std::exp(-v));
+    o[i] = v * u[i];
+  }
+}
+
+void silu_mul(const float* g, const float* u, float* o, int64_t n) {
+  using Fn = void (*)(const float*, const float*, float*, int64_t);
+  static const Fn f = [] {
+    const simd::IsaKernels* s = isa_kernels(active_isa());
+    return s != nullptr && s->silu_mul != nullptr ? s->silu_mul : static_cast<Fn>(silu_mul_reference);
+  }();
+  f(g, u, o, n);
+}
 
 float dot_f32(const float* a, const float* b, int64_t n) {
   // The F32 row kernel of the active ISA (AVX-512, AVX2 or the reference).

@@ -79,13 +79,7 @@ void swiglu(const Tensor& gate, const Tensor& up, Tensor& y, ThreadPool& pool) {
   const float* g = gate.data_as<float>();
   const float* u = up.data_as<float>();
   float* o = y.data_as<float>();
-  pool.parallel_for(gate.numel(), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float v = g[i];
-      v *= 1.0f / (1.0f + std::exp(-v));
-      o[i] = v * u[i];
-    }
-  }, grain_for(16));
+  pool.parallel_for(gate.numel(), [&](int64_t b, int64_t e) { silu_mul(g + b, u + b, o + b, e - b); }, grain_for(16));
 }
 
 void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tensor& y, ThreadPool& pool) {

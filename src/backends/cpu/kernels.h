@@ -44,6 +44,11 @@ inline int64_t grain_for(int64_t work_per_item) {
   return work_per_item >= kMinChunkWork ? 1 : kMinChunkWork / (work_per_item > 0 ? work_per_item : 1);
 }
 
+// out[i] = silu(gate[i]) * up[i] with the active ISA's vector exp; every SwiGLU (fused or
+// not, packed or not) goes through it so they agree bit for bit. The reference uses std::exp.
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+void silu_mul_reference(const float* gate, const float* up, float* out, int64_t n);
+
 // Dot product of two f32 rows (SIMD where available).
 float dot_f32(const float* a, const float* b, int64_t n);
 

@@ -1,6 +1,7 @@
 // The fused gate/up projection of a SwiGLU MLP: both weight matrices meet one converted copy
 // of the activations, and silu(gate) * up is formed in registers instead of two [n, ff]
 // intermediates. Each output uses the same dot kernel as matmul(), so results are identical.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -26,15 +27,18 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
   const uint8_t* ap = act.rows;
   const size_t act_row = act.row_bytes;
   const quant::VecDotFn dot = kern->vec_dot;
+  constexpr int64_t kRows = 16;  // a tile of weight rows stays in cache across the tokens
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wg = w_gate.row_ptr(r);
-      const uint8_t* wu = w_up.row_ptr(r);
+    float gate[kRows], up[kRows];
+    for (int64_t rt = r0; rt < r1; rt += kRows) {
+      const int64_t nr = std::min(kRows, r1 - rt);
       for (int64_t t = 0; t < n; ++t) {
         const uint8_t* a = ap + static_cast<size_t>(t) * act_row;
-        float v = dot(k, wg, a);
-        v *= 1.0f / (1.0f + std::exp(-v));  // the same arithmetic as the swiglu kernel
-        yf[t * m + r] = v * dot(k, wu, a);
+        for (int64_t i = 0; i < nr; ++i) {
+          gate[i] = dot(k, w_gate.row_ptr(rt + i), a);
+          up[i] = dot(k, w_up.row_ptr(rt + i), a);
+        }
+        silu_mul(gate, up, yf + t * m + rt, nr);  // the same arithmetic as the swiglu kernel
       }
     }
   }, grain_for(2 * n * k));

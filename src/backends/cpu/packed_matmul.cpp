@@ -56,12 +56,7 @@ Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor&
         gemm(act.nb, gp + static_cast<size_t>(g) * group_bytes, act, t0, nt, gate, kPackRows);
         gemm(act.nb, up + static_cast<size_t>(g) * group_bytes, act, t0, nt, upv, kPackRows);
         for (int64_t t = 0; t < nt; ++t) {
-          float* out = yf + (t0 + t) * m + g * kPackRows;
-          for (int64_t i = 0; i < kPackRows; ++i) {
-            float v = gate[t * kPackRows + i];
-            v *= 1.0f / (1.0f + std::exp(-v));  // the same arithmetic as the swiglu kernel
-            out[i] = v * upv[t * kPackRows + i];
-          }
+          silu_mul(gate + t * kPackRows, upv + t * kPackRows, yf + (t0 + t) * m + g * kPackRows, kPackRows);
         }
       }
     }

@@ -20,6 +20,8 @@ struct IsaKernels {
   quant::VecDotFn q8_0 = nullptr, q4_0 = nullptr;
   quant::VecDotFn q4_K = nullptr, q5_K = nullptr, q6_K = nullptr;
   quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
+  // out[i] = silu(gate[i]) * up[i], exp by a polynomial (a few ulp from expf).
+  void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
 };
 
 const IsaKernels& avx2_kernels();    // simd/kernels_avx2.cpp; only where cpu_has_avx2_fma()
