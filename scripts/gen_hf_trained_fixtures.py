@@ -2,7 +2,8 @@
 """Small tokenizers we train ourselves (Unigram, WordLevel) and their golden ids, by Hugging Face `tokenizers`.
 
 Needs PyPI tokenizers (scripts/requirements-test.txt). No downloads: the training corpus is built here.
-    .venv/bin/python scripts/gen_hf_trained_fixtures.py
+    .venv/bin/python scripts/gen_hf_trained_fixtures.py [--retrain]
+(Unigram training differs run to run, so the committed unigram.json is reused unless --retrain.)
 
 Writes tests/data/hf_trained/<name>.json (ours to commit) and tests/data/hf_tokenizer_trained.tsv with the
 columns of gen_hf_llama2_fixtures.py (first column: the tokenizer's name):
@@ -14,8 +15,9 @@ columns of gen_hf_llama2_fixtures.py (first column: the tokenizer's name):
   unigram_added  `unigram` plus added tokens with lstrip/rstrip/single_word/normalized
   wordlevel      WordLevelTrainer, vocab 300: Sequence[NFKC, Lowercase], WhitespaceSplit, no decoder,
                  TemplateProcessing "[CLS] $A [SEP]"
+  bpe_added      byte-level BpeTrainer, vocab 600, NFC, with the added tokens of unigram_added
 Strings: the first of gen_hf_llama2_fixtures.texts() (hand-picked, around added tokens, then random): 540 for
-unigram, 300 for unigram_bf and unigram_added, 200 for wordlevel.
+unigram, 300 for unigram_bf, unigram_added and bpe_added, 200 for wordlevel.
 """
 import json
 import os
@@ -86,19 +88,37 @@ def wordlevel():
     return tok
 
 
+def bytelevel_bpe():
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<|endoftext|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus(), trainer)
+    tok.add_tokens([AddedToken(c, special=s, lstrip=l, rstrip=r, single_word=w, normalized=n)
+                    for c, s, l, r, w, n in ADDED])
+    return tok
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    uni = unigram()
+    # Unigram training is not reproducible run to run: keep the committed file unless --retrain.
+    uni_path = os.path.join(OUT, "unigram.json")
+    uni_trained = "--retrain" in sys.argv or not os.path.exists(uni_path)
+    uni = unigram() if uni_trained else Tokenizer.from_file(uni_path)
     added = Tokenizer.from_str(uni.to_str())
     added.add_tokens([AddedToken(c, special=s, lstrip=l, rstrip=r, single_word=w, normalized=n)
                       for c, s, l, r, w, n in ADDED])
-    toks = {"unigram": uni, "unigram_bf": unigram_bf(uni), "unigram_added": added, "wordlevel": wordlevel()}
+    toks = {"unigram": uni, "unigram_bf": unigram_bf(uni), "unigram_added": added, "wordlevel": wordlevel(),
+            "bpe_added": bytelevel_bpe()}
     extra = ["fix", "\ufb01x", "a fix b", "prefix", "\ufb01x\ufb01x"]
-    counts = {"unigram": 540, "unigram_bf": 300, "unigram_added": 300, "wordlevel": 200}
+    counts = {"unigram": 540, "unigram_bf": 300, "unigram_added": 300, "wordlevel": 200, "bpe_added": 300}
     lines = []
     for name, tok in toks.items():
         path = os.path.join(OUT, name + ".json")
-        tok.save(path)
+        if tok is not uni or uni_trained:  # re-saving a loaded file would change its floats (HF's parser)
+            tok.save(path)
         tok = Tokenizer.from_file(path)  # the fixture is what the committed file does
         lines += llama2.case_lines(tok, name, extra + llama2.texts()[:counts[name]])
         print(f"{path}: vocab {tok.get_vocab_size()}, {os.path.getsize(path)} bytes")

@@ -139,6 +139,17 @@ void BpeTokenizer::build_tables(const std::vector<MergePair>& merges) {
   }
   user_defined_.finish();
   all_special_.finish();
+  for (const AddedToken& t : options_.added_tokens) {
+    if (t.normalized) {
+      std::string normalized;
+      append_normalized(t.content, options_.normalization, &normalized);
+      normalized_added_.add(std::move(normalized), t);
+    } else {
+      raw_added_.add(t.content, t);
+    }
+  }
+  raw_added_.finish();
+  normalized_added_.finish();
 
   std::string ch;
   for (int b = 0; b < 256; ++b) {
@@ -167,11 +178,39 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
   std::vector<TokenId> out;
   if (add_special && vocab_.add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
   Scratch scratch;
-  for (const TextFragment& f : (parse_special ? all_special_ : user_defined_).split(text)) {
-    if (f.is_token) {
-      out.push_back(f.id);
-    } else {
-      encode_text(f.text, &scratch, &out);
+  if (options_.added_tokens.empty()) {
+    for (const TextFragment& f : (parse_special ? all_special_ : user_defined_).split(text)) {
+      if (f.is_token) {
+        out.push_back(f.id);
+      } else {
+        encode_text(f.text, &scratch, &out);
+      }
+    }
+  } else {
+    // HF: added tokens in the raw text, then in each normalized fragment (normalizing twice is
+    // harmless: the Unicode forms are idempotent).
+    std::vector<AddedSplit> frags, parts;
+    std::string normalized;
+    raw_added_.split(text, parse_special, &frags);
+    for (const AddedSplit& f : frags) {
+      const std::string_view frag = text.substr(f.begin, f.end - f.begin);
+      if (f.is_token) {
+        out.push_back(f.id);
+      } else if (normalized_added_.empty()) {
+        encode_text(frag, &scratch, &out);
+      } else {
+        normalized.clear();
+        append_normalized(frag, options_.normalization, &normalized);
+        parts.clear();
+        normalized_added_.split(normalized, parse_special, &parts);
+        for (const AddedSplit& p : parts) {
+          if (p.is_token) {
+            out.push_back(p.id);
+          } else {
+            encode_text(std::string_view(normalized).substr(p.begin, p.end - p.begin), &scratch, &out);
+          }
+        }
+      }
     }
   }
   if (add_special && vocab_.add_eos && vocab_.eos >= 0) out.push_back(vocab_.eos);

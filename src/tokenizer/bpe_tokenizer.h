@@ -4,7 +4,9 @@
 //
 // Encoding, as Hugging Face tokenizers does:
 //   1. The text is split at special-token texts: user-defined tokens always, control tokens only
-//      when parse_special is on (leftmost, longest match; same convention as SpmTokenizer).
+//      when parse_special is on (leftmost, longest match; same convention as SpmTokenizer). From a
+//      tokenizer.json: its added tokens with HF's rules (added_tokens.h), normalized ones matched
+//      in the normalized fragments.
 //   2. Each other fragment is optionally normalized (tokenizer.json normalizer: NFC/NFKC/NFD/NFKD),
 //      then cut into pieces by the model's pre-tokenizer (pretokenizer.h).
 //   3. Each piece's bytes become byte-level symbols (GPT-2's byte-to-unicode map), and adjacent
@@ -29,6 +31,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "tokenizer/added_tokens.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
@@ -44,6 +47,10 @@ struct BpeOptions {
   bool add_prefix_space = false;
   // A piece that is itself a token is emitted as is, without merging (Llama 3's BPE option).
   bool ignore_merges = false;
+  // tokenizer.json's added tokens, matched with HF's rules (added_tokens.h: lstrip, rstrip,
+  // single_word, normalized). Empty: the vocabulary's user-defined and control tokens, as
+  // llama.cpp matches them (GGUF).
+  std::vector<AddedToken> added_tokens;
 };
 
 class BpeTokenizer final : public Tokenizer {
@@ -103,11 +110,13 @@ class BpeTokenizer final : public Tokenizer {
   std::unordered_map<uint64_t, Merge, PairHash> merges_;  // (left id << 32 | right id) -> merge
   SpecialTokenIndex user_defined_;  // always matched
   SpecialTokenIndex all_special_;   // user-defined and control: with parse_special
+  AddedTokenSplitter raw_added_;         // options_.added_tokens with normalized = false
+  AddedTokenSplitter normalized_added_;  // ... normalized = true, by their normalized content
 };
 
 // A tokenizer.json with model.type "BPE" and a ByteLevel pre-tokenizer/decoder: vocab and merges
 // (either "a b" strings or ["a", "b"] pairs), added_tokens (special -> control, else
-// user-defined), normalizer (null, NFC/NFKC/NFD/NFKD or a Sequence of them), pre_tokenizer
+// user-defined; lstrip/rstrip/single_word/normalized as HF), normalizer (null, NFC/NFKC/NFD/NFKD or a Sequence of them), pre_tokenizer
 // (ByteLevel, Digits, Split with a known regex, Punctuation, Sequence), ignore_merges, and a
 // TemplateProcessing post_processor that adds a BOS/EOS token. InvalidArgument/Unsupported
 // naming the part it cannot use.

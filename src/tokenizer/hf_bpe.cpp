@@ -266,6 +266,7 @@ Result<std::unique_ptr<Tokenizer>> make_bpe_from_hf_json(const json& root) {
   }
 
   BpeOptions options;
+  AG_ASSIGN_OR_RETURN(options.added_tokens, hfjson::parse_added_tokens(root));
   options.ignore_merges = get_bool(model, "ignore_merges", false);
   if (const auto it = root.find("normalizer"); it != root.end()) AG_RETURN_IF_ERROR(parse_normalizer(*it, &options));
   PreState pre;

@@ -39,6 +39,7 @@ TEST(HfTrained, MatchesHuggingFace) {
   EXPECT_GE(counts["unigram_bf"], 300);
   EXPECT_GE(counts["unigram_added"], 300);
   EXPECT_GE(counts["wordlevel"], 200);
+  EXPECT_GE(counts["bpe_added"], 300);  // byte-level BPE (bpe_tokenizer.h) with the same added tokens
 }
 
 TEST(HfTrained, UnigramMetadata) {
