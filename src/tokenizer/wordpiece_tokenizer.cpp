@@ -21,26 +21,6 @@ size_t last_char_start(std::string_view s) {
   return i;
 }
 
-char32_t last_char(std::string_view s) {
-  char32_t cp;
-  const size_t start = last_char_start(s);
-  // A cut that does not decode as one character is not whitespace/word either way.
-  return text::next_char(s.substr(start), &cp) == s.size() - start ? cp : 0xFFFD;
-}
-
-// \w as a regular expression engine with Unicode classes sees it.
-bool is_word_char(char32_t c) {
-  if (c == U'_') return true;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: case UTF8PROC_CATEGORY_PC:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void replace_all(std::string* s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) {
     s->replace(pos, from.size(), to);
@@ -170,81 +150,16 @@ Status WordPieceTokenizer::build() {
       }
     }
   }
-  for (size_t i = 0; i < added_.size(); ++i) {
-    if (added_[i].normalized && !opts_.normalizer.empty()) {
-      add_to_index(&normalized_index_, opts_.normalizer.apply(added_[i].content), i);
+  for (const AddedToken& a : added_) {
+    if (a.normalized && !opts_.normalizer.empty()) {
+      normalized_added_.add(opts_.normalizer.apply(a.content), a);
     } else {
-      add_to_index(&raw_index_, added_[i].content, i);
+      raw_added_.add(a.content, a);
     }
   }
-  for (AddedIndex* index : {&raw_index_, &normalized_index_}) {
-    for (std::vector<size_t>& lens : index->lengths_by_byte) {
-      std::sort(lens.begin(), lens.end(), std::greater<>());
-      lens.erase(std::unique(lens.begin(), lens.end()), lens.end());
-    }
-  }
+  raw_added_.finish();
+  normalized_added_.finish();
   return Status::OK();
-}
-
-void WordPieceTokenizer::add_to_index(AddedIndex* index, std::string_view text, size_t added_idx) {
-  if (text.empty() || !index->by_text.emplace(std::string(text), static_cast<TokenId>(added_idx)).second) return;
-  index->lengths_by_byte[static_cast<uint8_t>(text[0])].push_back(text.size());
-}
-
-void WordPieceTokenizer::split_added(std::string_view text, const AddedIndex& index, bool parse_special,
-                                     std::vector<Fragment>* out) const {
-  if (index.empty()) {
-    if (!text.empty()) out->push_back({false, -1, text});
-    return;
-  }
-  size_t text_start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const AddedToken* match = nullptr;
-    size_t match_len = 0;
-    for (size_t len : index.lengths_by_byte[static_cast<uint8_t>(text[i])]) {
-      if (len > text.size() - i) continue;
-      auto it = index.by_text.find(text.substr(i, len));
-      if (it == index.by_text.end()) continue;
-      const AddedToken& a = added_[static_cast<size_t>(it->second)];
-      if (a.special && !parse_special) continue;
-      if (a.single_word) {
-        const bool left_ok = i == 0 || !is_word_char(last_char(text.substr(0, i)));
-        char32_t next = 0;
-        const bool right_ok = i + len == text.size() || (text::next_char(text.substr(i + len), &next), !is_word_char(next));
-        if (!left_ok || !right_ok) continue;
-      }
-      match = &a;
-      match_len = len;
-      break;
-    }
-    if (match == nullptr) {
-      ++i;
-      continue;
-    }
-    size_t pending_end = i;
-    if (match->lstrip) {
-      while (pending_end > text_start) {
-        const size_t s = last_char_start(text.substr(text_start, pending_end - text_start)) + text_start;
-        char32_t cp;
-        if (text::next_char(text.substr(s, pending_end - s), &cp) != pending_end - s || !text::is_whitespace(cp)) break;
-        pending_end = s;
-      }
-    }
-    if (pending_end > text_start) out->push_back({false, -1, text.substr(text_start, pending_end - text_start)});
-    out->push_back({true, match->id, {}});
-    i += match_len;
-    if (match->rstrip) {
-      while (i < text.size()) {
-        char32_t cp;
-        const size_t len = text::next_char(text.substr(i), &cp);
-        if (!text::is_whitespace(cp)) break;
-        i += len;
-      }
-    }
-    text_start = i;
-  }
-  if (text_start < text.size()) out->push_back({false, -1, text.substr(text_start)});
 }
 
 std::vector<TokenId> WordPieceTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
@@ -265,25 +180,22 @@ std::vector<TokenId> WordPieceTokenizer::encode(std::string_view text, bool add_
 }
 
 void WordPieceTokenizer::encode_text(std::string_view raw, bool parse_special, std::vector<TokenId>* out) const {
-  std::vector<Fragment> frags;
-  split_added(raw, raw_index_, parse_special, &frags);
-  for (const Fragment& f : frags) {
+  std::vector<AddedSplit> frags, parts;
+  raw_added_.split(raw, parse_special, &frags);
+  for (const AddedSplit& f : frags) {
     if (f.is_token) {
       out->push_back(f.id);
       continue;
     }
-    const std::string normalized = opts_.normalizer.empty() ? std::string(f.text) : opts_.normalizer.apply(f.text);
-    if (normalized_index_.empty()) {
-      encode_normalized(normalized, out);
-      continue;
-    }
-    std::vector<Fragment> parts;
-    split_added(normalized, normalized_index_, parse_special, &parts);
-    for (const Fragment& p : parts) {
+    const std::string_view text = raw.substr(f.begin, f.end - f.begin);
+    const std::string normalized = opts_.normalizer.empty() ? std::string(text) : opts_.normalizer.apply(text);
+    parts.clear();
+    normalized_added_.split(normalized, parse_special, &parts);
+    for (const AddedSplit& p : parts) {
       if (p.is_token) {
         out->push_back(p.id);
       } else {
-        encode_normalized(p.text, out);
+        encode_normalized(std::string_view(normalized).substr(p.begin, p.end - p.begin), out);
       }
     }
   }

@@ -75,24 +75,10 @@ class WordPieceTokenizer final : public Tokenizer {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using TextMap = std::unordered_map<std::string, TokenId, SvHash, std::equal_to<>>;
-  // Added-token texts, found by trying each length that starts with a byte, longest first.
-  struct AddedIndex {
-    TextMap by_text;  // -> index into added_
-    std::vector<std::vector<size_t>> lengths_by_byte = std::vector<std::vector<size_t>>(256);
-    bool empty() const { return by_text.empty(); }
-  };
-  struct Fragment {
-    bool is_token;
-    TokenId id;
-    std::string_view text;
-  };
   enum class PieceKind : uint8_t { kInitial, kContinuation, kControl };
 
   WordPieceTokenizer(Vocab v, WordPieceOptions o);
   Status build();
-  void add_to_index(AddedIndex* index, std::string_view text, size_t added_idx);
-  void split_added(std::string_view text, const AddedIndex& index, bool parse_special,
-                   std::vector<Fragment>* out) const;
   void encode_text(std::string_view raw, bool parse_special, std::vector<TokenId>* out) const;
   void encode_normalized(std::string_view text, std::vector<TokenId>* out) const;
   void encode_word(std::string_view word, std::string* scratch, std::vector<TokenId>* out) const;
@@ -103,8 +89,8 @@ class WordPieceTokenizer final : public Tokenizer {
   std::vector<PieceKind> kinds_;
   std::vector<std::string> surfaces_;  // decode text without the separating space
   std::vector<AddedToken> added_;
-  AddedIndex raw_index_;         // normalized = false
-  AddedIndex normalized_index_;  // normalized = true, by the normalized content
+  AddedTokenSplitter raw_added_;         // normalized = false
+  AddedTokenSplitter normalized_added_;  // normalized = true, by the normalized content
 };
 
 }  // namespace autoglm
