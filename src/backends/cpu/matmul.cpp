@@ -48,7 +48,7 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w.dtype()));
   float* yf = y.data_as<float>();
 
-  std::vector<uint8_t> storage;
+  thread_local std::vector<uint8_t> storage;  // reused: a fresh buffer per call page-faults
   AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
   const uint8_t* ap = act.rows;
   const size_t act_row = act.row_bytes;

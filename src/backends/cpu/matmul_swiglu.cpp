@@ -22,7 +22,7 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
   const MatmulKernels* kern = cpu_kernels_for(w_gate.dtype());
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w_gate.dtype()));
   float* yf = y.data_as<float>();
-  std::vector<uint8_t> storage;
+  thread_local std::vector<uint8_t> storage;  // reused: a fresh buffer per call page-faults
   AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
   const uint8_t* ap = act.rows;
   const size_t act_row = act.row_bytes;

@@ -24,7 +24,10 @@ PackedGemmFn kernel_for(DType packed) {
 Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
   const int64_t n = x.rows(), k = x.cols(), m = w.rows();
   AG_CHECK(is_packed_type(w.dtype()) && w.cols() == k && y.rows() == n && y.cols() == m && m % kPackRows == 0);
-  PackedActivations act;
+  // Reused per calling thread (a fresh buffer per call page-faults). Named by reference so the
+  // pool's workers see this thread's buffer, not their own thread_local.
+  thread_local PackedActivations scratch;
+  PackedActivations& act = scratch;
   AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
   const PackedGemmFn gemm = kernel_for(w.dtype());
   const size_t group_bytes = packed_group_bytes(w.dtype(), k);
@@ -40,7 +43,10 @@ Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor&
   const int64_t n = x.rows(), k = x.cols(), m = w_gate.rows();
   AG_CHECK(is_packed_type(w_gate.dtype()) && w_gate.dtype() == w_up.dtype() && w_up.rows() == m && y.rows() == n &&
            y.cols() == m && m % kPackRows == 0);
-  PackedActivations act;
+  // Reused per calling thread (a fresh buffer per call page-faults). Named by reference so the
+  // pool's workers see this thread's buffer, not their own thread_local.
+  thread_local PackedActivations scratch;
+  PackedActivations& act = scratch;
   AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
   const PackedGemmFn gemm = kernel_for(w_gate.dtype());
   const size_t group_bytes = packed_group_bytes(w_gate.dtype(), k);
