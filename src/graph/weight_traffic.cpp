@@ -51,7 +51,7 @@ WeightTraffic weight_traffic(const Graph& g) {
 
   WeightTraffic t;
   std::vector<Range> all, full;
-  std::vector<std::pair<Range, size_t>> lookups;  // embed-only tables: range, bytes of the rows read
+  std::map<Range, std::pair<size_t, size_t>> lookups;  // embed-only tables: bytes of the rows read, table bytes
   for (NodeId id = 0; id < g.size(); ++id) {
     const Node& n = g.node(id);
     if (n.op != Op::kWeight) continue;
@@ -69,17 +69,16 @@ WeightTraffic weight_traffic(const Graph& g) {
     if (u->second.full) {
       full.push_back(r);
     } else {
-      lookups.emplace_back(r, std::min(bytes, static_cast<size_t>(u->second.embed_rows) * n.value.row_bytes()));
+      auto& [rows_bytes, table_bytes] = lookups[r];  // one table behind several nodes: rows add up
+      rows_bytes += static_cast<size_t>(u->second.embed_rows) * n.value.row_bytes();
+      table_bytes = bytes;
     }
   }
   t.held += union_bytes(all);
   t.read += union_bytes(full);
   // A table that is also read in full (tied output head) adds nothing for its lookups.
-  std::vector<Range> seen;
-  for (const auto& [r, rows_bytes] : lookups) {
-    if (overlaps(r, full) || overlaps(r, seen)) continue;
-    seen.push_back(r);
-    t.read += rows_bytes;
+  for (const auto& [r, b] : lookups) {
+    if (!overlaps(r, full)) t.read += std::min(b.first, b.second);
   }
   return t;
 }

@@ -51,6 +51,22 @@ TEST(WeightTraffic, OverlappingViewsAndUnusedWeights) {
   EXPECT_EQ(t.read, buf.nbytes());
 }
 
+TEST(WeightTraffic, LookupsOfOneTableBehindTwoNodesAddUp) {
+  const Tensor table = Tensor::empty(DType::F32, {100, 8});
+  Graph g;
+  const auto a = g.embed(g.weight("t1", table), g.input("a", DType::I32, {2}));
+  const auto b = g.embed(g.weight("t2", table), g.input("b", DType::I32, {3}));
+  g.mark_output(g.add(a, g.embed(g.weight("t3", table), g.input("c", DType::I32, {2}))));
+  g.mark_output(b);
+  const WeightTraffic t = weight_traffic(g);
+  EXPECT_EQ(t.held, table.nbytes());
+  EXPECT_EQ(t.read, 7 * table.row_bytes());
+  // Never more than the table.
+  Graph big;
+  big.mark_output(big.embed(big.weight("t", table), big.input("ids", DType::I32, {1000})));
+  EXPECT_EQ(weight_traffic(big).read, table.nbytes());
+}
+
 TEST(WeightTraffic, EmptyGraph) {
   const WeightTraffic t = weight_traffic(Graph{});
   EXPECT_EQ(t.held, 0u);
