@@ -19,6 +19,8 @@ const char* op_name(Op op) {
     case Op::kSwiGLU: return "swiglu";
     case Op::kGetRows: return "get_rows";
     case Op::kMatMulSwiGLU: return "matmul_swiglu";
+    case Op::kMatMulCat: return "matmul_cat";
+    case Op::kSliceCols: return "slice_cols";
   }
   return "?";
 }

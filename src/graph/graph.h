@@ -28,6 +28,8 @@ enum class Op : uint8_t {
   kSwiGLU,      // silu(gate) * up
   kGetRows,     // selects rows of an activation: x[n, d], ids[r] -> [r, d]
   kMatMulSwiGLU,  // fused silu(x . w_gate^T) * (x . w_up^T): one activation conversion, no intermediates
+  kMatMulCat,   // x times weights w1..wN side by side -> [n, m1 + .. + mN] (merged Q/K/V projections)
+  kSliceCols,   // columns [attrs.col_begin, col_begin + shape[-1]) of x (one projection of a kMatMulCat)
 };
 const char* op_name(Op op);
 
@@ -47,6 +49,7 @@ struct Attrs {
   RopeStyle rope_style = RopeStyle::kAdjacent;
   float attn_scale = 0.0f;     // attention: softmax scale (1/sqrt(head_dim) by default)
   int32_t layer = -1;          // attention: which KV cache layer
+  int64_t col_begin = 0;       // slice_cols: first column taken
 };
 
 struct Node {

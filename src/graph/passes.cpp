@@ -109,6 +109,77 @@ Graph fuse_matmul_swiglu(const Graph& g) {
   return rebuild(g, keep, rep, has_rep);
 }
 
+Graph merge_parallel_matmuls(const Graph& g) {
+  const size_t n = static_cast<size_t>(g.size());
+  // Groups of mergeable matmuls, keyed by the first member; members in graph order.
+  std::vector<std::vector<NodeId>> group_of_first(n);
+  std::vector<NodeId> first_of(n, -1);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& a = g.node(i);
+    if (a.op != Op::kMatMul || first_of[static_cast<size_t>(i)] >= 0) continue;
+    const Node& wa = g.node(a.inputs[1]);
+    if (wa.op != Op::kWeight) continue;
+    std::vector<NodeId> members = {i};
+    for (NodeId j = i + 1; j < g.size(); ++j) {
+      const Node& b = g.node(j);
+      if (b.op != Op::kMatMul || b.inputs[0] != a.inputs[0] || first_of[static_cast<size_t>(j)] >= 0) continue;
+      const Node& wb = g.node(b.inputs[1]);
+      if (wb.op != Op::kWeight || wb.value.dtype() != wa.value.dtype() || wb.value.cols() != wa.value.cols()) continue;
+      members.push_back(j);
+    }
+    if (members.size() < 2) continue;
+    for (NodeId m : members) first_of[static_cast<size_t>(m)] = i;
+    group_of_first[static_cast<size_t>(i)] = std::move(members);
+  }
+
+  Graph out;
+  std::vector<NodeId> remap(n, -1);
+  auto copy_node = [&](NodeId i) {
+    Node node = g.node(i);
+    for (NodeId& in : node.inputs) in = remap[static_cast<size_t>(in)];
+    remap[static_cast<size_t>(i)] = out.push(std::move(node));
+  };
+  for (NodeId i = 0; i < g.size(); ++i) {
+    if (g.node(i).op == Op::kWeight || g.node(i).op == Op::kInput) copy_node(i);
+  }
+  std::vector<NodeId> cat_of(n, -1);
+  std::vector<int64_t> col_of(n, 0);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& node = g.node(i);
+    if (node.op == Op::kWeight || node.op == Op::kInput) continue;
+    const NodeId first = first_of[static_cast<size_t>(i)];
+    if (first < 0) {
+      copy_node(i);
+      continue;
+    }
+    if (first == i) {  // emit the merged product where its first member stood
+      Node cat;
+      cat.op = Op::kMatMulCat;
+      cat.dtype = node.dtype;
+      cat.inputs = {remap[static_cast<size_t>(node.inputs[0])]};
+      int64_t cols = 0;
+      std::string name;
+      for (NodeId m : group_of_first[static_cast<size_t>(i)]) {
+        cat.inputs.push_back(remap[static_cast<size_t>(g.node(m).inputs[1])]);
+        col_of[static_cast<size_t>(m)] = cols;
+        cols += g.node(m).shape.back();
+        name += (name.empty() ? "" : "+") + g.node(m).name;
+      }
+      cat.shape = node.shape;
+      cat.shape.back() = cols;
+      cat.name = name;
+      cat_of[static_cast<size_t>(i)] = out.push(std::move(cat));
+    }
+    Node slice = node;
+    slice.op = Op::kSliceCols;
+    slice.inputs = {cat_of[static_cast<size_t>(first)]};
+    slice.attrs.col_begin = col_of[static_cast<size_t>(i)];
+    remap[static_cast<size_t>(i)] = out.push(std::move(slice));
+  }
+  for (NodeId o : g.outputs()) out.mark_output(remap[static_cast<size_t>(o)]);
+  return out;
+}
+
 MemoryPlan plan_memory(const Graph& g) {
   constexpr size_t kAlign = 64;
   const size_t n = static_cast<size_t>(g.size());
@@ -180,6 +251,7 @@ Graph optimize(const Graph& g, const PassOptions& opts) {
   if (opts.fuse) {
     out = fuse_rms_norm_mul(out);
     out = fuse_matmul_swiglu(out);
+    out = merge_parallel_matmuls(out);  // after the gate/up fusion took its pair
   }
   if (opts.plan_memory) out.set_memory_plan(plan_memory(out));
   return out;

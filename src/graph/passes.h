@@ -19,6 +19,11 @@ MemoryPlan plan_memory(const Graph& g);
 // swiglu(matmul(x, w_gate), matmul(x, w_up)) with both products used only there and weights
 // of one type -> matmul_swiglu(x, w_gate, w_up).
 Graph fuse_matmul_swiglu(const Graph& g);
+// Merges matmuls that read the same activation with weights of one type and row length
+// (a layer's Q, K and V projections) into one kMatMulCat plus a kSliceCols per original
+// output: one activation conversion and one pass of the thread pool instead of three. Weight
+// nodes move to the front of the order (they have no inputs) so the merged node can read all.
+Graph merge_parallel_matmuls(const Graph& g);
 
 struct PassOptions {
   bool fuse = true;

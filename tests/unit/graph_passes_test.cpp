@@ -3,6 +3,7 @@
 #include <random>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/packed.h"
 #include "graph/executor.h"
 #include "graph/passes.h"
 #include "quant/quant.h"
@@ -167,6 +168,51 @@ TEST(GraphPasses, GateUpSwiGLUFusionIsExact) {
     std::vector<float> av(a[0].data_as<float>(), a[0].data_as<float>() + a[0].numel());
     auto b = ex.run(o, step, pool).value();
     for (int64_t i = 0; i < b[0].numel(); ++i) ASSERT_EQ(av[size_t(i)], b[0].data_as<float>()[i]) << dtype_name(wt);
+  }
+}
+
+TEST(GraphPasses, ParallelMatmulsMergeExactly) {
+  // Q/K/V-like projections of one activation (row counts multiples of 16 so Q8_0/Q4_0 are
+  // also tried in the packed layout), a fourth matmul of another type that must stay apart,
+  // and a consumer between them so the weights come after the first matmul in the order.
+  for (DType wt : {DType::F32, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    for (bool packed : {false, true}) {
+      if (packed && wt != DType::Q8_0 && wt != DType::Q4_0) continue;
+      Graph g;
+      auto x = g.weight("x", random_f32({7, 256}, 41));
+      auto to_type = [&](Tensor f) {
+        if (wt == DType::F32) return f;
+        Tensor q = Tensor::empty(wt, f.shape());
+        for (int64_t r = 0; r < f.rows(); ++r) quant::quantize_row(wt, f.data_as<float>() + r * 256, q.row_ptr(r), 256);
+        return packed ? cpu::pack_matrix(q) : q;
+      };
+      auto q = g.matmul(x, g.weight("wq", to_type(random_f32({64, 256}, 42))));
+      auto q2 = g.add(q, q);
+      auto k = g.matmul(x, g.weight("wk", to_type(random_f32({32, 256}, 43))));
+      auto v = g.matmul(x, g.weight("wv", to_type(random_f32({32, 256}, 44))));
+      auto other = g.matmul(x, g.weight("wo", random_f32({16, 256}, 45)));  // f32: merges only if wt is f32
+      g.mark_output(q2);
+      g.mark_output(k);
+      g.mark_output(v);
+      g.mark_output(other);
+      Graph o = optimize(g);
+      EXPECT_EQ(count(o, Op::kMatMulCat), 1) << dtype_name(wt);
+      EXPECT_EQ(count(o, Op::kSliceCols), wt == DType::F32 ? 4 : 3) << dtype_name(wt);
+      EXPECT_EQ(count(o, Op::kMatMul), wt == DType::F32 ? 0 : 1) << dtype_name(wt);
+      cpu::CpuBackend cpu;
+      Executor ex({&cpu});
+      ThreadPool pool(2);
+      StepContext step;
+      auto a = ex.run(g, step, pool).value();
+      std::vector<std::vector<float>> av;
+      for (const Tensor& t : a) av.emplace_back(t.data_as<float>(), t.data_as<float>() + t.numel());
+      auto b = ex.run(o, step, pool).value();
+      ASSERT_EQ(b.size(), av.size());
+      for (size_t j = 0; j < av.size(); ++j) {
+        ASSERT_EQ(b[j].numel(), static_cast<int64_t>(av[j].size()));
+        for (int64_t i = 0; i < b[j].numel(); ++i) ASSERT_EQ(av[j][size_t(i)], b[j].data_as<float>()[i]) << dtype_name(wt) << " output " << j;
+      }
+    }
   }
 }
 

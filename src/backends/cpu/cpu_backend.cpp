@@ -1,5 +1,7 @@
 #include "backends/cpu/cpu_backend.h"
 
+#include <vector>
+
 #include "backends/cpu/kernels.h"
 #include "quant/quant.h"
 
@@ -28,6 +30,12 @@ Status CpuBackend::execute(const graph::Graph& g, graph::NodeId id, graph::ExecS
     case Op::kSwiGLU: swiglu(in(0), in(1), out, pool); return Status::OK();
     case Op::kGetRows: return get_rows(in(0), in(1), out);
     case Op::kMatMulSwiGLU: return matmul_swiglu(in(0), in(1), in(2), out, pool);
+    case Op::kMatMulCat: {
+      std::vector<const Tensor*> ws;
+      for (size_t i = 1; i < n.inputs.size(); ++i) ws.push_back(&in(i));
+      return matmul_cat(in(0), ws, out, pool);
+    }
+    case Op::kSliceCols: slice_cols(in(0), n.attrs.col_begin, out); return Status::OK();
     case Op::kInput:
     case Op::kWeight: break;
   }

@@ -23,6 +23,11 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
 // to them when the weight's dtype is a packed layout.
 Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
 Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
+// y = [x . w1^T | x . w2^T | ...]: weights of one type and row length (merged Q/K/V);
+// every element equals what matmul() gives for its matrix alone.
+Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor& y, ThreadPool& pool);
+// y[t, :] = x[t, col_begin : col_begin + y.cols()].
+void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y);
 // y[i, :] = dequantize(table[ids[i], :]); ids out of range -> OutOfRange.
 Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool);
 // y = x / sqrt(mean(x^2) + eps) [* w]; w may be null.

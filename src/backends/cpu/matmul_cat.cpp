@@ -1,0 +1,95 @@
+// Several weight matrices against one activation, outputs side by side (the merged Q/K/V
+// projections of graph::merge_parallel_matmuls): the activations are converted once and one
+// parallel pass covers the rows of every matrix. Each output element is computed by the same
+// kernel as a lone matmul() would use, so results are identical to separate products.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
+#include "core/check.h"
+
+namespace autoglm::cpu {
+namespace {
+
+// Which matrix a global unit (row or row group) falls in: begin[i] <= u < begin[i + 1].
+struct Segments {
+  std::vector<int64_t> begin;  // units, prefix sums, size N + 1
+  std::vector<int64_t> col;    // first output column of each matrix
+  size_t find(int64_t u) const {
+    return static_cast<size_t>(std::upper_bound(begin.begin(), begin.end(), u) - begin.begin()) - 1;
+  }
+};
+
+Segments segments(const std::vector<const Tensor*>& ws, int64_t unit_rows) {
+  Segments s;
+  s.begin.push_back(0);
+  int64_t col = 0;
+  for (const Tensor* w : ws) {
+    s.col.push_back(col);
+    col += w->rows();
+    s.begin.push_back(s.begin.back() + w->rows() / unit_rows);
+  }
+  return s;
+}
+
+}  // namespace
+
+Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor& y, ThreadPool& pool) {
+  AG_CHECK(!ws.empty() && x.dtype() == DType::F32 && y.dtype() == DType::F32 && y.rows() == x.rows());
+  const int64_t n = x.rows(), k = x.cols(), ldy = y.cols();
+  const DType type = ws[0]->dtype();
+  int64_t total = 0;
+  for (const Tensor* w : ws) {
+    AG_CHECK(w->dtype() == type && w->cols() == k);
+    total += w->rows();
+  }
+  AG_CHECK(total == ldy);
+  float* yf = y.data_as<float>();
+
+  if (is_packed_type(type)) {
+    thread_local PackedActivations scratch;  // reused per calling thread (see packed_matmul.cpp)
+    PackedActivations& act = scratch;
+    AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
+    PackedGemmFn gemm = packed_gemm_for(type, active_isa());
+    if (gemm == nullptr) gemm = packed_gemm_for(type, Isa::kScalar);
+    const Segments seg = segments(ws, kPackRows);
+    const size_t group_bytes = packed_group_bytes(type, k);
+    pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const size_t i = seg.find(u);
+        const int64_t g = u - seg.begin[i];
+        gemm(act.nb, static_cast<const uint8_t*>(ws[i]->data()) + static_cast<size_t>(g) * group_bytes, act, 0, n,
+             yf + seg.col[i] + g * kPackRows, ldy);
+      }
+    }, grain_for(kPackRows * k * n));
+    return Status::OK();
+  }
+
+  const MatmulKernels* kern = cpu_kernels_for(type);
+  if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(type));
+  thread_local std::vector<uint8_t> storage;  // reused per calling thread
+  AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
+  const quant::VecDotFn dot = kern->vec_dot;
+  const Segments seg = segments(ws, 1);
+  pool.parallel_for(total, [&](int64_t r0, int64_t r1) {
+    for (int64_t u = r0; u < r1; ++u) {
+      const size_t i = seg.find(u);
+      const uint8_t* wr = ws[i]->row_ptr(u - seg.begin[i]);
+      float* out = yf + seg.col[i] + (u - seg.begin[i]);
+      for (int64_t t = 0; t < n; ++t) out[t * ldy] = dot(k, wr, act.rows + static_cast<size_t>(t) * act.row_bytes);
+    }
+  }, grain_for(n * k));
+  return Status::OK();
+}
+
+void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y) {
+  const int64_t n = y.rows(), w = y.cols(), ld = x.cols();
+  AG_CHECK(x.rows() == n && col_begin >= 0 && col_begin + w <= ld);
+  const float* src = x.data_as<float>() + col_begin;
+  float* dst = y.data_as<float>();
+  for (int64_t t = 0; t < n; ++t) std::copy(src + t * ld, src + t * ld + w, dst + t * w);
+}
+
+}  // namespace autoglm::cpu
