@@ -99,6 +99,10 @@ class File {
   // A read-only view over the tensor's bytes (shape outermost-first); keeps this File alive
   // only as long as the caller keeps the File.
   Tensor tensor_view(const TensorInfo& info) const;
+  // Tells the kernel this process no longer needs the mapped pages wholly inside the tensor's
+  // bytes (after the engine made its own re-laid copy), so they stop counting in its resident
+  // memory; reading them again later re-reads the file. No-op for in-memory images.
+  void release_pages(const TensorInfo& info) const;
 
  private:
   File() = default;

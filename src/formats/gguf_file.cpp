@@ -132,4 +132,13 @@ Tensor File::tensor_view(const TensorInfo& info) const {
   return Tensor::view_of(info.type, info.shape(), const_cast<uint8_t*>(info.data));
 }
 
+void File::release_pages(const TensorInfo& info) const {
+  if (map_ == nullptr || info.nbytes == 0) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(info.data), end = begin + info.nbytes;
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  // A private read-only file mapping: dropped pages come back from the file if touched again.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 }  // namespace autoglm::gguf

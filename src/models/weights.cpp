@@ -69,7 +69,12 @@ Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t
     }
     t = convert(t, want);
   }
-  if (opts_.pack_weights && cpu::should_pack(t)) return cpu::pack_matrix(t);
+  if (opts_.pack_weights && cpu::should_pack(t)) {
+    Tensor packed = cpu::pack_matrix(t);
+    // The mapped original is not read again (a tied table is looked up in the packed copy).
+    if (t.data() == file_->find_tensor(name)->data) file_->release_pages(*file_->find_tensor(name));
+    return packed;
+  }
   return t;
 }
 
