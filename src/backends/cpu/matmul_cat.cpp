@@ -51,7 +51,7 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   if (is_packed_type(type)) {
     thread_local PackedActivations scratch;  // reused per calling thread (see packed_matmul.cpp)
     PackedActivations& act = scratch;
-    AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
+    AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool, type));
     PackedGemmFn gemm = packed_gemm_for(type, active_isa());
     if (gemm == nullptr) gemm = packed_gemm_for(type, Isa::kScalar);
     const Segments seg = segments(ws, kPackRows);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "core/check.h"
 #include "quant/blocks.h"
@@ -40,10 +41,11 @@ float scale_of(const uint8_t* blk, int i) {
 
 }  // namespace
 
-bool is_packed_type(DType t) { return t == DType::Q8_0_R16 || t == DType::Q4_0_R16; }
+bool is_packed_type(DType t) { return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q4_K_R16; }
 
 DType source_of_packed(DType packed) {
   AG_CHECK(is_packed_type(packed));
+  if (packed == DType::Q4_K_R16) return DType::Q4_K;
   return packed == DType::Q8_0_R16 ? DType::Q8_0 : DType::Q4_0;
 }
 
@@ -51,6 +53,7 @@ namespace {
 DType packed_of(DType source) {
   if (source == DType::Q8_0) return DType::Q8_0_R16;
   if (source == DType::Q4_0) return DType::Q4_0_R16;
+  if (source == DType::Q4_K) return DType::Q4_K_R16;
   return DType::F32;  // no packed layout
 }
 }  // namespace
@@ -65,6 +68,7 @@ bool should_pack(const Tensor& w) {
 Tensor pack_matrix(const Tensor& w) {
   const DType p = packed_of(w.dtype());
   AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  if (p == DType::Q4_K_R16) return pack_q4_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty(p, w.shape());
   uint8_t* dst = static_cast<uint8_t*>(out.data());
@@ -99,6 +103,7 @@ Tensor pack_matrix(const Tensor& w) {
 void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   const DType p = packed.dtype();
   AG_CHECK(is_packed_type(p) && r >= 0 && r < packed.rows());
+  if (p == DType::Q4_K_R16) return dequantize_q4_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
   const size_t bb = packed_block_bytes(p);
@@ -112,7 +117,8 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   }
 }
 
-Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
+  if (packed == DType::Q4_K_R16) return prepare_q8_K_activations(x, act, pool);
   const int64_t n = x.rows(), k = x.cols();
   if (k % quant::kQK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 32");
   const MatmulKernels* q8 = cpu_kernels_for(DType::Q8_0);
@@ -141,6 +147,7 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
 
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  if (packed == DType::Q4_K_R16) return gemm_q4_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   const size_t bb = packed_block_bytes(packed);
   const int off = weight_offset(packed);
   for (int64_t t = 0; t < nt; ++t) {
@@ -171,6 +178,13 @@ void ref_q4_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t 
 
 PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   if (!is_packed_type(packed) || !isa_available(isa)) return nullptr;
+  if (packed == DType::Q4_K_R16) {
+    if (isa == Isa::kScalar) return gemm_q4_K_r16_reference;
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+    if (isa == Isa::kAvx512) return simd::gemm_q4_K_r16_avx512;
+#endif
+    return nullptr;
+  }
   const bool q8 = packed == DType::Q8_0_R16;
   switch (isa) {
     case Isa::kScalar: return q8 ? ref_q8_0 : ref_q4_0;

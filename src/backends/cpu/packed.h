@@ -29,7 +29,7 @@ namespace autoglm::cpu {
 
 inline constexpr int64_t kPackRows = 16;
 
-// Q8_0_R16 or Q4_0_R16, and the source type each interleaves (Q8_0, Q4_0).
+// Q8_0_R16, Q4_0_R16 or Q4_K_R16 (packed_q4k.h), and the source type each interleaves.
 bool is_packed_type(DType t);
 DType source_of_packed(DType packed);
 // Whether pack_matrix() would pack w for the active ISA (type has a layout, rows % 16 == 0,
@@ -47,9 +47,14 @@ struct PackedActivations {
   std::vector<uint8_t> q;  // n rows of nb block_q8_0
   std::vector<float> d;    // [n, nb]
   std::vector<int32_t> sum;  // [n, nb]
+  // Q4_K_R16 only: q holds Q8_K rows (nb super-blocks), d their scales, and msum the
+  // sub-block sums the mins term needs (packed_q4k.h); sum is unused.
+  std::vector<int32_t> msum;
   const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
 };
-Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool);
+// `packed` is the weight's type: Q4_K_R16 needs Q8_K activations, the others share Q8_0.
+Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool,
+                                  DType packed = DType::Q8_0_R16);
 
 // One row group against nt tokens: y[t * ldy + i] = dot(row 16g + i, token t0 + t) for
 // i in [0, 16), t in [0, nt). `wgroup` points at the group's first packed block.

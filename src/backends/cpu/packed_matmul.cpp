@@ -28,7 +28,7 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
   // pool's workers see this thread's buffer, not their own thread_local.
   thread_local PackedActivations scratch;
   PackedActivations& act = scratch;
-  AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
+  AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool, w.dtype()));
   const PackedGemmFn gemm = kernel_for(w.dtype());
   const size_t group_bytes = packed_group_bytes(w.dtype(), k);
   const auto* wp = static_cast<const uint8_t*>(w.data());
@@ -47,7 +47,7 @@ Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor&
   // pool's workers see this thread's buffer, not their own thread_local.
   thread_local PackedActivations scratch;
   PackedActivations& act = scratch;
-  AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool));
+  AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool, w_gate.dtype()));
   const PackedGemmFn gemm = kernel_for(w_gate.dtype());
   const size_t group_bytes = packed_group_bytes(w_gate.dtype(), k);
   const auto* gp = static_cast<const uint8_t*>(w_gate.data());

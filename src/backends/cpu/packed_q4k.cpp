@@ -1,0 +1,147 @@
+// Q4_K_R16: packing, dequantization, Q8_K activations and the scalar reference kernel
+// (layout: packed_q4k.h).
+#include "backends/cpu/packed_q4k.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "core/check.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
+#include "quant/kquant_decode.h"
+
+namespace autoglm::cpu {
+namespace {
+
+using quant::block_q4_K;
+using quant::block_q8_K;
+using quant::kQKK;
+
+constexpr size_t kDminOff = 32, kScOff = 64, kMinOff = 192, kQOff = 320;
+
+float f16_at(const uint8_t* p, int i) {
+  uint16_t h;
+  std::memcpy(&h, p + 2 * i, sizeof h);
+  return quant::fp16_to_fp32(h);
+}
+int sc_of(const uint8_t* sb, int i, int j) { return sb[kScOff + 16 * j + i]; }
+int min_of(const uint8_t* sb, int i, int j) { return sb[kMinOff + 32 * (j / 2) + 2 * i + j % 2]; }
+// The nibble of row i, column c (0..255) of a packed super-block.
+int q_of(const uint8_t* sb, int i, int c) {
+  const int p = c / 64, l = c % 64, lo = l % 32;
+  const uint8_t byte = sb[kQOff + 512 * p + 64 * (lo / 4) + 4 * i + lo % 4];
+  return l < 32 ? (byte & 0x0F) : (byte >> 4);
+}
+
+}  // namespace
+
+Tensor pack_q4_K_r16(const Tensor& w) {
+  AG_CHECK(w.dtype() == DType::Q4_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const int64_t m = w.rows(), nb = w.cols() / kQKK;
+  Tensor out = Tensor::empty(DType::Q4_K_R16, w.shape());
+  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ4KR16Bytes);
+  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  quant::detail::KBlock kb;
+  for (int64_t g = 0; g < m / kPackRows; ++g) {
+    for (int64_t s = 0; s < nb; ++s) {
+      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
+      for (int i = 0; i < kPackRows; ++i) {
+        const auto* src = reinterpret_cast<const block_q4_K*>(w.row_ptr(g * kPackRows + i)) + s;
+        std::memcpy(sb + 2 * i, &src->d, 2);
+        std::memcpy(sb + kDminOff + 2 * i, &src->dmin, 2);
+        quant::detail::decode(*src, &kb);  // the 6-bit fields, read by the reference decoder
+        for (int j = 0; j < 8; ++j) {
+          sb[kScOff + 16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
+          sb[kMinOff + 32 * (j / 2) + 2 * i + j % 2] = static_cast<uint8_t>(kb.m[j]);
+        }
+        // Q4_K's qs[32p + l] already pairs columns 64p + l and 64p + 32 + l: only 4-byte groups move.
+        for (int p = 0; p < 4; ++p) {
+          for (int c = 0; c < 8; ++c) std::memcpy(sb + kQOff + 512 * p + 64 * c + 4 * i, src->qs + 32 * p + 4 * c, 4);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void dequantize_q4_K_r16_row(const Tensor& packed, int64_t r, float* out) {
+  AG_CHECK(packed.dtype() == DType::Q4_K_R16 && r >= 0 && r < packed.rows());
+  const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
+  const int i = static_cast<int>(r % kPackRows);
+  for (int64_t s = 0; s < nb; ++s) {
+    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
+    const float d = f16_at(sb, i), dmin = f16_at(sb + kDminOff, i);
+    for (int j = 0; j < 8; ++j) {
+      // The reference dequantizer's arithmetic (quant_kquants.cpp: dequantize_kblock).
+      const float dl = d * static_cast<float>(sc_of(sb, i, j));
+      const float ml = dmin * static_cast<float>(min_of(sb, i, j));
+      for (int l = 0; l < 32; ++l) {
+        const int c = 32 * j + l;
+        out[s * kQKK + c] = dl * static_cast<float>(q_of(sb, i, c)) - ml;
+      }
+    }
+  }
+}
+
+Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+  const int64_t n = x.rows(), k = x.cols();
+  if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
+  const MatmulKernels* kq = cpu_kernels_for(DType::Q4_K);  // the row kernels' Q8_K quantizer
+  AG_CHECK(kq != nullptr && kq->quantize_act != nullptr && kq->act_type == DType::Q8_K);
+  act.n = n;
+  act.nb = k / kQKK;
+  act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_K));
+  act.d.resize(static_cast<size_t>(n * act.nb));
+  act.sum.clear();
+  act.msum.resize(static_cast<size_t>(n * act.nb) * 4);
+  const float* xf = x.data_as<float>();
+  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      uint8_t* row = act.q.data() + static_cast<size_t>(t * act.nb) * sizeof(block_q8_K);
+      kq->quantize_act(xf + t * k, row, k);
+      const auto* blocks = reinterpret_cast<const block_q8_K*>(row);
+      for (int64_t s = 0; s < act.nb; ++s) {
+        const size_t si = static_cast<size_t>(t * act.nb + s);
+        act.d[si] = blocks[s].d;
+        for (int p = 0; p < 4; ++p) {
+          int32_t h[2] = {0, 0};  // |sum of 32 int8| <= 4096: fits int16
+          for (int l = 0; l < 64; ++l) h[l / 32] += blocks[s].qs[64 * p + l];
+          act.msum[si * 4 + p] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(h[0])) |
+                                                      (static_cast<uint32_t>(static_cast<uint16_t>(h[1])) << 16));
+        }
+      }
+    }
+  }, grain_for(k));
+  return Status::OK();
+}
+
+void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                             int64_t nt, float* y, int64_t ldy) {
+  for (int64_t t = 0; t < nt; ++t) {
+    const auto* a = reinterpret_cast<const block_q8_K*>(act.q.data()) + (t0 + t) * act.nb;
+    for (int i = 0; i < kPackRows; ++i) {
+      float acc = 0.0f;
+      for (int64_t s = 0; s < nb; ++s) {
+        const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+        int32_t imin = 0, isum = 0;
+        for (int j = 0; j < 8; ++j) {
+          const uint32_t pair = static_cast<uint32_t>(act.msum[si * 4 + j / 2]);
+          const int16_t ysum = static_cast<int16_t>(j % 2 ? pair >> 16 : pair & 0xFFFF);
+          imin += min_of(sb, i, j) * ysum;
+          int32_t dot = 0;
+          for (int l = 0; l < 32; ++l) dot += q_of(sb, i, 32 * j + l) * a[s].qs[32 * j + l];
+          isum += sc_of(sb, i, j) * dot;
+        }
+        // The SIMD kernel's arithmetic exactly: scale products rounded to f32, mins first.
+        const float dy = act.d[si];
+        acc = std::fma(-static_cast<float>(imin), f16_at(sb + kDminOff, i) * dy, acc);
+        acc = std::fma(static_cast<float>(isum), f16_at(sb, i) * dy, acc);
+      }
+      y[t * ldy + i] = acc;
+    }
+  }
+}
+
+}  // namespace autoglm::cpu

@@ -1,0 +1,109 @@
+// AVX-512 VNNI kernel for Q4_K_R16 (backends/cpu/packed_q4k.h). Per super-block and sub-block j:
+// the 16 rows' 32 nibbles sit in 8 registers (4 columns x 16 rows each); for each token of a
+// tile, 8 vpdpbusd against broadcast 4-byte groups of the Q8_K activations give the 16 rows'
+// integer dots, multiplied by the rows' 6-bit scales into an exact int32 sum. The mins term is
+// 4 vpdpwssd of the rows' int16 min pairs against the token's sub-block sums. Per super-block
+// two fmas: mins first, then scales, exactly as gemm_q4_K_r16_reference, so results are
+// bit-identical to it. A tile of up to 8 tokens shares every weight register.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "backends/cpu/packed_q4k.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 8;  // tokens per register tile
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  __m512 acc[NT];
+  __m512i isum[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t astride = static_cast<size_t>(act.nb);
+  const __m512i mask = _mm512_set1_epi8(0x0F);
+  for (int64_t s = 0; s < nb; ++s) {
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+    // Decode streams the weights once: keep loads in flight two super-blocks ahead.
+    for (size_t off = 0; off < kQ4KR16Bytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(sb + 2 * kQ4KR16Bytes + off), _MM_HINT_T0);
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
+    __m512i mins[4];
+    for (int p = 0; p < 4; ++p) {
+      mins[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 192 + 32 * p)));
+    }
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      const int32_t* ms = act.msum.data() + si * 4;
+      __m512i im = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(ms[0]));
+      im = _mm512_dpwssd_epi32(im, mins[1], _mm512_set1_epi32(ms[1]));
+      im = _mm512_dpwssd_epi32(im, mins[2], _mm512_set1_epi32(ms[2]));
+      im = _mm512_dpwssd_epi32(im, mins[3], _mm512_set1_epi32(ms[3]));
+      const __m512 dmy = _mm512_mul_ps(dm, _mm512_set1_ps(act.d[si]));
+      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), dmy, acc[t]);
+      isum[t] = _mm512_setzero_si512();
+    }
+    for (int j = 0; j < 8; ++j) {
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 64 + 16 * j)));
+      const uint8_t* q = sb + 320 + 512 * (j / 2);
+      __m512i w[8];
+      for (int c = 0; c < 8; ++c) {
+        const __m512i v = _mm512_loadu_si512(q + 64 * c);
+        w[c] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+      }
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
+        // Two chains of 4 so a single token (decode) is not bound by vpdpbusd latency.
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], bcast4(qs + 0));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], bcast4(qs + 4));
+        s0 = _mm512_dpbusd_epi32(s0, w[2], bcast4(qs + 8));
+        s1 = _mm512_dpbusd_epi32(s1, w[3], bcast4(qs + 12));
+        s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(qs + 16));
+        s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(qs + 20));
+        s0 = _mm512_dpbusd_epi32(s0, w[6], bcast4(qs + 24));
+        s1 = _mm512_dpbusd_epi32(s1, w[7], bcast4(qs + 28));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      const __m512 dwy = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), dwy, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+}  // namespace
+
+void gemm_q4_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  int64_t t = 0;
+  for (; t + kTile <= nt; t += kTile) tile<kTile>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  switch (nt - t) {
+    case 0: break;
+    case 1: tile<1>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 2: tile<2>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 3: tile<3>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 4: tile<4>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 5: tile<5>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    case 6: tile<6>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+    default: tile<7>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
+  }
+}
+
+}  // namespace autoglm::cpu::simd

@@ -1,0 +1,173 @@
+// Q4_K_R16 (backends/cpu/packed_q4k.h): packing loses nothing, every ISA's kernel equals the
+// scalar packed reference bit for bit, and packed matmul / matmul_swiglu / matmul_cat / tied
+// embedding lookups agree with the Q4_K row layout, on odd token counts around the tiles.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+
+namespace autoglm::cpu {
+namespace {
+
+Tensor random_rows(int64_t rows, int64_t cols, uint32_t seed) {
+  Tensor t = Tensor::empty(DType::F32, {rows, cols});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t i = 0; i < rows * cols; ++i) t.data_as<float>()[i] = nd(rng);
+  return t;
+}
+
+Tensor quantized(const Tensor& wf) {
+  Tensor w = Tensor::empty(DType::Q4_K, wf.shape());
+  for (int64_t r = 0; r < wf.rows(); ++r) {
+    quant::quantize_row(DType::Q4_K, wf.data_as<float>() + r * wf.cols(), w.row_ptr(r), wf.cols());
+  }
+  return w;
+}
+
+// Raw bytes: every nibble, every 6-bit scale and min (63 included), valid f16 d and dmin.
+Tensor random_blocks(int64_t m, int64_t k, uint32_t seed) {
+  Tensor w = Tensor::empty(DType::Q4_K, {m, k});
+  std::mt19937 rng(seed);
+  auto* p = static_cast<uint8_t*>(w.data());
+  for (size_t i = 0; i < w.nbytes(); ++i) p[i] = static_cast<uint8_t>(rng());
+  auto* b = static_cast<quant::block_q4_K*>(w.data());
+  for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q4_K); ++i) {  // in [2^-10, 2^-5)
+    b[i].d = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
+    b[i].dmin = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
+  }
+  return w;
+}
+
+TEST(OpsPackedQ4K, PackingKeepsEveryRow) {
+  for (int64_t k : {256, 768}) {
+    Tensor w = random_blocks(48, k, 7);
+    Tensor p = pack_matrix(w);
+    ASSERT_EQ(p.dtype(), DType::Q4_K_R16);
+    EXPECT_EQ(source_of_packed(p.dtype()), DType::Q4_K);
+    // 148 bytes per row and super-block: scales and mins stored as bytes (packed_q4k.h).
+    EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256 * 148));
+    EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256 * 2368));
+    std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
+    for (int64_t r = 0; r < w.rows(); ++r) {
+      quant::dequantize_row(DType::Q4_K, w.row_ptr(r), a.data(), k);
+      dequantize_packed_row(p, r, b.data());
+      ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "k=" << k << " row " << r;
+    }
+  }
+}
+
+TEST(OpsPackedQ4K, IsaKernelsEqualReferenceBitForBit) {
+  ThreadPool pool(2);
+  const int64_t m = 32, k = 512;
+  Tensor w = pack_matrix(random_blocks(m, k, 3));
+  int checked = 0;
+  for (int64_t n : {1, 3, 7, 8, 9, 17}) {
+    Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
+    PackedActivations act;
+    ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
+    ASSERT_EQ(act.nb, k / 256);
+    std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
+    const size_t gb = packed_group_bytes(w.dtype(), k);
+    const auto* wp = static_cast<const uint8_t*>(w.data());
+    for (int64_t g = 0; g < m / kPackRows; ++g) {
+      packed_gemm_reference(w.dtype(), act.nb, wp + g * gb, act, 0, n, ref.data() + g * kPackRows, m);
+    }
+    for (int i = 0; i < kNumIsas; ++i) {
+      const PackedGemmFn f = packed_gemm_for(w.dtype(), static_cast<Isa>(i));
+      if (f == nullptr) continue;
+      ++checked;
+      std::fill(got.begin(), got.end(), -1.0f);
+      for (int64_t g = 0; g < m / kPackRows; ++g) {
+        // Also from a token offset: the kernels index activations by t0.
+        f(act.nb, wp + g * gb, act, 0, 1, got.data() + g * kPackRows, m);
+        if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
+      }
+      ASSERT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
+          << "isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
+    }
+  }
+  EXPECT_GE(checked, 6);  // the scalar reference at least
+}
+
+// The row layout's reference: quant's vec_dot of Q4_K against its Q8_K activations.
+void expect_matches_rows(const Tensor& x, const Tensor& w, const float* y, int64_t ldy, const char* what) {
+  const int64_t n = x.rows(), k = x.cols(), m = w.rows();
+  const quant::TypeTraits* tr = quant::type_traits(DType::Q4_K);
+  std::vector<uint8_t> act(row_size(tr->vec_dot_type, k));
+  for (int64_t i = 0; i < n; ++i) {
+    quant::quantize_row(tr->vec_dot_type, x.data_as<float>() + i * k, act.data(), k);
+    for (int64_t r = 0; r < m; ++r) {
+      const float ref = tr->vec_dot(k, w.row_ptr(r), act.data());
+      ASSERT_NEAR(y[i * ldy + r], ref, 1e-4f * (1.0f + std::fabs(ref)))
+          << what << " n=" << n << " m=" << m << " k=" << k << " at " << i << "," << r;
+    }
+  }
+}
+
+TEST(OpsPackedQ4K, MatmulMatchesRowLayoutReference) {
+  ThreadPool pool(2);
+  for (auto [n, m, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 16, 256}, {2, 48, 768}, {9, 64, 256}, {33, 32, 1536}}) {
+    Tensor x = random_rows(n, k, 11), w = quantized(random_rows(m, k, 12));
+    Tensor y = Tensor::empty(DType::F32, {n, m});
+    ASSERT_TRUE(matmul(x, pack_matrix(w), y, pool).ok());
+    expect_matches_rows(x, w, y.data_as<float>(), m, "matmul");
+  }
+}
+
+TEST(OpsPackedQ4K, MatmulCatMatchesRowLayoutReference) {
+  ThreadPool pool(2);
+  for (int64_t n : {1, 7, 19}) {
+    const int64_t k = 512;
+    Tensor x = random_rows(n, k, 41);
+    Tensor a = quantized(random_rows(32, k, 42)), b = quantized(random_rows(16, k, 43));
+    Tensor pa = pack_matrix(a), pb = pack_matrix(b);
+    Tensor y = Tensor::empty(DType::F32, {n, 48});
+    ASSERT_TRUE(matmul_cat(x, {&pa, &pb}, y, pool).ok());
+    expect_matches_rows(x, a, y.data_as<float>(), 48, "matmul_cat a");
+    expect_matches_rows(x, b, y.data_as<float>() + 32, 48, "matmul_cat b");
+  }
+}
+
+TEST(OpsPackedQ4K, FusedSwigluMatchesUnpacked) {
+  ThreadPool pool(2);
+  for (int64_t n : {1, 5, 40}) {
+    const int64_t m = 48, k = 512;
+    Tensor x = random_rows(n, k, 21);
+    Tensor g = quantized(random_rows(m, k, 22)), u = quantized(random_rows(m, k, 23));
+    Tensor y0 = Tensor::empty(DType::F32, {n, m}), y1 = Tensor::empty(DType::F32, {n, m});
+    ASSERT_TRUE(matmul_swiglu(x, g, u, y0, pool).ok());
+    ASSERT_TRUE(matmul_swiglu(x, pack_matrix(g), pack_matrix(u), y1, pool).ok());
+    for (int64_t i = 0; i < n * m; ++i) {
+      const float a = y0.data_as<float>()[i];
+      ASSERT_NEAR(y1.data_as<float>()[i], a, 1e-3f * (1.0f + std::fabs(a))) << "n=" << n << " at " << i;
+    }
+  }
+}
+
+TEST(OpsPackedQ4K, TiedEmbeddingLooksUpPackedRows) {
+  ThreadPool pool(1);
+  Tensor w = quantized(random_rows(32, 256, 31));
+  Tensor p = pack_matrix(w);
+  Tensor ids = Tensor::empty(DType::I32, {3});
+  ids.data_as<int32_t>()[0] = 0;
+  ids.data_as<int32_t>()[1] = 17;
+  ids.data_as<int32_t>()[2] = 31;
+  Tensor y0 = Tensor::empty(DType::F32, {3, 256}), y1 = Tensor::empty(DType::F32, {3, 256});
+  ASSERT_TRUE(embed(w, ids, y0, pool).ok());
+  ASSERT_TRUE(embed(p, ids, y1, pool).ok());
+  for (int64_t i = 0; i < 3 * 256; ++i) ASSERT_EQ(y0.data_as<float>()[i], y1.data_as<float>()[i]);
+  ids.data_as<int32_t>()[1] = 32;
+  EXPECT_FALSE(embed(p, ids, y1, pool).ok());  // out of range stays an error
+}
+
+}  // namespace
+}  // namespace autoglm::cpu
