@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -11,17 +12,23 @@
 
 namespace autoglm {
 namespace {
-// Spin briefly (a decode step dispatches ops microseconds apart), then yield the core, then
-// sleep. Yielding matters when threads outnumber free cores: a spinning waiter would steal
-// the time the thread it waits for needs.
-constexpr int kSpinIterations = 2000;
+// Spin for a while (a decode step dispatches ops microseconds apart, and a worker that has
+// gone to yield or sleep starts its share late, so the caller ends up doing most of it), then
+// yield the core, then sleep. The spin is bounded by time, not iterations: PAUSE costs from a
+// few to ~100 cycles depending on the CPU. Yielding matters when threads outnumber free cores:
+// a spinning waiter would steal the time the thread it waits for needs.
+constexpr auto kSpinTime = std::chrono::microseconds(100);
 constexpr int kYieldIterations = 50;
 
 template <typename Pred>
 bool spin_then_yield(Pred done) {
-  for (int i = 0; i < kSpinIterations; ++i) {
-    if (done()) return true;
-    AG_CPU_RELAX();
+  const auto until = std::chrono::steady_clock::now() + kSpinTime;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      AG_CPU_RELAX();
+    }
+    if (std::chrono::steady_clock::now() > until) break;
   }
   for (int i = 0; i < kYieldIterations; ++i) {
     if (done()) return true;

@@ -55,6 +55,21 @@ inline void attend_block(const AttnQueries& qs, const int32_t* visible, const fl
       sum += p.hsum();
     }
     l += sum;
+    if (hd % kAttnKeyChunk == 0 && hd <= kAttnMaxRegDims) {
+      // Keys outer, dims inner, the accumulators in registers: hd / 16 independent fma chains
+      // instead of one chain per 16 dims (latency-bound). Each lane still sums keys in slot order.
+      constexpr int kMaxChunks = kAttnMaxRegDims / kAttnKeyChunk;
+      const int32_t nc = hd / kAttnKeyChunk;
+      V16 a[kMaxChunks];
+      for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
+      for (int32_t j = 0; j < nv; ++j) {
+        const V16 p = V16::set1(scores[j]);
+        const float* vj = v + static_cast<int64_t>(j) * hd;
+        for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
+      }
+      for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
+      continue;
+    }
     for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
       const int32_t w = std::min(kAttnKeyChunk, hd - i);
       V16 a = V16::load_n(acc + i, w);

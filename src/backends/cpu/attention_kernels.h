@@ -15,6 +15,8 @@ namespace autoglm::cpu {
 
 // Keys are scored in chunks of this many slots (one AVX-512 register, two AVX2 ones).
 inline constexpr int32_t kAttnKeyChunk = 16;
+// Head sizes up to this keep their V accumulators in registers (8 x 16 lanes).
+inline constexpr int32_t kAttnMaxRegDims = 128;
 
 // Online-softmax state of n queries of one kv head.
 struct AttnQueries {
