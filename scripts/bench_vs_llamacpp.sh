@@ -7,13 +7,14 @@
 #   scripts/bench_vs_llamacpp.sh [build|models|run|all]   (default: all)
 #
 # Environment: CACHE (default ~/.cache/autoglm-bench), AUTOGLM (path of our binary, default
-# build-perf-rel/tools/autoglm), PYTHON (a python with pip), THREADS (2), REPS (5),
-# SHAPES ("smollm2-135m"), TYPES ("q8_0 q4_0"), P (512), N (128).
+# build-perf-rel/bin/autoglm), PYTHON (a python with pip), THREADS (2), REPS (5),
+# SHAPES ("smollm2-135m"), TYPES ("q8_0 q4_0"), P (512), N (128), BATCH (e.g. "4,16": our
+# batched-decode rows too; llama-bench has no equivalent, so those rows have no peer figure).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${CACHE:-$HOME/.cache/autoglm-bench}"
-AUTOGLM="${AUTOGLM:-$ROOT/build-perf-rel/tools/autoglm}"
+AUTOGLM="${AUTOGLM:-$ROOT/build-perf-rel/bin/autoglm}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 THREADS="${THREADS:-2}"
 REPS="${REPS:-5}"
@@ -21,6 +22,7 @@ SHAPES="${SHAPES:-smollm2-135m}"
 TYPES="${TYPES:-q8_0 q4_0}"
 P="${P:-512}"
 N="${N:-128}"
+BATCH="${BATCH:-}"
 LLAMA_BENCH="$CACHE/llama-build/bin/llama-bench"
 
 build_llamacpp() {
@@ -57,8 +59,10 @@ run_bench() {
       echo "=== $s $t  (threads $THREADS, reps $REPS)"
       echo "--- llama.cpp: $LLAMA_BENCH -m $f -p $P -n $N -t $THREADS -r $REPS"
       "$LLAMA_BENCH" -m "$f" -p "$P" -n "$N" -t "$THREADS" -r "$REPS" -o md
-      echo "--- autoglm: $AUTOGLM bench --model $f -p $P -n $N --threads $THREADS --reps $REPS"
-      "$AUTOGLM" bench --model "$f" -p "$P" -n "$N" --threads "$THREADS" --reps "$REPS"
+      local batch=()
+      [[ -n "$BATCH" ]] && batch=(--batch "$BATCH")
+      echo "--- autoglm: $AUTOGLM bench --model $f -p $P -n $N --threads $THREADS --reps $REPS ${batch[*]}"
+      "$AUTOGLM" bench --model "$f" -p "$P" -n "$N" --threads "$THREADS" --reps "$REPS" "${batch[@]}"
     done
   done
 }
