@@ -7,18 +7,13 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "ops_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
-Tensor random_rows(int64_t rows, int64_t cols, uint32_t seed) {
-  Tensor t = Tensor::empty(DType::F32, {rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (int64_t i = 0; i < rows * cols; ++i) t.data_as<float>()[i] = nd(rng);
-  return t;
-}
+using testing::random_rows;
 
 TEST(OpsMatMul, BatchesMatchReferencePath) {
   ThreadPool pool(2);

@@ -11,24 +11,14 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "ops_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
-Tensor random_rows(int64_t rows, int64_t cols, uint32_t seed) {
-  Tensor t = Tensor::empty(DType::F32, {rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (int64_t i = 0; i < rows * cols; ++i) t.data_as<float>()[i] = nd(rng);
-  return t;
-}
-
-Tensor quantized(DType t, const Tensor& wf) {
-  Tensor w = Tensor::empty(t, wf.shape());
-  for (int64_t r = 0; r < wf.rows(); ++r) quant::quantize_row(t, wf.data_as<float>() + r * wf.cols(), w.row_ptr(r), wf.cols());
-  return w;
-}
+using testing::quantized;
+using testing::random_rows;
 
 // Raw bytes covering every value, -128 included (a hostile file may hold it), valid f16 scales.
 Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {

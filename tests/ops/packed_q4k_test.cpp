@@ -12,26 +12,15 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
 #include "quant/blocks.h"
+#include "ops_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
-Tensor random_rows(int64_t rows, int64_t cols, uint32_t seed) {
-  Tensor t = Tensor::empty(DType::F32, {rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (int64_t i = 0; i < rows * cols; ++i) t.data_as<float>()[i] = nd(rng);
-  return t;
-}
+using testing::random_rows;
 
-Tensor quantized(const Tensor& wf) {
-  Tensor w = Tensor::empty(DType::Q4_K, wf.shape());
-  for (int64_t r = 0; r < wf.rows(); ++r) {
-    quant::quantize_row(DType::Q4_K, wf.data_as<float>() + r * wf.cols(), w.row_ptr(r), wf.cols());
-  }
-  return w;
-}
+Tensor quantized(const Tensor& wf) { return testing::quantized(DType::Q4_K, wf); }
 
 // Raw bytes: every nibble, every 6-bit scale and min (63 included), valid f16 d and dmin.
 Tensor random_blocks(int64_t m, int64_t k, uint32_t seed) {
