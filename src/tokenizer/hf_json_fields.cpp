@@ -6,10 +6,30 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <memory>
+
+#include "tokenizer/precompiled_charsmap.h"
 
 namespace autoglm::hfjson {
 
 namespace {
+
+// The one Regex form Replace supports: a literal character (not a regex metacharacter) followed by
+// "{n,}" with n >= 1, the pattern transformers' SentencePiece converters write (" {2,}").
+bool parse_run_regex(std::string_view re, char32_t* c, size_t* min_run) {
+  if (re.empty()) return false;
+  const size_t len = text::next_char(re, c);
+  if (*c == 0xFFFD || std::string_view("\\^$.|?*+()[]{}").find(re[0]) != std::string_view::npos) return false;
+  std::string_view rest = re.substr(len);
+  if (rest.size() < 4 || rest.front() != '{' || rest.substr(rest.size() - 2) != ",}") return false;
+  const std::string_view digits = rest.substr(1, rest.size() - 3);
+  size_t n = 0;
+  const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || p != digits.data() + digits.size() || n < 1 || n > 1000000) return false;
+  *min_run = n;
+  return true;
+}
+
 // ["[CLS]", 101] as BertProcessing/RobertaProcessing write cls and sep.
 Result<TokenId> pair_id(const json& pp, const char* key, const std::string& path) {
   const json* v = find(pp, key);
@@ -136,8 +156,17 @@ Status parse_normalizer(const json& n, const std::string& path, text::Normalizer
   } else if (type == "Replace") {
     const json* pattern = find(n, "pattern");
     const json* literal = pattern != nullptr ? find(*pattern, "String") : nullptr;
-    if (pattern != nullptr && find(*pattern, "Regex") != nullptr) {
-      return Unsupported("tokenizer.json: " + path + ": Replace with a Regex pattern is not supported");
+    if (const json* regex = pattern != nullptr ? find(*pattern, "Regex") : nullptr) {
+      if (!regex->is_string()) return corrupt(path + ".pattern.Regex", "is not a string");
+      AG_ASSIGN_OR_RETURN(std::string content, get_string(n, "content", path + ".content"));
+      char32_t c = 0;
+      size_t min_run = 0;
+      if (!parse_run_regex(regex->get<std::string>(), &c, &min_run)) {
+        return Unsupported("tokenizer.json: " + path + ": Replace with the Regex '" + regex->get<std::string>() +
+                           "' is not supported (only a run of one character, such as ' {2,}')");
+      }
+      out->add_replace_run(c, min_run, content);
+      return Status::OK();
     }
     if (literal == nullptr || !literal->is_string()) return corrupt(path + ".pattern.String", "is not a string");
     AG_ASSIGN_OR_RETURN(std::string content, get_string(n, "content", path + ".content"));
@@ -145,8 +174,12 @@ Status parse_normalizer(const json& n, const std::string& path, text::Normalizer
   } else if (type == "Nmt") {
     out->add_nmt();
   } else if (type == "Precompiled") {
-    return Unsupported("tokenizer.json: " + path + ": the Precompiled (SentencePiece charsmap) normalizer is not "
-                       "supported; convert with an explicit normalizer (NFKC, Nmt, Replace, Strip)");
+    // HF accepts a null or empty charsmap only through the Python constructor; a file must hold
+    // the blob (its parser rejects an empty one).
+    AG_ASSIGN_OR_RETURN(std::string b64, get_string(n, "precompiled_charsmap", path + ".precompiled_charsmap"));
+    auto charsmap = text::PrecompiledCharsmap::from_base64(b64, "tokenizer.json: '" + path + ".precompiled_charsmap'");
+    if (!charsmap.ok()) return charsmap.status();
+    out->add_precompiled(std::make_shared<const text::PrecompiledCharsmap>(std::move(charsmap).value()));
   } else if (type.empty()) {
     return corrupt(path + ".type", "is missing");
   } else {

@@ -31,7 +31,8 @@ std::string type_of(const json& section);
 
 Result<std::vector<AddedToken>> parse_added_tokens(const json& root);
 // Null, BertNormalizer, Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, Prepend, Replace
-// (literal pattern), Nmt and Sequences of them, appended to *out.
+// (literal pattern or a one-character run Regex "c{n,}"), Nmt, Precompiled and Sequences of
+// them, appended to *out.
 Status parse_normalizer(const json& n, const std::string& path, text::Normalizer* out);
 // The ids BertProcessing/RobertaProcessing/TemplateProcessing (or a Sequence of them) put before
 // and after a single text.

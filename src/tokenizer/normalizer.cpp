@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tokenizer/precompiled_charsmap.h"
 #include "tokenizer/utf8.h"
 
 namespace autoglm::text {
@@ -263,8 +264,29 @@ void Normalizer::apply(CodePoints* cps) const {
         *cps = std::move(out);
         break;
       }
+      case Kind::kReplaceRun: {
+        CodePoints out;
+        out.reserve(cps->size());
+        const char32_t c = s.pattern[0];
+        for (size_t i = 0; i < cps->size();) {
+          size_t run = 0;
+          while (i + run < cps->size() && (*cps)[i + run] == c) ++run;
+          if (run == 0) {
+            out.push_back((*cps)[i++]);
+          } else {
+            if (run >= s.min_run) out += s.content;
+            else out.append(run, c);
+            i += run;
+          }
+        }
+        *cps = std::move(out);
+        break;
+      }
       case Kind::kNmt:
         apply_nmt(cps);
+        break;
+      case Kind::kPrecompiled:
+        *cps = decode_utf8(s.charsmap->normalize(encode_utf8(*cps)));
         break;
     }
   }
@@ -281,6 +303,20 @@ void Normalizer::add_replace(std::string_view pattern, std::string_view content)
   s.pattern = decode_utf8(pattern);
   s.content = decode_utf8(content);
   if (!s.pattern.empty()) steps_.push_back(std::move(s));  // an empty pattern matches nowhere
+}
+
+void Normalizer::add_replace_run(char32_t c, size_t min_run, std::string_view content) {
+  Step s{Kind::kReplaceRun, {}};
+  s.pattern = CodePoints(1, c);
+  s.content = decode_utf8(content);
+  s.min_run = min_run < 1 ? 1 : min_run;
+  steps_.push_back(std::move(s));
+}
+
+void Normalizer::add_precompiled(std::shared_ptr<const PrecompiledCharsmap> charsmap) {
+  Step s{Kind::kPrecompiled, {}};
+  s.charsmap = std::move(charsmap);
+  steps_.push_back(std::move(s));
 }
 
 std::string Normalizer::apply(std::string_view utf8) const {

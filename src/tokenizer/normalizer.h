@@ -1,7 +1,7 @@
 // Unicode text normalization for tokenizers, as Hugging Face `tokenizers` defines its normalizers:
 // BertNormalizer (clean text, Chinese-character splitting, accent stripping, lower-casing),
-// Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, Prepend, Replace (a literal pattern), Nmt,
-// and sequences of them. Unicode data
+// Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, Prepend, Replace (a literal pattern or a run
+// of one character), Nmt, Precompiled (precompiled_charsmap.h) and sequences of them. Unicode data
 // (categories, decompositions, case mappings) comes from utf8proc.
 //
 // Text is handled as code points; UTF-8 input that is not well-formed is read with every bad byte
@@ -9,12 +9,14 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace autoglm::text {
 
+class PrecompiledCharsmap;
 using CodePoints = std::u32string;
 
 // UTF-8 -> code points; each byte that is not part of a well-formed character becomes U+FFFD.
@@ -49,13 +51,16 @@ struct BertNormalizerOptions {
 // An ordered list of normalization steps (HF's normalizer, flattened).
 class Normalizer {
  public:
-  enum class Kind { kBert, kLowercase, kStripAccents, kForm, kStrip, kPrepend, kReplace, kNmt };
+  enum class Kind { kBert, kLowercase, kStripAccents, kForm, kStrip, kPrepend, kReplace, kReplaceRun, kNmt,
+                    kPrecompiled };
   struct Step {
     Kind kind;
     BertNormalizerOptions bert;
     NormForm form = NormForm::kNFD;
     bool strip_left = false, strip_right = false;
     CodePoints pattern = {}, content = {};  // kReplace: pattern -> content; kPrepend: content
+    size_t min_run = 0;                     // kReplaceRun: pattern[0] repeated >= min_run times
+    std::shared_ptr<const PrecompiledCharsmap> charsmap = {};
   };
 
   void add_bert(const BertNormalizerOptions& o) { steps_.push_back({Kind::kBert, o}); }
@@ -67,6 +72,10 @@ class Normalizer {
   void add_prepend(std::string_view content);
   // Every non-overlapping occurrence of `pattern` (non-empty), left to right.
   void add_replace(std::string_view pattern, std::string_view content);
+  // Every maximal run of at least min_run (>= 1) `c` characters: HF's Replace with the Regex
+  // "c{min_run,}" (converters write " {2,}").
+  void add_replace_run(char32_t c, size_t min_run, std::string_view content);
+  void add_precompiled(std::shared_ptr<const PrecompiledCharsmap> charsmap);
   // SentencePiece's NMT rules: drops C0 controls (but \t \n \r \f), DEL, U+008F, U+009F; makes
   // \t \n \f \r U+1680 U+200B..U+200F U+2028 U+2029 U+2581 U+FEFF U+FFFD a space.
   void add_nmt() { steps_.push_back({Kind::kNmt, {}}); }
