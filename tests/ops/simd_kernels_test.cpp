@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
 #include "quant/quant.h"
@@ -24,7 +26,7 @@ const DType kWeightTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0,
 
 std::vector<Isa> simd_isas() {
   std::vector<Isa> v;
-  for (Isa i : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa i : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
     if (isa_available(i)) v.push_back(i);
   }
   return v;
@@ -200,6 +202,10 @@ std::vector<float> quantizer_input(int64_t n, int mode, std::mt19937& rng) {
     case 7: for (auto& x : v) x *= 1e-40f; break;                          // subnormals
     case 8: for (size_t i = 0; i < v.size(); ++i) v[i] = float(int(i % 255) - 127) * 0.5f; break;  // ties
     case 9: for (auto& x : v) x = nan; break;
+    case 10:  // 127 in every block: scale exactly 1, so the halves are exact rounding ties
+      for (size_t i = 0; i < v.size(); ++i) v[i] = float(int(i * 37 % 509) - 254) * 0.5f;
+      for (size_t i = 0; i < v.size(); i += 32) v[i] = 127.0f;
+      break;
     default: break;
   }
   return v;
@@ -212,7 +218,7 @@ TEST(SimdKernels, ActivationQuantizersBitExact) {
       ASSERT_NE(k->quantize_act, nullptr);
       const DType at = k->act_type;
       std::mt19937 rng(7);
-      for (int mode = 0; mode < 10; ++mode) {
+      for (int mode = 0; mode < 11; ++mode) {
         for (int64_t nb : {1, 2, 3, 6}) {
           const int64_t n = nb * block_of(at);
           std::vector<float> x = quantizer_input(n, mode, rng);
@@ -247,6 +253,23 @@ TEST(SimdKernels, DispatchTable) {
   EXPECT_EQ(cpu_kernels_for(DType::I32), nullptr);
   EXPECT_EQ(cpu_kernels_for(static_cast<DType>(200)), nullptr);
 }
+
+#if defined(__aarch64__)  // src/CMakeLists.txt compiles the NEON kernels on every AArch64 build
+// NEON is baseline on AArch64; the SDOT dots are used exactly where the CPU reports dotprod.
+// scripts/test_arm.sh runs this under qemu with and without dotprod and says which to expect.
+TEST(SimdKernels, NeonDispatchFollowsDotprod) {
+  ASSERT_TRUE(isa_available(Isa::kNeon));
+  if (std::getenv("AUTOGLM_CPU_ISA") == nullptr) {
+    EXPECT_EQ(active_isa(), Isa::kNeon);
+  }
+  const bool sdot = simd::cpu_has_neon_dotprod();
+  EXPECT_EQ(cpu_kernels_for(DType::Q8_0, Isa::kNeon)->vec_dot == simd::neon_dotprod_q8_0, sdot);
+  EXPECT_EQ(cpu_kernels_for(DType::Q4_0, Isa::kNeon)->vec_dot == simd::neon_dotprod_q4_0, sdot);
+  if (const char* want = std::getenv("AUTOGLM_EXPECT_NEON_DOTPROD")) {
+    EXPECT_EQ(sdot, std::string(want) == "1") << "AUTOGLM_EXPECT_NEON_DOTPROD=" << want;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace autoglm::cpu

@@ -90,13 +90,19 @@ TEST(Half, Fp32ToFp16HalfwayAndSpecialCases) {
   EXPECT_TRUE(is_f16_nan(fp32_to_fp16(-std::numeric_limits<float>::quiet_NaN())));
 }
 
-#if defined(__FLT16_MAX__)
-// The compiler's own _Float16 conversion (libgcc / hardware) as a second opinion.
+// The compiler's own half conversion (libgcc / hardware) as a second opinion. GCC 12 has no
+// _Float16 in C++ on AArch64 (though it defines __FLT16_MAX__); its __fp16 is the same IEEE type.
+#if defined(__aarch64__)
+#define AG_COMPILER_HALF __fp16
+#elif defined(__FLT16_MAX__)
+#define AG_COMPILER_HALF _Float16
+#endif
+#if defined(AG_COMPILER_HALF)
 TEST(Half, Fp32ToFp16AgreesWithCompilerFloat16) {
   for (uint64_t b = 0; b < (1ull << 32); b += 1031) {
     const float f = std::bit_cast<float>(static_cast<uint32_t>(b));
     if (std::isnan(f)) continue;
-    const _Float16 h = static_cast<_Float16>(f);
+    const AG_COMPILER_HALF h = static_cast<AG_COMPILER_HALF>(f);
     ASSERT_EQ(fp32_to_fp16(f), std::bit_cast<uint16_t>(h)) << std::hex << b;
   }
 }

@@ -72,6 +72,9 @@ const AttnKernels& attn_kernels(Isa isa) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
     case Isa::kAvx512: return simd::avx512_attn_kernels();
 #endif
+#if defined(AUTOGLM_HAVE_NEON_KERNELS)
+    case Isa::kNeon: return simd::neon_attn_kernels();
+#endif
     default: return portable::kernels();
   }
 }

@@ -1,7 +1,7 @@
 // Inner kernels of paged attention (attention.cpp drives them): one block of keys/values of
 // one kv head against a set of queries, each query keeping its own online-softmax state, and
 // the converters that turn an F16 / I8 cache block into f32 once for all those queries.
-// One implementation (attention_block.inc.h) is compiled per ISA: portable, AVX2, AVX-512.
+// One implementation (attention_block.inc.h) is compiled per ISA: portable, AVX2, AVX-512, NEON.
 //
 // Every query's arithmetic depends only on its own row, its visible keys and the block
 // boundaries, never on which other queries share the call, so batching does not change results.
@@ -60,6 +60,7 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
 namespace simd {
 const AttnKernels& avx2_attn_kernels();    // simd/attention_avx2.cpp
 const AttnKernels& avx512_attn_kernels();  // simd/attention_avx512.cpp
+const AttnKernels& neon_attn_kernels();    // simd/attention_neon.cpp (AArch64)
 }  // namespace simd
 
 }  // namespace autoglm::cpu

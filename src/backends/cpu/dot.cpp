@@ -39,6 +39,9 @@ const simd::IsaKernels* isa_kernels(Isa isa) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
     case Isa::kAvx512: return &simd::avx512_kernels();
 #endif
+#if defined(AUTOGLM_HAVE_NEON_KERNELS)
+    case Isa::kNeon: return &simd::neon_kernels();
+#endif
     default: return nullptr;
   }
 }
@@ -77,13 +80,14 @@ Table build_table(Isa isa) {
 
 const Table& table(Isa isa) {
   static const std::array<Table, kNumIsas> tables = {build_table(Isa::kScalar), build_table(Isa::kAvx2),
-                                                     build_table(Isa::kAvx512)};
+                                                     build_table(Isa::kAvx512), build_table(Isa::kNeon)};
   return tables[static_cast<size_t>(isa)];
 }
 
 Isa best_isa() {
   if (isa_available(Isa::kAvx512)) return Isa::kAvx512;
   if (isa_available(Isa::kAvx2)) return Isa::kAvx2;
+  if (isa_available(Isa::kNeon)) return Isa::kNeon;
   return Isa::kScalar;
 }
 
@@ -98,7 +102,7 @@ Isa pick_isa() {
     AG_LOG(kWarn, "AUTOGLM_CPU_ISA=%s is not available on this CPU/build; using %s", env, isa_name(best));
     return best;
   }
-  AG_LOG(kWarn, "AUTOGLM_CPU_ISA=%s is not one of scalar, avx2, avx512; using %s", env, isa_name(best));
+  AG_LOG(kWarn, "AUTOGLM_CPU_ISA=%s is not one of scalar, avx2, avx512, neon; using %s", env, isa_name(best));
   return best;
 }
 
@@ -111,6 +115,7 @@ const char* isa_name(Isa isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kNeon: return "neon";
   }
   return "?";
 }
@@ -127,6 +132,12 @@ bool isa_available(Isa isa) {
     case Isa::kAvx512:
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
       return simd::cpu_has_avx512_vnni();
+#else
+      return false;
+#endif
+    case Isa::kNeon:
+#if defined(AUTOGLM_HAVE_NEON_KERNELS)
+      return true;  // baseline on AArch64; SDOT is chosen inside neon_kernels()
 #else
       return false;
 #endif
@@ -167,7 +178,7 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {
-  // The F32 row kernel of the active ISA (AVX-512, AVX2 or the reference).
+  // The F32 row kernel of the active ISA (AVX-512, AVX2, NEON or the reference).
   static const quant::VecDotFn dot = cpu_kernels_for(DType::F32)->vec_dot;
   return dot(n, a, b);
 }

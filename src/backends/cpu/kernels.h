@@ -58,11 +58,11 @@ void silu_mul_reference(const float* gate, const float* up, float* out, int64_t 
 float dot_f32(const float* a, const float* b, int64_t n);
 
 // Instruction sets with their own kernels. The scalar path is src/quant's reference itself.
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
-inline constexpr int kNumIsas = 3;
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+inline constexpr int kNumIsas = 4;
 const char* isa_name(Isa isa);
 bool isa_available(Isa isa);  // compiled in and supported by this CPU
-// The ISA matmul uses: the best available, or AUTOGLM_CPU_ISA=scalar|avx2|avx512 (capped at
+// The ISA matmul uses: the best available, or AUTOGLM_CPU_ISA=scalar|avx2|avx512|neon (capped at
 // the best available, with a warning) read once at start.
 Isa active_isa();
 

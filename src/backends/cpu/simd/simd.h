@@ -27,5 +27,12 @@ struct IsaKernels {
 const IsaKernels& avx2_kernels();    // simd/kernels_avx2.cpp; only where cpu_has_avx2_fma()
 const IsaKernels& avx512_kernels();  // simd/kernels_avx512.cpp; only where cpu_has_avx512_vnni()
 
+// AArch64 (simd/kernels_neon.cpp): NEON is baseline there; the SDOT dots are used only where
+// cpu_has_neon_dotprod() (simd/kernels_neon_dotprod.cpp, compiled with +dotprod).
+bool cpu_has_neon_dotprod();
+const IsaKernels& neon_kernels();
+float neon_dotprod_q8_0(int64_t n, const void* x, const void* y);
+float neon_dotprod_q4_0(int64_t n, const void* x, const void* y);
+
 
 }  // namespace autoglm::cpu::simd

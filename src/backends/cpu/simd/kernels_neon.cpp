@@ -1,0 +1,215 @@
+// Arm NEON row kernels (AArch64, where NEON is baseline; compiled only there, src/CMakeLists.txt).
+// The integer dots use SDOT (vdotq_s32, kernels_neon_dotprod.cpp) only when the CPU reports the
+// dotprod extension at run time (getauxval(AT_HWCAP) & HWCAP_ASIMDDP); otherwise widening
+// multiplies (vmull_s8) with pairwise accumulation give the same exact integer sums on any
+// ARMv8-A core.
+//
+// As on x86 the integer dot of each block equals the reference's; only the float accumulation
+// across blocks differs from the reference's double accumulation. The Q8_0 quantizer writes the
+// reference's bytes exactly.
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/simd/simd.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
+
+#if defined(__linux__) && !defined(HWCAP_ASIMDDP)
+#define HWCAP_ASIMDDP (1 << 20)  // Linux uapi asm/hwcap.h, for older libc headers
+#endif
+
+namespace autoglm::cpu::simd {
+
+bool cpu_has_neon_dotprod() {
+#if defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;  // no run-time probe here yet: the plain NEON dots are right on every core
+#endif
+}
+
+namespace neon {
+namespace {
+
+using quant::block_q4_0;
+using quant::block_q8_0;
+using quant::kQK;
+
+inline float h2f(uint16_t h) { return quant::fp16_to_fp32(h); }
+
+// ---- float rows ----
+
+float dot_f32(int64_t n, const void* vx, const void* vy) {
+  const float* a = static_cast<const float*>(vx);
+  const float* b = static_cast<const float*>(vy);
+  float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+    s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    s2 = vfmaq_f32(s2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+    s3 = vfmaq_f32(s3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+  }
+  for (; i + 4 <= n; i += 4) s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+  float r = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+// 8 F16 / BF16 values -> two float32x4 (elements 0..3, 4..7). FCVTL is baseline AArch64.
+inline void load_f16x8(const uint16_t* p, float32x4_t& lo, float32x4_t& hi) {
+  const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(p));
+  lo = vcvt_f32_f16(vget_low_f16(h));
+  hi = vcvt_high_f32_f16(h);
+}
+inline void load_bf16x8(const uint16_t* p, float32x4_t& lo, float32x4_t& hi) {
+  const uint16x8_t h = vld1q_u16(p);
+  lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+  hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+}
+
+template <bool Half>
+float dot_16bit(int64_t n, const void* vx, const void* vy) {
+  const auto* a = static_cast<const uint16_t*>(vx);
+  const float* b = static_cast<const float*>(vy);
+  float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    float32x4_t w0, w1, w2, w3;
+    if constexpr (Half) {
+      load_f16x8(a + i, w0, w1);
+      load_f16x8(a + i + 8, w2, w3);
+    } else {
+      load_bf16x8(a + i, w0, w1);
+      load_bf16x8(a + i + 8, w2, w3);
+    }
+    s0 = vfmaq_f32(s0, w0, vld1q_f32(b + i));
+    s1 = vfmaq_f32(s1, w1, vld1q_f32(b + i + 4));
+    s2 = vfmaq_f32(s2, w2, vld1q_f32(b + i + 8));
+    s3 = vfmaq_f32(s3, w3, vld1q_f32(b + i + 12));
+  }
+  float r = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+  for (; i < n; ++i) r += (Half ? quant::fp16_to_fp32(a[i]) : quant::bf16_to_fp32(a[i])) * b[i];
+  return r;
+}
+
+float dot_f16(int64_t n, const void* x, const void* y) { return dot_16bit<true>(n, x, y); }
+float dot_bf16(int64_t n, const void* x, const void* y) { return dot_16bit<false>(n, x, y); }
+
+// ---- 32-element blocks with Q8_0 activations ----
+
+// Four int32 lanes whose sum is the exact dot of 32 int8 pairs (x0|x1 against y0|y1). Products
+// fit int16 (|x| <= 128, |y| <= 127), so the widening path cannot overflow either.
+inline int32x4_t dot32_plain(int8x16_t x0, int8x16_t x1, int8x16_t y0, int8x16_t y1) {
+  int32x4_t s = vdupq_n_s32(0);
+  s = vpadalq_s16(s, vmull_s8(vget_low_s8(x0), vget_low_s8(y0)));
+  s = vpadalq_s16(s, vmull_high_s8(x0, y0));
+  s = vpadalq_s16(s, vmull_s8(vget_low_s8(x1), vget_low_s8(y1)));
+  s = vpadalq_s16(s, vmull_high_s8(x1, y1));
+  return s;
+}
+
+// The weight block's 32 int8 values as two 16-lane halves (elements 0..15, 16..31).
+inline void load_q8_0(const block_q8_0& b, int8x16_t& v0, int8x16_t& v1) {
+  v0 = vld1q_s8(b.qs);
+  v1 = vld1q_s8(b.qs + 16);
+}
+// Q4_0: element j in the low nibble of qs[j], element j+16 in the high one; value q - 8.
+inline void load_q4_0(const block_q4_0& b, int8x16_t& v0, int8x16_t& v1) {
+  const uint8x16_t q = vld1q_u8(b.qs);
+  const int8x16_t eight = vdupq_n_s8(8);
+  v0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), eight);
+  v1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+}
+
+// Sum over blocks of d_x * d_y * dot(x, y) for weight blocks Block (decoded by Load). The SDOT
+// versions are in kernels_neon_dotprod.cpp, the only file compiled with +dotprod.
+template <class Block, void (*Load)(const Block&, int8x16_t&, int8x16_t&)>
+float dot_blocks(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int8x16_t x0, x1;
+    Load(x[i], x0, x1);
+    const int32x4_t p = dot32_plain(x0, x1, vld1q_s8(y[i].qs), vld1q_s8(y[i].qs + 16));
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), h2f(x[i].d) * h2f(y[i].d));
+  }
+  return vaddvq_f32(acc);
+}
+
+float dot_q8_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q8_0, load_q8_0>(n, x, y); }
+float dot_q4_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q4_0, load_q4_0>(n, x, y); }
+
+// ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
+
+void quantize_q8_0(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<block_q8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    float32x4_t v[8];
+    // The reference's amax ignores NaN (amax < NaN is false): FMAXNM does the same.
+    float32x4_t amax = vdupq_n_f32(0.0f);
+    for (int k = 0; k < 8; ++k) {
+      v[k] = vld1q_f32(src + 4 * k);
+      amax = vmaxnmq_f32(amax, vabsq_f32(v[k]));
+    }
+    const float d = vmaxnmvq_f32(amax) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    b[i].d = quant::fp32_to_fp16(d);
+    int16x8_t h[4];
+    for (int k = 0; k < 4; ++k) {
+      int32x4_t q[2];
+      for (int j = 0; j < 2; ++j) {
+        // Clamp to [-127, 127] first (FMAXNM maps NaN to -127, as the reference does), then
+        // FCVTAS: round to nearest with ties away from zero, which is std::round.
+        const float32x4_t s = vmulq_n_f32(v[2 * k + j], id);
+        q[j] = vcvtaq_s32_f32(vminnmq_f32(vmaxnmq_f32(s, vdupq_n_f32(-127.0f)), vdupq_n_f32(127.0f)));
+      }
+      h[k] = vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1]));
+    }
+    vst1q_s8(b[i].qs, vcombine_s8(vmovn_s16(h[0]), vmovn_s16(h[1])));
+    vst1q_s8(b[i].qs + 16, vcombine_s8(vmovn_s16(h[2]), vmovn_s16(h[3])));
+  }
+}
+
+// ---- activation functions ----
+
+#include "backends/cpu/simd/exp_neon.inc.h"
+
+void silu_mul(const float* g, const float* u, float* o, int64_t n) {
+  int64_t i = 0;
+  const float32x4_t one = vdupq_n_f32(1.0f);
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t v = vld1q_f32(g + i);
+    const float32x4_t s = vdivq_f32(v, vaddq_f32(one, exp_ps(vnegq_f32(v))));
+    vst1q_f32(o + i, vmulq_f32(s, vld1q_f32(u + i)));
+  }
+  for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+IsaKernels make_kernels(bool sdot) {
+  IsaKernels t;
+  t.f32 = dot_f32;
+  t.f16 = dot_f16;
+  t.bf16 = dot_bf16;
+  t.q8_0 = sdot ? neon_dotprod_q8_0 : dot_q8_0;
+  t.q4_0 = sdot ? neon_dotprod_q4_0 : dot_q4_0;
+  t.quantize_q8_0 = quantize_q8_0;
+  t.silu_mul = silu_mul;
+  return t;
+}
+
+}  // namespace
+}  // namespace neon
+
+const IsaKernels& neon_kernels() {
+  static const IsaKernels k = neon::make_kernels(cpu_has_neon_dotprod());
+  return k;
+}
+
+}  // namespace autoglm::cpu::simd
