@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
@@ -146,6 +147,57 @@ float dot_blocks(int64_t n, const void* vx, const void* vy) {
 float dot_q8_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q8_0, load_q8_0>(n, x, y); }
 float dot_q4_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q4_0, load_q4_0>(n, x, y); }
 
+// ---- K-quants with Q8_K activations ----
+
+// Q4_K / Q5_K: sum_j sc[j] * dot(q_j, y_j) over the 8 sub-blocks of 32 (values 0..15 or 0..31,
+// so the signed widening products stay exact), minus the min term from the activation bsums.
+template <bool Five>
+float dot_q45_K(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Five, quant::block_q5_K, quant::block_q4_K>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const quant::block_q8_K*>(vy);
+  const uint8x16_t low4 = vdupq_n_u8(0x0f), bit4 = vdupq_n_u8(0x10);
+  float acc = 0.0f, acc_min = 0.0f;
+  for (int64_t i = 0; i < n / quant::kQKK; ++i) {
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) quant::unpack_scale_min_k4(j, x[i].scales, &sc[j], &m[j]);
+    int summ = 0;
+    for (int j = 0; j < 8; ++j) summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    uint8x16_t h0 = vdupq_n_u8(0), h1 = h0;
+    if constexpr (Five) {
+      h0 = vld1q_u8(x[i].qh);
+      h1 = vld1q_u8(x[i].qh + 16);
+    }
+    int32_t sumi = 0;
+    for (int c = 0; c < 4; ++c) {
+      const uint8x16_t b0 = vld1q_u8(x[i].qs + 32 * c), b1 = vld1q_u8(x[i].qs + 32 * c + 16);
+      uint8x16_t lo0 = vandq_u8(b0, low4), lo1 = vandq_u8(b1, low4);
+      uint8x16_t hi0 = vshrq_n_u8(b0, 4), hi1 = vshrq_n_u8(b1, 4);
+      if constexpr (Five) {
+        // Bit 2c of qh[l] is bit 4 of element 64c + l, bit 2c+1 that of element 64c + 32 + l.
+        const uint8x16_t m0 = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c)));
+        const uint8x16_t m1 = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c + 1)));
+        lo0 = vorrq_u8(lo0, vandq_u8(vtstq_u8(h0, m0), bit4));
+        lo1 = vorrq_u8(lo1, vandq_u8(vtstq_u8(h1, m0), bit4));
+        hi0 = vorrq_u8(hi0, vandq_u8(vtstq_u8(h0, m1), bit4));
+        hi1 = vorrq_u8(hi1, vandq_u8(vtstq_u8(h1, m1), bit4));
+      }
+      const int8_t* q8 = y[i].qs + 64 * c;
+      const int32x4_t p0 = dot32_plain(vreinterpretq_s8_u8(lo0), vreinterpretq_s8_u8(lo1), vld1q_s8(q8),
+                                       vld1q_s8(q8 + 16));
+      const int32x4_t p1 = dot32_plain(vreinterpretq_s8_u8(hi0), vreinterpretq_s8_u8(hi1), vld1q_s8(q8 + 32),
+                                       vld1q_s8(q8 + 48));
+      sumi += sc[2 * c] * vaddvq_s32(p0) + sc[2 * c + 1] * vaddvq_s32(p1);
+    }
+    acc += y[i].d * h2f(x[i].d) * static_cast<float>(sumi);
+    acc_min += y[i].d * h2f(x[i].dmin) * static_cast<float>(summ);
+  }
+  return acc - acc_min;
+}
+
+float dot_q4_K(int64_t n, const void* x, const void* y) { return dot_q45_K<false>(n, x, y); }
+float dot_q5_K(int64_t n, const void* x, const void* y) { return dot_q45_K<true>(n, x, y); }
+
 // ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
 
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
@@ -199,6 +251,8 @@ IsaKernels make_kernels(bool sdot) {
   t.bf16 = dot_bf16;
   t.q8_0 = sdot ? neon_dotprod_q8_0 : dot_q8_0;
   t.q4_0 = sdot ? neon_dotprod_q4_0 : dot_q4_0;
+  t.q4_K = dot_q4_K;
+  t.q5_K = dot_q5_K;
   t.quantize_q8_0 = quantize_q8_0;
   t.silu_mul = silu_mul;
   return t;
