@@ -77,7 +77,12 @@ __attribute__((target("avx512f"))) uint64_t sum_wide(const uint64_t* buf, size_t
     s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(buf + i + 16));
     s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(buf + i + 24));
   }
-  uint64_t s = _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+  // Lanes summed through memory: GCC 12 flags _mm512_reduce_add_epi64's internals as
+  // uninitialized in debug builds.
+  uint64_t lanes[8];
+  _mm512_storeu_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+  uint64_t s = 0;
+  for (uint64_t x : lanes) s += x;
   for (; i < e; ++i) s += buf[i];
   return s;
 }
