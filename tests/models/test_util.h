@@ -1,6 +1,8 @@
 // Helpers for model tests: fixture paths, golden ids, and rewriting a GGUF with changes.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -59,7 +61,9 @@ inline std::string write_edited(const std::string& src, const GgufEdit& edit, co
     edit.edit_shape(t.name, shape);
     w.add_tensor(t.name, t.type, shape, t.data, t.nbytes);
   }
-  const std::string path = ::testing::TempDir() + "/" + name + ".gguf";
+  // Per process: ctest runs each test case as its own process, two at a time, and a file
+  // rewritten while another process has it mapped kills that process.
+  const std::string path = ::testing::TempDir() + "/" + name + "." + std::to_string(::getpid()) + ".gguf";
   Status st = w.write(path);
   if (!st.ok()) ADD_FAILURE() << st.to_string();
   return path;

@@ -2,6 +2,7 @@
 // our GGUF writer, read back through the mmap reader, dequantize: bit-identical to dequantizing
 // the in-memory blocks, and within the format's error of the original floats.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <random>
@@ -34,7 +35,7 @@ TEST(QuantizedGguf, WriteReadDequantizeMatchesReference) {
     w.add_tensor(std::string("t.") + dtype_name(c.type), c.type, {rows, cols}, q.data(), q.size());
     blobs.push_back(std::move(q));
   }
-  const std::string path = ::testing::TempDir() + "/quantized.gguf";
+  const std::string path = ::testing::TempDir() + "/quantized." + std::to_string(::getpid()) + ".gguf";
   ASSERT_TRUE(w.write(path).ok());
   auto f = gguf::File::open(path);
   ASSERT_TRUE(f.ok()) << f.status().to_string();
