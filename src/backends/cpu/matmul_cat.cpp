@@ -49,19 +49,13 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   float* yf = y.data_as<float>();
 
   if (is_packed_type(type)) {
-    thread_local PackedActivations scratch;  // reused per calling thread (see packed_matmul.cpp)
-    PackedActivations& act = scratch;
-    AG_RETURN_IF_ERROR(prepare_packed_activations(x, act, pool, type));
-    PackedGemmFn gemm = packed_gemm_for(type, active_isa());
-    if (gemm == nullptr) gemm = packed_gemm_for(type, Isa::kScalar);
+    AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, type, pool));
     const Segments seg = segments(ws, kPackRows);
-    const size_t group_bytes = packed_group_bytes(type, k);
     pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
       for (int64_t u = u0; u < u1; ++u) {
         const size_t i = seg.find(u);
         const int64_t g = u - seg.begin[i];
-        gemm(act.nb, static_cast<const uint8_t*>(ws[i]->data()) + static_cast<size_t>(g) * group_bytes, act, 0, n,
-             yf + seg.col[i] + g * kPackRows, ldy);
+        call.group(*ws[i], g, 0, n, yf + seg.col[i] + g * kPackRows, ldy);
       }
     }, grain_for(kPackRows * k * n));
     return Status::OK();

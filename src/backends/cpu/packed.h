@@ -70,4 +70,19 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
 // Bytes of one packed group of 16 rows with k columns.
 inline size_t packed_group_bytes(DType packed, int64_t k) { return row_size(packed, k) * kPackRows; }
 
+// One packed product's per-call state, shared by matmul_packed, matmul_swiglu_packed and
+// matmul_cat: x's activations prepared for `packed` (in a buffer reused per calling thread:
+// a fresh one per call page-faults), the active ISA's kernel (else the scalar reference) and
+// the bytes of one row group. `act` points at the caller's buffer, so the pool's workers use it.
+struct PackedCall {
+  const PackedActivations* act = nullptr;
+  PackedGemmFn gemm = nullptr;
+  size_t group_bytes = 0;
+  // Row group g of the packed matrix w against tokens [t0, t0 + nt) into y (ldy apart).
+  void group(const Tensor& w, int64_t g, int64_t t0, int64_t nt, float* y, int64_t ldy) const {
+    gemm(act->nb, static_cast<const uint8_t*>(w.data()) + static_cast<size_t>(g) * group_bytes, *act, t0, nt, y, ldy);
+  }
+};
+Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& pool);
+
 }  // namespace autoglm::cpu
