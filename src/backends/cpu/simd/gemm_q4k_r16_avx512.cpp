@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
@@ -92,18 +93,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 
 void gemm_q4_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  int64_t t = 0;
-  for (; t + kTile <= nt; t += kTile) tile<kTile>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-  switch (nt - t) {
-    case 0: break;
-    case 1: tile<1>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 2: tile<2>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 3: tile<3>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 4: tile<4>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 5: tile<5>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 6: tile<6>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    default: tile<7>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-  }
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
 }
 
 }  // namespace autoglm::cpu::simd

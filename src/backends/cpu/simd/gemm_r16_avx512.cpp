@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
@@ -87,18 +88,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <bool kQ4>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
-  int64_t t = 0;
-  for (; t + kTile <= nt; t += kTile) tile<kQ4, kTile>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-  switch (nt - t) {
-    case 0: break;
-    case 1: tile<kQ4, 1>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 2: tile<kQ4, 2>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 3: tile<kQ4, 3>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 4: tile<kQ4, 4>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 5: tile<kQ4, 5>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    case 6: tile<kQ4, 6>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-    default: tile<kQ4, 7>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); break;
-  }
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<kQ4, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
 }
 
 }  // namespace
