@@ -72,6 +72,8 @@ class Engine {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   int32_t n_ctx() const { return n_ctx_; }
   int32_t n_threads() const { return pool_.size(); }
+  // The engine's workers, idle between steps: callers on the engine's thread may share them.
+  ThreadPool& pool() { return pool_; }
 
   Result<GenerationResult> generate(std::string_view prompt, const GenerationParams& params,
                                     const TextCallback& on_text = {});

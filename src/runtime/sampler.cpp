@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "backends/cpu/kernels.h"
 #include "core/check.h"
 
 namespace autoglm {
@@ -14,6 +15,21 @@ bool finite(float x) { return std::isfinite(x); }
 // Falling probability, then rising id: a total order, so the result never depends on the sort
 // algorithm (llama2.c's qsort leaves exact ties unspecified; we pick the lower id first).
 bool more_probable(float pa, int32_t ia, float pb, int32_t ib) { return pa > pb || (pa == pb && ia < ib); }
+
+// The same value as the sequential `m = std::max(m, x[i])` from m = x[0] (max is exact, so the
+// order does not matter for numbers), in 8 independent chains the compiler can keep in registers.
+float max_of(const float* x, size_t n) {
+  float m[8];
+  for (float& v : m) v = x[0];
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t j = 0; j < 8; ++j) m[j] = std::max(m[j], x[i + j]);
+  }
+  for (; i < n; ++i) m[0] = std::max(m[0], x[i]);
+  float r = m[0];
+  for (size_t j = 1; j < 8; ++j) r = std::max(r, m[j]);
+  return r;
+}
 
 }  // namespace
 
@@ -83,16 +99,15 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
     return static_cast<int32_t>(best);
   }
 
-  // Softmax exactly as llama2.c computes it: float division, float max, expf, sequential float sum.
-  for (float& x : probs_) x /= params_.temperature;
-  float max_val = probs_[0];
-  for (size_t i = 1; i < n; ++i) max_val = std::max(max_val, probs_[i]);
-  float sum = 0.0f;
-  for (float& x : probs_) {
-    x = std::exp(x - max_val);
-    sum += x;
-  }
-  for (float& x : probs_) x /= sum;
+  // Softmax: logits / T, minus their max, exp and normalise. exp and its sum are the CPU kernels'
+  // (exp_shift_sum: within a few ulp of expf, summed in a fixed lane order, so the same bits on
+  // every ISA) because a scalar expf per vocabulary entry made sampling a 150k vocabulary cost
+  // ~0.6 ms, a quarter of a 16-sequence decode step.
+  float* p = probs_.data();
+  const float t = params_.temperature;
+  for (size_t i = 0; i < n; ++i) p[i] /= t;
+  const float sum = cpu::exp_shift_sum(p, static_cast<int64_t>(n), max_of(p, n));
+  for (size_t i = 0; i < n; ++i) p[i] /= sum;
 
   const float coin = rng_.next_float();  // exactly one draw per sampled token, like llama2.c
   const bool top_p_on = params_.top_p > 0.0f && params_.top_p < 1.0f;

@@ -5,7 +5,8 @@
 //                          last repeat_last_n accepted tokens (llama.cpp semantics)
 //   2. temperature <= 0    greedy: argmax of the penalised logits, lowest index wins ties;
 //                          no random number is drawn
-//   3. temperature         logits / T, then softmax in float (subtract max, expf, sequential sum)
+//   3. temperature         logits / T, then softmax in float (subtract max, the kernels' vector
+//                          exp and its fixed-order sum: cpu::exp_shift_sum)
 //   4. one uniform draw    coin in [0, 1) from xorshift64* (exactly one draw per sampled token)
 //   5. top_k               keep the k most probable tokens
 //   6. top_p               keep the most probable tokens until their cumulative probability
@@ -16,10 +17,12 @@
 // Temperature comes before the truncations (unlike llama.cpp's default chain, which applies it
 // last) because that is what llama2.c does, and matching llama2.c is the reference we test against.
 //
-// llama2.c compatibility: with top_k <= 0, min_p <= 0 and repeat_penalty == 1 the result is
-// bit-for-bit llama2.c run.c's sampler for the same seed: with top_p off (<= 0 or >= 1) the coin
-// walks the probabilities in index order; with top_p on, llama2.c's (1 - top_p) / (n - 1) speed
-// prefilter, descending sort and nucleus cut are reproduced exactly.
+// llama2.c compatibility: with top_k <= 0, min_p <= 0 and repeat_penalty == 1 the steps are
+// llama2.c run.c's sampler for the same seed (one xorshift64* coin per token; with top_p off
+// (<= 0 or >= 1) the coin walks the probabilities in index order; with top_p on, llama2.c's
+// (1 - top_p) / (n - 1) speed prefilter, descending sort and nucleus cut). The probabilities
+// differ from its expf and sequential sum by a few ulp, so a coin within ~1e-7 of a cdf step
+// could pick the neighbour; llama2.c's golden generations are reproduced (tests).
 #pragma once
 
 #include <cstdint>

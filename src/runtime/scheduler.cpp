@@ -376,15 +376,23 @@ void Scheduler::run_step() {
     running_.erase(std::remove_if(running_.begin(), running_.end(), [](auto& r) { return r->cancelled; }), running_.end());
     return;
   }
-  size_t row = 0;
+  // Picking a token touches only its own sequence (sampler, counts, logits row) and costs a pass
+  // over the vocabulary, so the step's picks run across the engine's pool; the events then go out
+  // in sequence order on this thread.
+  std::vector<Sequence*> pickers;
   for (size_t i = 0; i < owners.size(); ++i) {
-    register_blocks(*owners[i]);
-    if (chunks[i].want_logits) after_logits(*owners[i], (*result)[row++]);
+    if (chunks[i].want_logits) pickers.push_back(owners[i]);
   }
+  std::vector<CompletionEvent> picks(pickers.size());
+  engine_->pool().parallel_for(static_cast<int64_t>(pickers.size()), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) picks[size_t(i)] = choose_token(*pickers[size_t(i)], (*result)[size_t(i)]);
+  });
+  for (Sequence* s : owners) register_blocks(*s);
+  for (size_t i = 0; i < pickers.size(); ++i) after_logits(*pickers[i], std::move(picks[i]));
   running_.erase(std::remove_if(running_.begin(), running_.end(), [](auto& r) { return r->cancelled; }), running_.end());
 }
 
-void Scheduler::after_logits(Sequence& s, std::vector<float>& logits) {
+CompletionEvent Scheduler::choose_token(Sequence& s, std::vector<float>& logits) const {
   const CompletionRequest& r = s.req;
   for (const auto& [tok, bias] : r.logit_bias) logits[static_cast<size_t>(tok)] += bias;
   if (r.presence_penalty != 0.0f || r.frequency_penalty != 0.0f) {
@@ -415,6 +423,13 @@ void Scheduler::after_logits(Sequence& s, std::vector<float>& logits) {
       ev.top_logprobs.push_back({idx[i], engine_->tokenizer().token_to_piece(idx[i]), logits[size_t(idx[i])] - lse});
     }
   }
+  return ev;
+}
+
+void Scheduler::after_logits(Sequence& s, CompletionEvent ev) {
+  const CompletionRequest& r = s.req;
+  const TokenId next = ev.token;
+  const TokenId eos = engine_->tokenizer().vocab().eos;
   if (next == eos && !r.ignore_eos) {
     finish(s, "stop");
     return;

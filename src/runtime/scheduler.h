@@ -50,7 +50,11 @@ class Scheduler {
   bool evict_one_session();
   void preempt(Sequence& victim);
   void run_step();
-  void after_logits(Sequence& s, std::vector<float>& logits);
+  // The next token from one sequence's logits (bias, penalties, sampler, logprobs): safe to run
+  // for different sequences on different threads.
+  CompletionEvent choose_token(Sequence& s, std::vector<float>& logits) const;
+  // Records the chosen token and emits its text, stop or finish.
+  void after_logits(Sequence& s, CompletionEvent ev);
   void finish(Sequence& s, const std::string& reason, bool emit_tail = true);
   void fail(Sequence& s, const Status& st);
   void release_kv(Sequence& s);

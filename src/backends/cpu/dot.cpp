@@ -2,6 +2,7 @@
 // reference traits (src/quant) with the ISA's SIMD kernels laid over them, so every type
 // without a SIMD kernel still runs its reference. AUTOGLM_CPU_ISA forces a path.
 #include <array>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -175,6 +176,31 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
     return s != nullptr && s->silu_mul != nullptr ? s->silu_mul : static_cast<Fn>(silu_mul_reference);
   }();
   f(g, u, o, n);
+}
+
+namespace {
+#include "backends/cpu/simd/exp_sum.inc.h"
+}  // namespace
+
+float exp_shift_sum_reference(float* x, int64_t n, float shift) {
+  float lanes[kExpSumLanes] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = exp_poly(x[i] - shift);
+    lanes[i % kExpSumLanes] += x[i];
+  }
+  return fold_exp_lanes(lanes);
+}
+
+ExpShiftSumFn exp_shift_sum_for(Isa isa) {
+  if (isa == Isa::kScalar) return exp_shift_sum_reference;
+  if (!isa_available(isa)) return nullptr;
+  const simd::IsaKernels* s = isa_kernels(isa);
+  return s != nullptr && s->exp_shift_sum != nullptr ? s->exp_shift_sum : exp_shift_sum_reference;
+}
+
+float exp_shift_sum(float* x, int64_t n, float shift) {
+  static const ExpShiftSumFn f = exp_shift_sum_for(active_isa());
+  return f(x, n, shift);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {

@@ -79,6 +79,14 @@ struct MatmulKernels {
 const MatmulKernels* cpu_kernels_for(DType weight);
 const MatmulKernels* cpu_kernels_for(DType weight, Isa isa);
 
+// x[i] = exp(x[i] - shift) for i < n, returning their sum: the sampler's softmax. exp is the
+// kernels' polynomial (within a few ulp of expf; exactly 0 below -87.34, so exp(-inf) = 0) and
+// the sum runs in 16 fixed lanes, so every ISA, the reference included, gives the same bits.
+float exp_shift_sum(float* x, int64_t n, float shift);
+float exp_shift_sum_reference(float* x, int64_t n, float shift);
+using ExpShiftSumFn = float (*)(float* x, int64_t n, float shift);
+ExpShiftSumFn exp_shift_sum_for(Isa isa);  // nullptr when the ISA is not available here
+
 // Activation rows converted for a weight type's dot kernel: points at x itself when the kernel
 // takes f32, else at `storage` filled with Q8_0/Q8_K rows (row_bytes apart). Unsupported when
 // the row length is not a whole number of the activation type's blocks.

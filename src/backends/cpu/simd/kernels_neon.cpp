@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -244,6 +245,37 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
   for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+#include "backends/cpu/simd/exp_sum.inc.h"
+
+// Lane i % 16 of the sum gets element i (four 4-lane registers), the order exp_sum.inc.h fixes.
+float exp_shift_sum(float* x, int64_t n, float shift) {
+  const float32x4_t sh = vdupq_n_f32(shift), lo = vdupq_n_f32(kExpSumFloor);
+  const auto exp_masked = [&](float32x4_t v) {
+    v = vsubq_f32(v, sh);
+    return vreinterpretq_f32_u32(vandq_u32(vcgeq_f32(v, lo), vreinterpretq_u32_f32(exp_ps(v))));
+  };
+  float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+  int64_t i = 0;
+  for (; i + kExpSumLanes <= n; i += kExpSumLanes) {
+    for (int r = 0; r < 4; ++r) {
+      const float32x4_t e = exp_masked(vld1q_f32(x + i + 4 * r));
+      vst1q_f32(x + i + 4 * r, e);
+      acc[r] = vaddq_f32(acc[r], e);
+    }
+  }
+  float lanes[kExpSumLanes];
+  for (int r = 0; r < 4; ++r) vst1q_f32(lanes + 4 * r, acc[r]);
+  if (i < n) {
+    const auto rest = static_cast<size_t>(n - i);
+    float buf[kExpSumLanes] = {};
+    std::memcpy(buf, x + i, rest * sizeof(float));
+    for (int r = 0; r < 4; ++r) vst1q_f32(buf + 4 * r, exp_masked(vld1q_f32(buf + 4 * r)));
+    for (size_t j = 0; j < rest; ++j) lanes[j] += buf[j];
+    std::memcpy(x + i, buf, rest * sizeof(float));
+  }
+  return fold_exp_lanes(lanes);
+}
+
 IsaKernels make_kernels(bool sdot) {
   IsaKernels t;
   t.f32 = dot_f32;
@@ -255,6 +287,7 @@ IsaKernels make_kernels(bool sdot) {
   t.q5_K = dot_q5_K;
   t.quantize_q8_0 = quantize_q8_0;
   t.silu_mul = silu_mul;
+  t.exp_shift_sum = exp_shift_sum;
   return t;
 }
 

@@ -394,6 +394,59 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
 #endif
 }
 
+#include "backends/cpu/simd/exp_sum.inc.h"
+
+// Lane i % 16 of the sum gets element i (two 8-lane halves on AVX2), the order exp_sum.inc.h
+// fixes; the tail goes through the same vector exp on a padded copy.
+float exp_shift_sum(float* x, int64_t n, float shift) {
+  float lanes[kExpSumLanes];
+  int64_t i = 0;
+#if defined(AG_SIMD_512)
+  const __m512 sh = _mm512_set1_ps(shift), lo = _mm512_set1_ps(kExpSumFloor);
+  const auto exp_masked = [&](__m512 v) {
+    v = _mm512_sub_ps(v, sh);
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, lo, _CMP_GE_OQ), exp_ps(v));
+  };
+  __m512 acc = _mm512_setzero_ps();
+  for (; i + kExpSumLanes <= n; i += kExpSumLanes) {
+    const __m512 e = exp_masked(_mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(x + i, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  _mm512_storeu_ps(lanes, acc);
+#else
+  const __m256 sh = _mm256_set1_ps(shift), lo = _mm256_set1_ps(kExpSumFloor);
+  const auto exp_masked = [&](__m256 v) {
+    v = _mm256_sub_ps(v, sh);
+    return _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), exp_ps(v));
+  };
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + kExpSumLanes <= n; i += kExpSumLanes) {
+    const __m256 e0 = exp_masked(_mm256_loadu_ps(x + i)), e1 = exp_masked(_mm256_loadu_ps(x + i + 8));
+    _mm256_storeu_ps(x + i, e0);
+    _mm256_storeu_ps(x + i + 8, e1);
+    acc0 = _mm256_add_ps(acc0, e0);
+    acc1 = _mm256_add_ps(acc1, e1);
+  }
+  _mm256_storeu_ps(lanes, acc0);
+  _mm256_storeu_ps(lanes + 8, acc1);
+#endif
+  if (i < n) {
+    const auto rest = static_cast<size_t>(n - i);
+    float buf[kExpSumLanes] = {};
+    std::memcpy(buf, x + i, rest * sizeof(float));
+#if defined(AG_SIMD_512)
+    _mm512_storeu_ps(buf, exp_masked(_mm512_loadu_ps(buf)));
+#else
+    _mm256_storeu_ps(buf, exp_masked(_mm256_loadu_ps(buf)));
+    _mm256_storeu_ps(buf + 8, exp_masked(_mm256_loadu_ps(buf + 8)));
+#endif
+    for (size_t j = 0; j < rest; ++j) lanes[j] += buf[j];
+    std::memcpy(x + i, buf, rest * sizeof(float));
+  }
+  return fold_exp_lanes(lanes);
+}
+
 const IsaKernels& kernels() {
   static const IsaKernels k = [] {
     IsaKernels t;
@@ -408,6 +461,7 @@ const IsaKernels& kernels() {
     t.quantize_q8_0 = quantize_q8_0;
     t.quantize_q8_K = quantize_q8_K;
     t.silu_mul = silu_mul;
+    t.exp_shift_sum = exp_shift_sum;
     return t;
   }();
   return k;

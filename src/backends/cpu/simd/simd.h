@@ -22,6 +22,8 @@ struct IsaKernels {
   quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
   // out[i] = silu(gate[i]) * up[i], exp by a polynomial (a few ulp from expf).
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
+  // x[i] = exp(x[i] - shift), returns the sum: bit-identical to cpu::exp_shift_sum_reference.
+  float (*exp_shift_sum)(float* x, int64_t n, float shift) = nullptr;
 };
 
 const IsaKernels& avx2_kernels();    // simd/kernels_avx2.cpp; only where cpu_has_avx2_fma()
