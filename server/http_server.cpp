@@ -291,7 +291,9 @@ Status HttpServer::load_engine() {
   c.render_chat = std::move(render);
   c.engine = std::move(eng).value();
   c.model_id = std::filesystem::path(c.opts.model_path).stem().string();
-  c.state = ServerState::kReady;
+  // A shutdown that began while loading keeps its state: the server does not come up.
+  ServerState loading = ServerState::kLoading;
+  if (!c.state.compare_exchange_strong(loading, ServerState::kReady)) return Unavailable("server: shut down while loading");
   return Status::OK();
 }
 

@@ -1,11 +1,15 @@
-// autoglm serve: the OpenAI-compatible HTTP server. SIGTERM/SIGINT drain in-flight requests, then exit 0.
+// autoglm serve: the OpenAI-compatible HTTP server. SIGTERM/SIGINT drain in-flight requests, then exit 0
+// (while the model is still loading, they stop the server at once).
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <sstream>
+#include <thread>
 
 #include "args.h"
 #include "commands.h"
@@ -134,13 +138,36 @@ int cmd_serve(int argc, char** argv) {
   }
   std::fprintf(stderr, "autoglm serve: listening on http://%s:%d (loading %s)\n", o.host.c_str(), srv.port(),
                o.model_path.c_str());
-  if (Status s = srv.load_engine(); !s.ok()) {
-    std::fprintf(stderr, "autoglm serve: %s\n", s.to_string().c_str());
+  // The model loads on its own thread so that this one keeps answering signals: a SIGTERM while
+  // loading stops the server at once. Loading cannot be interrupted part-way and nothing has
+  // been accepted yet (every model endpoint answered 503 "loading"), so the process ends
+  // without waiting for it.
+  std::atomic<bool> loaded{false};
+  Status load_status;
+  std::thread loader([&] {
+    load_status = srv.load_engine();
+    loaded = true;
+  });
+  int sig = 0;
+  while (!loaded.load()) {
+    timespec ts{0, 50 * 1000 * 1000};
+    sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig > 0) break;
+  }
+  if (!loaded.load()) {
+    std::fprintf(stderr, "autoglm serve: signal %d while loading the model, stopping\n", sig);
+    srv.shutdown();
+    std::fprintf(stderr, "autoglm serve: stopped\n");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  loader.join();
+  if (!load_status.ok()) {
+    std::fprintf(stderr, "autoglm serve: %s\n", load_status.to_string().c_str());
     srv.shutdown();
     return 1;
   }
   std::fprintf(stderr, "autoglm serve: ready on http://%s:%d\n", o.host.c_str(), srv.port());
-  int sig = 0;
   while (srv.running()) {
     timespec ts{0, 200 * 1000 * 1000};
     sig = sigtimedwait(&sigs, nullptr, &ts);

@@ -5,6 +5,7 @@ cancelled, its KV blocks freed at once, with the server healthy afterwards."""
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -74,6 +75,34 @@ def test_health_is_503_loading_until_the_model_is_loaded(big_model, tmp_path):
         assert r.status_code == 200, r.text
     finally:
         assert s.stop() == 0, s.log()
+
+
+def test_sigterm_while_loading_stops_at_once(big_model, tmp_path):
+    # SIGTERM as soon as /health says "loading": the server must not finish loading first.
+    s = Served(big_model, tmp_path / "server.log")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert s.proc.poll() is None, s.log()
+            try:
+                r = requests.get(s.url + "/health", timeout=10)
+            except requests.ConnectionError:
+                time.sleep(0.002)
+                continue
+            assert (r.status_code, r.json()) == (503, {"status": "loading"}), r.text
+            break
+        t0 = time.time()
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(30) == 0, s.log()
+        took = time.time() - t0
+    finally:
+        s.stop()
+    log = s.log()
+    assert "while loading the model, stopping" in log, log
+    assert "ready on" not in log, log
+    assert took < 5, (took, log)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(s.url + "/health", timeout=5)
 
 
 def metrics(url):
