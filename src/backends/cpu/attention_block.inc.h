@@ -10,76 +10,186 @@
 // scaled; the block's max updates the running max; exp weights are summed chunk by chunk;
 // each output dim accumulates the block's keys in slot order.
 
+// The softmax update of one query from its block scores (scaled, masked to -inf past nv): new
+// running max, rescaled accumulator, exp weights in place, their sum added to l.
+inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float block_max, float* scores) {
+  const int32_t hd = qs.head_dim;
+  const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
+  float& m = qs.m[qi];
+  float& l = qs.l[qi];
+  float* acc = qs.acc + static_cast<int64_t>(qi) * hd;
+  if (block_max > m) {
+    const float corr = std::exp(m - block_max);  // exp(-inf) == 0 on the first block
+    for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
+      const int32_t w = std::min(kAttnKeyChunk, hd - i);
+      mul(V16::load_n(acc + i, w), V16::set1(corr)).store_n(acc + i, w);
+    }
+    l *= corr;
+    m = block_max;
+  }
+  const V16 mv = V16::set1(m);
+  float sum = 0.0f;
+  for (int32_t c = 0; c < chunks; ++c) {
+    const V16 p = sub(V16::load(scores + c * kAttnKeyChunk), mv).exp().first(nv - c * kAttnKeyChunk, 0.0f);
+    p.store(scores + c * kAttnKeyChunk);
+    sum += p.hsum();
+  }
+  l += sum;
+}
+
+// One query against the block, alone.
+inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const float* kt, int64_t kt_stride,
+                       const float* v, float scale, float* scores) {
+  const int32_t hd = qs.head_dim;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const float* q = qs.q + static_cast<int64_t>(qi) * hd;
+  const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
+  float block_max = kNegInf;
+  for (int32_t c = 0; c < chunks; ++c) {
+    const float* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
+    int32_t i = 0;
+    for (; i + 4 <= hd; i += 4) {
+      a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
+      a1 = fma(V16::set1(q[i + 1]), V16::load(k + (i + 1) * kt_stride), a1);
+      a2 = fma(V16::set1(q[i + 2]), V16::load(k + (i + 2) * kt_stride), a2);
+      a3 = fma(V16::set1(q[i + 3]), V16::load(k + (i + 3) * kt_stride), a3);
+    }
+    for (; i < hd; ++i) a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
+    const V16 s = mul(add(add(a0, a1), add(a2, a3)), V16::set1(scale)).first(nv - c * kAttnKeyChunk, kNegInf);
+    s.store(scores + c * kAttnKeyChunk);
+    block_max = std::max(block_max, s.hmax());
+  }
+  softmax_update(qs, qi, nv, block_max, scores);
+  float* acc = qs.acc + static_cast<int64_t>(qi) * hd;
+  if (hd % kAttnKeyChunk == 0 && hd <= kAttnMaxRegDims) {
+    // Keys outer, dims inner, the accumulators in registers: hd / 16 independent fma chains
+    // instead of one chain per 16 dims (latency-bound). Each lane still sums keys in slot order.
+    constexpr int kMaxChunks = kAttnMaxRegDims / kAttnKeyChunk;
+    const int32_t nc = hd / kAttnKeyChunk;
+    V16 a[kMaxChunks];
+    for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
+    for (int32_t j = 0; j < nv; ++j) {
+      const V16 p = V16::set1(scores[j]);
+      const float* vj = v + static_cast<int64_t>(j) * hd;
+      for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
+    }
+    for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
+    return;
+  }
+  for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
+    const int32_t w = std::min(kAttnKeyChunk, hd - i);
+    V16 a = V16::load_n(acc + i, w);
+    if (w == kAttnKeyChunk) {
+      for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load(v + static_cast<int64_t>(j) * hd + i), a);
+    } else {
+      for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load_n(v + static_cast<int64_t>(j) * hd + i, w), a);
+    }
+    a.store_n(acc + i, w);
+  }
+}
+
+// QB queries [q0, q0 + QB) with head_dim 16 * NC, all with nv > 0, against the block together:
+// each key / value chunk is loaded once for all of them and their fma chains interleave, so
+// the FMA units stay busy where one query's chains wait on latency (decode: a token's GQA
+// group). Every query's operations and their order are attend_one's: the same bits.
+template <int QB, int NC>
+inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visible, const float* kt,
+                         int64_t kt_stride, const float* v, float scale, float* scores) {
+  constexpr int32_t hd = NC * kAttnKeyChunk;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  int32_t nv[QB];
+  int32_t max_nv = 0, min_nv = std::numeric_limits<int32_t>::max();
+  const float* q[QB];
+  float block_max[QB];
+  for (int j = 0; j < QB; ++j) {
+    nv[j] = visible[q0 + j];
+    max_nv = std::max(max_nv, nv[j]);
+    min_nv = std::min(min_nv, nv[j]);
+    q[j] = qs.q + static_cast<int64_t>(q0 + j) * hd;
+    block_max[j] = kNegInf;
+  }
+  const int32_t chunks = (max_nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
+  for (int32_t c = 0; c < chunks; ++c) {
+    const float* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    V16 a[QB][4];
+    for (int j = 0; j < QB; ++j) a[j][0] = a[j][1] = a[j][2] = a[j][3] = V16::zero();
+    for (int32_t i = 0; i < hd; i += 4) {
+      const V16 k0 = V16::load(k + i * kt_stride), k1 = V16::load(k + (i + 1) * kt_stride);
+      const V16 k2 = V16::load(k + (i + 2) * kt_stride), k3 = V16::load(k + (i + 3) * kt_stride);
+      for (int j = 0; j < QB; ++j) {
+        a[j][0] = fma(V16::set1(q[j][i]), k0, a[j][0]);
+        a[j][1] = fma(V16::set1(q[j][i + 1]), k1, a[j][1]);
+        a[j][2] = fma(V16::set1(q[j][i + 2]), k2, a[j][2]);
+        a[j][3] = fma(V16::set1(q[j][i + 3]), k3, a[j][3]);
+      }
+    }
+    for (int j = 0; j < QB; ++j) {
+      if (c * kAttnKeyChunk >= nv[j]) continue;  // past this query's keys: attend_one stops here
+      const V16 s = mul(add(add(a[j][0], a[j][1]), add(a[j][2], a[j][3])), V16::set1(scale)).first(nv[j] - c * kAttnKeyChunk, kNegInf);
+      s.store(scores + j * kt_stride + c * kAttnKeyChunk);
+      block_max[j] = std::max(block_max[j], s.hmax());
+    }
+  }
+  for (int j = 0; j < QB; ++j) softmax_update(qs, q0 + j, nv[j], block_max[j], scores + j * kt_stride);
+  V16 a[QB][NC];
+  for (int j = 0; j < QB; ++j) {
+    for (int c = 0; c < NC; ++c) a[j][c] = V16::load(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
+  }
+  int32_t key = 0;
+  for (; key < min_nv; ++key) {
+    const float* vj = v + static_cast<int64_t>(key) * hd;
+    V16 vc[NC];
+    for (int c = 0; c < NC; ++c) vc[c] = V16::load(vj + c * kAttnKeyChunk);
+    for (int j = 0; j < QB; ++j) {
+      const V16 p = V16::set1(scores[j * kt_stride + key]);
+      for (int c = 0; c < NC; ++c) a[j][c] = fma(p, vc[c], a[j][c]);
+    }
+  }
+  for (int j = 0; j < QB; ++j) {  // keys only some of the queries see (prefill tiles)
+    for (int32_t kk = key; kk < nv[j]; ++kk) {
+      const V16 p = V16::set1(scores[j * kt_stride + kk]);
+      const float* vj = v + static_cast<int64_t>(kk) * hd;
+      for (int c = 0; c < NC; ++c) a[j][c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[j][c]);
+    }
+    for (int c = 0; c < NC; ++c) a[j][c].store(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
+  }
+}
+
+// Runs of up to QB consecutive queries that see keys in this block go through attend_group;
+// lone ones through attend_one. QB * 4 (scores) and QB * NC (outputs) accumulators must fit in
+// the ISA's registers: kAttnV16Registers, set by the includer.
+template <int NC>
+inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* visible, const float* kt,
+                             int64_t kt_stride, const float* v, float scale, float* scores) {
+  constexpr int kQB = std::min(kAttnQueryBatch, std::min(kAttnV16Registers / 4 - 2, kAttnV16Registers / NC - 2));
+  int32_t run = 0;
+  while (run < kQB && qi + run < qs.n && visible[qi + run] > 0) ++run;
+  if constexpr (kQB >= 4) {
+    if (run >= 4) return attend_group<4, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 4;
+  }
+  if constexpr (kQB >= 3) {
+    if (run == 3) return attend_group<3, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 3;
+  }
+  if constexpr (kQB >= 2) {
+    if (run == 2) return attend_group<2, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 2;
+  }
+  return 0;
+}
+
 inline void attend_block(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
                          const float* v, float scale, float* scores) {
   const int32_t hd = qs.head_dim;
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  for (int32_t qi = 0; qi < qs.n; ++qi) {
-    const int32_t nv = visible[qi];
-    if (nv <= 0) continue;
-    const float* q = qs.q + static_cast<int64_t>(qi) * hd;
-    const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
-    float block_max = kNegInf;
-    for (int32_t c = 0; c < chunks; ++c) {
-      const float* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
-      V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
-      int32_t i = 0;
-      for (; i + 4 <= hd; i += 4) {
-        a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
-        a1 = fma(V16::set1(q[i + 1]), V16::load(k + (i + 1) * kt_stride), a1);
-        a2 = fma(V16::set1(q[i + 2]), V16::load(k + (i + 2) * kt_stride), a2);
-        a3 = fma(V16::set1(q[i + 3]), V16::load(k + (i + 3) * kt_stride), a3);
-      }
-      for (; i < hd; ++i) a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
-      const V16 s = mul(add(add(a0, a1), add(a2, a3)), V16::set1(scale)).first(nv - c * kAttnKeyChunk, kNegInf);
-      s.store(scores + c * kAttnKeyChunk);
-      block_max = std::max(block_max, s.hmax());
-    }
-    float& m = qs.m[qi];
-    float& l = qs.l[qi];
-    float* acc = qs.acc + static_cast<int64_t>(qi) * hd;
-    if (block_max > m) {
-      const float corr = std::exp(m - block_max);  // exp(-inf) == 0 on the first block
-      for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
-        const int32_t w = std::min(kAttnKeyChunk, hd - i);
-        mul(V16::load_n(acc + i, w), V16::set1(corr)).store_n(acc + i, w);
-      }
-      l *= corr;
-      m = block_max;
-    }
-    const V16 mv = V16::set1(m);
-    float sum = 0.0f;
-    for (int32_t c = 0; c < chunks; ++c) {
-      const V16 p = sub(V16::load(scores + c * kAttnKeyChunk), mv).exp().first(nv - c * kAttnKeyChunk, 0.0f);
-      p.store(scores + c * kAttnKeyChunk);
-      sum += p.hsum();
-    }
-    l += sum;
-    if (hd % kAttnKeyChunk == 0 && hd <= kAttnMaxRegDims) {
-      // Keys outer, dims inner, the accumulators in registers: hd / 16 independent fma chains
-      // instead of one chain per 16 dims (latency-bound). Each lane still sums keys in slot order.
-      constexpr int kMaxChunks = kAttnMaxRegDims / kAttnKeyChunk;
-      const int32_t nc = hd / kAttnKeyChunk;
-      V16 a[kMaxChunks];
-      for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
-      for (int32_t j = 0; j < nv; ++j) {
-        const V16 p = V16::set1(scores[j]);
-        const float* vj = v + static_cast<int64_t>(j) * hd;
-        for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
-      }
-      for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
+  for (int32_t qi = 0; qi < qs.n;) {
+    int32_t done = 0;
+    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+    if (done > 0) {
+      qi += done;
       continue;
     }
-    for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
-      const int32_t w = std::min(kAttnKeyChunk, hd - i);
-      V16 a = V16::load_n(acc + i, w);
-      if (w == kAttnKeyChunk) {
-        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load(v + static_cast<int64_t>(j) * hd + i), a);
-      } else {
-        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load_n(v + static_cast<int64_t>(j) * hd + i, w), a);
-      }
-      a.store_n(acc + i, w);
-    }
+    if (visible[qi] > 0) attend_one(qs, qi, visible[qi], kt, kt_stride, v, scale, scores);
+    ++qi;
   }
 }
 

@@ -59,6 +59,8 @@ inline V16 fma(V16 a, V16 b, V16 c) {
 
 inline void half_to_float(const uint16_t* src, float* dst, int64_t n) { quant::fp16_to_fp32_row(src, dst, n); }
 
+constexpr int kAttnV16Registers = 4;  // arrays in memory: grouping queries would not help
+
 #include "backends/cpu/attention_block.inc.h"
 
 }  // namespace

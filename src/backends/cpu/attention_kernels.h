@@ -17,6 +17,9 @@ namespace autoglm::cpu {
 inline constexpr int32_t kAttnKeyChunk = 16;
 // Head sizes up to this keep their V accumulators in registers (8 x 16 lanes).
 inline constexpr int32_t kAttnMaxRegDims = 128;
+// Queries one block pass may take together (attend_group); the block kernel's `scores` holds
+// kAttnQueryBatch rows of kt_stride floats.
+inline constexpr int kAttnQueryBatch = 4;
 
 // Online-softmax state of n queries of one kv head.
 struct AttnQueries {
@@ -30,7 +33,7 @@ struct AttnQueries {
 
 // One block: kt is [head_dim][kt_stride] (keys transposed; kt_stride a multiple of
 // kAttnKeyChunk), v is [keys][head_dim]. Query i sees keys [0, visible[i]) of the block
-// (0: the block is skipped for it). scores is scratch of kt_stride floats.
+// (0: the block is skipped for it). scores is scratch of kAttnQueryBatch * kt_stride floats.
 using AttnBlockFn = void (*)(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
                              const float* v, float scale, float* scores);
 // dst[i] = f16 src[i].

@@ -79,6 +79,8 @@ inline void half_to_float(const uint16_t* src, float* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = quant::fp16_to_fp32(src[i]);
 }
 
+constexpr int kAttnV16Registers = 8;  // four of the 32 q registers each
+
 #include "backends/cpu/attention_block.inc.h"
 
 }  // namespace

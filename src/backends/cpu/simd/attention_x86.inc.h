@@ -18,6 +18,8 @@ namespace {
 
 #if defined(AG_ATTN_512)
 
+constexpr int kAttnV16Registers = 32;  // one zmm each
+
 inline __mmask16 lanes(int32_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << std::max(n, 0)) - 1u);
 }
@@ -48,6 +50,8 @@ inline void half_to_float(const uint16_t* src, float* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i]);
 }
 #else
+
+constexpr int kAttnV16Registers = 8;  // two of the 16 ymm each
 
 // All-ones in lanes [0, n) of an 8-lane half.
 inline __m256i lanes8(int32_t n) {
