@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "                     [--kv f32|f16|int8] [--json]\n"
     "       (-m, -p, -n, -t, -r as in llama-bench; --n-prompt, --n-gen also accepted)\n"
     "  --batch  also decode B sequences together for each B listed: aggregate tokens/s, ratio to B=1\n"
-    "  --kv     KV cache type (default f32)\n";
+    "  --kv     KV cache type (default f16, as llama-bench)\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -256,7 +256,7 @@ int cmd_bench(int argc, char** argv) {
     std::fprintf(stderr, "autoglm bench: --model is required\n%s", kUsage);
     return 2;
   }
-  const std::string kv_type = args.get("--kv").value_or("f32");
+  const std::string kv_type = args.get("--kv").value_or("f16");
   if (kv_type != "f32" && kv_type != "f16" && kv_type != "int8") {
     std::fprintf(stderr, "autoglm bench: --kv must be f32, f16 or int8, not '%s'\n", kv_type.c_str());
     return 2;

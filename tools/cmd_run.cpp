@@ -27,7 +27,7 @@ constexpr const char* kHelp =
     "  --seed S              random seed (default: random; the same seed gives the same text)\n"
     "  --threads N           threads (default: all cores)\n"
     "  --ctx-size N          context size in tokens (default: the model's, at most 4096)\n"
-    "  --kv-type T           KV cache type: f32 (default), f16 or int8\n"
+    "  --kv-type T           KV cache type: f16 (default), f32 or int8\n"
     "  --quantize BITS       quantize float weights at load: 8 (Q8_0) or 4 (Q4_0)\n"
     "  --no-optimize         skip graph optimization passes\n"
     "  --no-pack             keep Q8_0/Q4_0/Q4_K weights in the file's layout (no SIMD re-layout)\n"

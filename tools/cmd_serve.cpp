@@ -38,7 +38,7 @@ constexpr const char* kHelp =
     "  --chat-template T     template for models without one: chatml (default), llama3, gemma, phi3, glm4,\n"
     "                        a file, or template text\n"
     "  --threads N           compute threads (default: all cores)\n"
-    "  --kv-type T           KV cache type: f32 (default) or f16\n"
+    "  --kv-type T           KV cache type: f16 (default), f32 or int8\n"
     "  --no-prefix-cache     do not reuse KV blocks of identical prompt prefixes\n"
     "  --drain-timeout-ms N  how long SIGTERM waits for running requests (default 60000)\n";
 

@@ -31,7 +31,7 @@ struct EngineOptions {
   int32_t n_threads = 0;            // 0: all cores
   int32_t n_ctx = 0;                // 0: the model's training context, capped at 4096
   int32_t kv_tokens = 0;            // KV cache capacity over all sequences (0: n_ctx)
-  DType kv_type = DType::F32;       // F32, F16 or I8
+  DType kv_type = DType::F16;       // F32, F16 or I8
   bool optimize_graph = true;       // run graph passes
   DType requantize = DType::F32;    // convert float weights at load (Q8_0, Q4_0, ...)
   bool pack_weights = true;         // interleave Q8_0/Q4_0 matrices for the CPU kernels

@@ -87,11 +87,11 @@ def test_kv_bytes_per_token_by_type(stories_facts, batched_int8):
     f = stories_facts
     head_dim = f["n_embd"] // f["n_head"]
     per_head = 2 * f["n_layer"] * f["n_head_kv"]  # keys and values of every layer
-    f16 = bench_json("-p", "0", "--kv", "f16")["kv_bytes_per_token"]
-    assert f16 == per_head * head_dim * 2
-    assert 0 < batched_int8["kv_bytes_per_token"] < f16  # int8 values + a scale per head
-    default = bench_json("-p", "0")
-    assert default["kv_type"] == "f32" and default["kv_bytes_per_token"] == per_head * head_dim * 4
+    f32 = bench_json("-p", "0", "--kv", "f32")["kv_bytes_per_token"]
+    assert f32 == per_head * head_dim * 4
+    assert 0 < batched_int8["kv_bytes_per_token"] < f32 // 2  # int8 values + a scale per head
+    default = bench_json("-p", "0")  # f16, as llama-bench
+    assert default["kv_type"] == "f16" and default["kv_bytes_per_token"] == per_head * head_dim * 2
 
 
 def test_roofline_bytes_count_one_table_row(stories_facts, batched_int8):
