@@ -218,7 +218,9 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
       run_item(job, tiles[static_cast<size_t>(items[i].tile)], items[i].kvh, s);
     }
   };
-  if (pool.size() == 1 || items.size() == 1 || total < 2 * kMinChunkWork) {
+  // Below ~8k multiply-adds one thread is quicker than waking another; decode of a small model
+  // (a few kv heads over a short context) is above it and gains from the second thread.
+  if (pool.size() == 1 || items.size() == 1 || total < kMinChunkWork / 4) {
     worker(0, 1);
   } else {
     pool.run(worker);

@@ -1,10 +1,12 @@
 // Row-wise and element-wise kernels: norms, products, SwiGLU, RoPE, row selection.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/rope_table.h"
 #include "core/check.h"
 #include "quant/quant.h"
 
@@ -43,8 +45,8 @@ void rms_norm(const Tensor& x, const Tensor* w, float eps, Tensor& y, ThreadPool
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x.data_as<float>() + r * d;
       float* yr = y.data_as<float>() + r * d;
-      float ss = 0.0f;
-      for (int64_t i = 0; i < d; ++i) ss += xr[i] * xr[i];
+      // The SIMD dot: a sequential sum of squares waits on each add (~0.6 us for 576 dims).
+      float ss = dot_f32(xr, xr, d);
       ss /= static_cast<float>(d);
       ss += eps;
       ss = 1.0f / std::sqrt(ss);
@@ -87,24 +89,24 @@ void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tenso
   const int32_t* pos = positions.data_as<int32_t>();
   const int32_t hd = a.head_dim, n_rot = a.n_rot > 0 ? a.n_rot : a.head_dim;
   const int32_t half = n_rot / 2;
+  int32_t max_pos = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    AG_CHECK(pos[t] >= 0);
+    max_pos = std::max(max_pos, pos[t]);
+  }
+  // The angles depend on the position only: one table row per position serves every head.
+  const auto table = rope_angles(a.rope_freq_base, a.rope_freq_scale, n_rot, max_pos + 1);
   pool.parallel_for(n, [&](int64_t b, int64_t e) {
-    // The angles depend on the position only: one cos/sin table per token serves every head.
-    std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
     for (int64_t t = b; t < e; ++t) {
       const float* xr = x.data_as<float>() + t * d;
       float* yr = y.data_as<float>() + t * d;
       for (int64_t i = 0; i < d; ++i) yr[i] = xr[i];
-      for (int32_t i = 0; i < half; ++i) {
-        // theta_i = pos * base^(-2i / n_rot), computed in float as llama2.c does.
-        const float freq = 1.0f / std::pow(a.rope_freq_base, static_cast<float>(2 * i) / static_cast<float>(n_rot));
-        const float val = static_cast<float>(pos[t]) * a.rope_freq_scale * freq;
-        cs[static_cast<size_t>(i)] = std::cos(val);
-        sn[static_cast<size_t>(i)] = std::sin(val);
-      }
+      const float* cs = table->cs.data() + static_cast<size_t>(pos[t]) * static_cast<size_t>(half);
+      const float* sn = table->sn.data() + static_cast<size_t>(pos[t]) * static_cast<size_t>(half);
       for (int32_t h = 0; h < a.n_head; ++h) {
         float* v = yr + static_cast<int64_t>(h) * hd;
         for (int32_t i = 0; i < half; ++i) {
-          const float c = cs[static_cast<size_t>(i)], s = sn[static_cast<size_t>(i)];
+          const float c = cs[i], s = sn[i];
           const int32_t i0 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i : i;
           const int32_t i1 = a.rope_style == graph::RopeStyle::kAdjacent ? 2 * i + 1 : i + half;
           const float x0 = v[i0], x1 = v[i1];
