@@ -165,10 +165,29 @@ int64_t last_level_cache_bytes() {
   return 0;
 }
 
+// Peak resident set: /proc/self/status VmHWM where there is one (reset_peak_rss() can lower it
+// again after the bandwidth probe's buffer is freed), else getrusage's ru_maxrss.
 double peak_rss_mib() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+    }
+    std::fclose(f);
+    if (kib >= 0) return static_cast<double>(kib) / 1024.0;
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Sets VmHWM back to the current resident set (Linux's clear_refs "5"); false where it cannot.
+bool reset_peak_rss() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool ok = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && ok;
 }
 
 // A prompt of exactly `want` tokens where the vocabulary allows: single bytes tokenize to one
@@ -323,7 +342,17 @@ int cmd_bench(int argc, char** argv) {
   // tg: N decode steps after a one-token prompt (BOS); generate_ms covers N - 1 steps plus
   // sampling, so ask for N + 1 tokens and count the steps actually taken.
   std::vector<double> tg, ms_tok;
+  // The host's bandwidth moves within minutes (other tenants), so the probe runs right before
+  // and right after the tg phase and the roofline takes the larger: a share against a probe
+  // taken at another moment was off by up to 40% either way. The probe's 512 MiB buffer is not
+  // counted in the peak RSS (it is measured before and reset after each probe).
+  double rss_before_probes = 0, bw_before = 0, bw_after = 0;
+  bool probe_rss_reset = true;
+  const int probe_threads = info.n_threads > 0 ? info.n_threads : 1;
   if (n_gen > 0) {
+    rss_before_probes = peak_rss_mib();
+    bw_before = measure_bandwidth(probe_threads);
+    probe_rss_reset = reset_peak_rss();
     gc.max_new_tokens = static_cast<int>(n_gen + 1);
     for (int r = 0; r <= n_reps; ++r) {
       auto out = model->generate("", gc);
@@ -338,6 +367,9 @@ int cmd_bench(int argc, char** argv) {
       }
     }
     rows.push_back({"tg" + std::to_string(n_gen), 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
+    rss_before_probes = std::max(rss_before_probes, peak_rss_mib());
+    bw_after = measure_bandwidth(probe_threads);
+    probe_rss_reset = reset_peak_rss() && probe_rss_reset;
   }
   // Batched decode through the serving engine; the single-sequence model goes first so the
   // two are never in memory together (peak RSS is the larger of the two phases).
@@ -370,8 +402,10 @@ int cmd_bench(int argc, char** argv) {
       if (r.batch > 0) r.ratio = one > 0 ? r.tps / one : 0;
     }
   }
-  const double rss = peak_rss_mib();  // before the bandwidth probe's buffer
-  const double bw = measure_bandwidth(info.n_threads > 0 ? info.n_threads : 1);
+  // Without a resettable peak (no /proc) the probe's buffer would be in every later reading, so
+  // the peak is then the one before the probes (the batched phase is not included).
+  const double rss = probe_rss_reset ? std::max(rss_before_probes, peak_rss_mib()) : rss_before_probes;
+  const double bw = n_gen > 0 ? std::max(bw_before, bw_after) : measure_bandwidth(probe_threads);
   const double tg_med = median(tg), pp_med = median(pp);
   const double decode_gbs = static_cast<double>(info.decode_bytes_per_token) * tg_med / 1e9;
   const double roofline = bw > 0 ? decode_gbs / bw : 0.0;
@@ -394,7 +428,8 @@ int cmd_bench(int argc, char** argv) {
         {"kv_bytes_per_token", info.kv_bytes_per_token}, {"load_ms", load_ms},
         {"pp_tokens", pp_tokens}, {"pp_tps", pp_med}, {"pp_tps_sd", stddev(pp)},
         {"tg_tokens", n_gen}, {"tg_tps", tg_med}, {"tg_tps_sd", stddev(tg)}, {"ms_per_token", median(ms_tok)},
-        {"peak_rss_mib", rss}, {"bandwidth_gbs", bw}, {"decode_gbs", decode_gbs}, {"roofline_share", roofline},
+        {"peak_rss_mib", rss}, {"bandwidth_gbs", bw}, {"bandwidth_before_tg_gbs", bw_before},
+        {"bandwidth_after_tg_gbs", bw_after}, {"decode_gbs", decode_gbs}, {"roofline_share", roofline},
         {"last_level_cache_bytes", llc}, {"weights_fit_in_cache", fits_in_cache}, {"tests", tests}};
     // Invalid UTF-8 in a path is replaced rather than thrown on.
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -413,8 +448,8 @@ int cmd_bench(int argc, char** argv) {
     std::printf("| %-12s | %10.2f | %7.2f | %9.3f | %9s |\n", r.test.c_str(), r.tps, r.tps_sd, r.ms_per_token, ratio);
   }
   std::printf("peak RSS %.1f MiB; load %.0f ms\n", rss, load_ms);
-  std::printf("decode reads %.2f GB/s of weights; measured read bandwidth %.2f GB/s; roofline share %.1f%%\n",
-              decode_gbs, bw, 100.0 * roofline);
+  std::printf("decode reads %.2f GB/s of weights; measured read bandwidth %.2f GB/s (%.2f before tg, %.2f after); "
+              "roofline share %.1f%%\n", decode_gbs, bw, bw_before, bw_after, 100.0 * roofline);
   if (fits_in_cache) {
     std::printf("note: %.2f MiB read per token fit in the %.0f MiB last-level cache: decode is not bound by memory "
                 "bandwidth here\n",
