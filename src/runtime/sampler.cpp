@@ -88,21 +88,29 @@ void Sampler::apply_repeat_penalty(std::vector<float>& logits) const {
 int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
   AG_CHECK(logits != nullptr && n_vocab > 0);
   const size_t n = static_cast<size_t>(n_vocab);
-  probs_.assign(logits, logits + n);  // never touch the caller's logits
-  if (params_.repeat_penalty != 1.0f && !history_.empty()) apply_repeat_penalty(probs_);
+  // The caller's logits are never modified: a penalised copy, or the logits themselves read-only.
+  const float* x = logits;
+  if (params_.repeat_penalty != 1.0f && !history_.empty()) {
+    probs_.assign(logits, logits + n);
+    apply_repeat_penalty(probs_);
+    x = probs_.data();
+  }
 
   if (params_.temperature <= 0.0f) {
     size_t best = 0;
     for (size_t i = 1; i < n; ++i) {
-      if (probs_[i] > probs_[best]) best = i;  // strict: the first maximum wins
+      if (x[i] > x[best]) best = i;  // strict: the first maximum wins
     }
     return static_cast<int32_t>(best);
   }
 
+  const bool top_k_on = params_.top_k > 0 && params_.top_k < n_vocab;  // k >= n keeps everything: off
+  if (top_k_on) return sample_top_k(x, n);
+  if (x != probs_.data()) probs_.assign(x, x + n);
+
   // Softmax: logits / T, minus their max, exp and normalise. exp and its sum are the CPU kernels'
   // (exp_shift_sum: within a few ulp of expf, summed in a fixed lane order, so the same bits on
-  // every ISA) because a scalar expf per vocabulary entry made sampling a 150k vocabulary cost
-  // ~0.6 ms, a quarter of a 16-sequence decode step.
+  // every ISA): a scalar expf per entry made one sample of a 150k vocabulary cost ~0.6 ms.
   float* p = probs_.data();
   const float t = params_.temperature;
   for (size_t i = 0; i < n; ++i) p[i] /= t;
@@ -111,8 +119,7 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
 
   const float coin = rng_.next_float();  // exactly one draw per sampled token, like llama2.c
   const bool top_p_on = params_.top_p > 0.0f && params_.top_p < 1.0f;
-  const bool top_k_on = params_.top_k > 0 && params_.top_k < n_vocab;  // k >= n keeps everything: off
-  if (!top_k_on && params_.min_p <= 0.0f && !top_p_on) return sample_index_order(coin);
+  if (params_.min_p <= 0.0f && !top_p_on) return sample_index_order(coin);
   return sample_truncated(coin);
 }
 
@@ -128,16 +135,13 @@ int32_t Sampler::sample_index_order(float coin) const {
 int32_t Sampler::sample_truncated(float coin) {
   const size_t n = probs_.size();
   const bool top_p_on = params_.top_p > 0.0f && params_.top_p < 1.0f;
-  const bool top_k_on = params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n;
   const bool min_p_on = params_.min_p > 0.0f;
-  const auto by_prob = [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); };
 
-  // Speed prefilter over the whole vocabulary; it cannot change the result. Without top_k the
-  // nucleus is measured against mass 1, so llama2.c's bound holds: tokens below
-  // (1 - top_p) / (n - 1) together weigh less than 1 - top_p. min_p's threshold depends only on
-  // the max prob, which every stage keeps. With top_k on, dropped tokens would change top_k's mass.
+  // Speed prefilter over the whole vocabulary; it cannot change the result. The nucleus is
+  // measured against mass 1, so llama2.c's bound holds: tokens below (1 - top_p) / (n - 1)
+  // together weigh less than 1 - top_p. min_p's threshold depends only on the max prob.
   float floor = 0.0f;
-  if (!top_k_on && n > 1) {
+  if (n > 1) {
     if (top_p_on) floor = (1.0f - params_.top_p) / static_cast<float>(n - 1);
     if (min_p_on) floor = std::max(floor, params_.min_p * *std::max_element(probs_.begin(), probs_.end()));
   }
@@ -148,19 +152,52 @@ int32_t Sampler::sample_truncated(float coin) {
   if (candidates_.empty()) {  // a near-uniform distribution with a tiny top_p: keep everything
     for (size_t i = 0; i < n; ++i) candidates_.push_back({probs_[i], static_cast<int32_t>(i)});
   }
+  std::sort(candidates_.begin(), candidates_.end(),
+            [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); });
+  return draw_sorted(coin, 1.0f);  // 1.0f keeps llama2.c's comparison cumulative > top_p bit-exact
+}
 
-  float top_p_mass = 1.0f;  // 1.0f keeps llama2.c's comparison cumulative > top_p bit-exact
-  if (top_k_on) {
-    const auto k = static_cast<std::ptrdiff_t>(params_.top_k);
-    std::partial_sort(candidates_.begin(), candidates_.begin() + k, candidates_.end(), by_prob);
-    candidates_.resize(static_cast<size_t>(k));
-    top_p_mass = 0.0f;
-    for (const Candidate& c : candidates_) top_p_mass += c.prob;
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_prob);
+int32_t Sampler::sample_top_k(const float* x, size_t n) {
+  // Only the k most likely tokens can be drawn, and every stage after top_k renormalises over
+  // them, so their weights exp(l / T - l_max / T) are all that is needed: one pass keeps the k
+  // largest logits (ties: the lower id) in a heap, then k exps instead of one per entry.
+  const auto k = static_cast<size_t>(params_.top_k);
+  const auto worse_first = [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); };
+  candidates_.clear();
+  const auto offer = [&](size_t i) {
+    const Candidate c{x[i], static_cast<int32_t>(i)};
+    if (candidates_.size() < k) {
+      candidates_.push_back(c);
+      std::push_heap(candidates_.begin(), candidates_.end(), worse_first);
+    } else if (more_probable(c.prob, c.id, candidates_.front().prob, candidates_.front().id)) {
+      std::pop_heap(candidates_.begin(), candidates_.end(), worse_first);
+      candidates_.back() = c;
+      std::push_heap(candidates_.begin(), candidates_.end(), worse_first);
+    }
+  };
+  // Once the heap is full, a run of 16 whose max is not above its weakest cannot enter (an equal
+  // value comes later, so has the higher id): most of the vocabulary is skipped 16 at a time.
+  constexpr size_t kRun = 16;
+  size_t i = 0;
+  for (; i + kRun <= n; i += kRun) {
+    if (candidates_.size() == k && max_of(x + i, kRun) <= candidates_.front().prob) continue;
+    for (size_t j = i; j < i + kRun; ++j) offer(j);
   }
+  for (; i < n; ++i) offer(i);
+  std::sort_heap(candidates_.begin(), candidates_.end(), worse_first);  // most probable first
+  const float t = params_.temperature;
+  const float top = candidates_.front().prob / t;
+  float mass = 0.0f;
+  for (Candidate& c : candidates_) {
+    c.prob = std::exp(c.prob / t - top);
+    mass += c.prob;
+  }
+  const float coin = rng_.next_float();  // exactly one draw per sampled token
+  return draw_sorted(coin, mass);
+}
 
-  if (top_p_on) {
+int32_t Sampler::draw_sorted(float coin, float top_p_mass) {
+  if (params_.top_p > 0.0f && params_.top_p < 1.0f) {
     const float limit = params_.top_p * top_p_mass;
     float cumulative = 0.0f;
     for (size_t i = 0; i < candidates_.size(); ++i) {
@@ -171,14 +208,12 @@ int32_t Sampler::sample_truncated(float coin) {
       }
     }
   }
-
-  if (min_p_on) {
+  if (params_.min_p > 0.0f) {
     const float threshold = params_.min_p * candidates_.front().prob;
     size_t keep = 1;
     while (keep < candidates_.size() && candidates_[keep].prob >= threshold) ++keep;
     candidates_.resize(keep);
   }
-
   float kept_mass = 0.0f;
   for (const Candidate& c : candidates_) kept_mass += c.prob;
   const float r = coin * kept_mass;

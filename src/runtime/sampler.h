@@ -8,7 +8,8 @@
 //   3. temperature         logits / T, then softmax in float (subtract max, the kernels' vector
 //                          exp and its fixed-order sum: cpu::exp_shift_sum)
 //   4. one uniform draw    coin in [0, 1) from xorshift64* (exactly one draw per sampled token)
-//   5. top_k               keep the k most probable tokens
+//   5. top_k               keep the k most probable tokens (ranked by logit, ties to the lower
+//                          id; only their k weights are computed, not the whole softmax)
 //   6. top_p               keep the most probable tokens until their cumulative probability
 //                          exceeds top_p times the mass left after top_k (i.e. renormalised)
 //   7. min_p               keep tokens with prob >= min_p * max prob
@@ -69,12 +70,15 @@ class Sampler {
 
   void apply_repeat_penalty(std::vector<float>& logits) const;
   int32_t sample_index_order(float coin) const;  // top_p/top_k/min_p all off
-  int32_t sample_truncated(float coin);          // at least one truncation on
+  int32_t sample_truncated(float coin);          // top_k off, top_p or min_p on
+  int32_t sample_top_k(const float* x, size_t n);  // top_k on, over logits x: draws its own coin
+  // top_p (against top_p_mass), min_p and the draw over candidates_ sorted most probable first.
+  int32_t draw_sorted(float coin, float top_p_mass);
 
   SamplingParams params_;
   XorShift64Star rng_;
   std::deque<int32_t> history_;
-  std::vector<float> probs_;           // scratch, reused between calls
+  std::vector<float> probs_;           // scratch (penalised logits, probabilities), reused between calls
   std::vector<Candidate> candidates_;  // scratch, reused between calls
 };
 

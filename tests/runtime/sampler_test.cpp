@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <vector>
 
 #include "runtime/rng.h"
@@ -212,6 +214,37 @@ TEST(Sampler, TopKRenormalisesOverKept) {
   EXPECT_EQ(freq[0] + freq[2] + freq[4], 0.0);
   EXPECT_NEAR(freq[3], 4.0 / 7.0, 0.015);
   EXPECT_NEAR(freq[1], 3.0 / 7.0, 0.015);
+}
+
+// top_k over a large vocabulary (the selection skips runs of 16 that cannot enter): only the k
+// largest logits are ever drawn, in proportion to their softmax renormalised over the k; among
+// equal logits the lower ids are kept.
+TEST(Sampler, TopKOverALargeVocabularyKeepsTheKLargest) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> logits(100003);
+  for (float& x : logits) x = nd(rng);
+  // Plant the 4 winners far apart (and one below the top in a run that also holds a winner).
+  const std::vector<std::pair<size_t, float>> top = {{17, 12.0f}, {50001, 12.5f}, {99999, 11.5f}, {70000, 12.2f}};
+  for (auto [i, v] : top) logits[i] = v;
+  SamplingParams p = Plain(1.0f, 31);
+  p.top_k = 4;
+  Sampler s(p);
+  const int draws = 20000;
+  std::map<int32_t, int> seen;
+  for (int i = 0; i < draws; ++i) ++seen[s.sample(logits.data(), static_cast<int32_t>(logits.size()))];
+  double z = 0;
+  for (auto [i, v] : top) z += std::exp(static_cast<double>(v) - 12.5);
+  for (auto [i, v] : top) {
+    EXPECT_NEAR(seen[static_cast<int32_t>(i)] / double(draws), std::exp(static_cast<double>(v) - 12.5) / z, 0.015) << i;
+  }
+  EXPECT_EQ(seen.size(), 4u);
+
+  std::vector<float> flat(1000, 1.0f);  // all equal: top_k 3 keeps ids 0, 1, 2
+  flat[500] = 0.5f;
+  p.top_k = 3;
+  Sampler u(p);
+  for (int i = 0; i < 500; ++i) ASSERT_LT(u.sample(flat.data(), 1000), 3);
 }
 
 TEST(Sampler, TinyTopPIsGreedy) {
