@@ -13,6 +13,7 @@
 #include "backends/cpu/kernels.h"
 #include "kv/kv_cache.h"
 #include "kv/sequence_kv.h"
+#include "quant/half.h"
 
 namespace autoglm::cpu {
 namespace {
@@ -187,7 +188,7 @@ TEST(PagedAttention, MatchesReferenceOnEveryIsaShapeAndCacheType) {
 // one token per step, and interleaved with another sequence give bit-identical rows.
 TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
   const int32_t hd = 64, nkv = 2, group = 3, nh = nkv * group, n = 40;
-  for (DType t : {DType::F32, DType::I8}) {
+  for (DType t : {DType::F32, DType::F16, DType::I8}) {
     std::mt19937 rng(5);
     Tensor q = random_tensor(n, nh * hd, rng, 1.5f), k = random_tensor(n, nkv * hd, rng, 1.5f);
     Tensor v = random_tensor(n, nkv * hd, rng, 1.0f), other = random_tensor(n, nh * hd, rng, 1.0f);
@@ -250,6 +251,49 @@ TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
     const std::vector<float> batched = run(0), single = run(1), mixed = run(2);
     EXPECT_EQ(batched, single) << dtype_name(t);
     EXPECT_EQ(batched, mixed) << dtype_name(t);
+  }
+}
+
+// The F16 block kernel reads keys and values in place; it must give the bits of converting the
+// block to f32 first and running the f32 kernel, on every ISA, for lone queries and groups.
+TEST(PagedAttention, F16InPlaceEqualsConvertedBlock) {
+  for (Isa isa : available_isas()) {
+    const AttnKernels& kern = attn_kernels(isa);
+    ASSERT_NE(kern.block_f16, nullptr) << isa_name(isa);
+    for (int32_t hd : {64, 128}) {
+      for (int32_t nq : {1, 2, 3, 4, 5, 7}) {
+        std::mt19937 rng(static_cast<uint32_t>(hd * 10 + nq));
+        std::normal_distribution<float> nd(0.0f, 1.0f);
+        const int32_t bs = 32;
+        std::vector<uint16_t> kh(size_t(hd) * bs), vh(size_t(bs) * hd);
+        for (auto& x : kh) x = quant::fp32_to_fp16(nd(rng));
+        for (auto& x : vh) x = quant::fp32_to_fp16(nd(rng));
+        std::vector<float> kf(kh.size()), vf(vh.size());
+        for (size_t i = 0; i < kh.size(); ++i) kf[i] = quant::fp16_to_fp32(kh[i]);
+        for (size_t i = 0; i < vh.size(); ++i) vf[i] = quant::fp16_to_fp32(vh[i]);
+        std::vector<float> q(size_t(nq) * hd);
+        for (auto& x : q) x = nd(rng);
+        std::vector<int32_t> visible(static_cast<size_t>(nq));
+        for (int32_t i = 0; i < nq; ++i) visible[size_t(i)] = (i * 7) % (bs + 1);  // 0 (skipped) up to all
+        auto run = [&](bool in_place) {
+          std::vector<float> m(size_t(nq), 0.5f), l(size_t(nq), 2.0f), acc(size_t(nq) * hd, 0.25f);
+          std::vector<float> scores(size_t(kAttnQueryBatch) * bs);
+          AttnQueries qs{nq, hd, q.data(), m.data(), l.data(), acc.data()};
+          if (in_place) {
+            kern.block_f16(qs, visible.data(), kh.data(), bs, vh.data(), 0.125f, scores.data());
+          } else {
+            kern.block(qs, visible.data(), kf.data(), bs, vf.data(), 0.125f, scores.data());
+          }
+          acc.insert(acc.end(), m.begin(), m.end());
+          acc.insert(acc.end(), l.begin(), l.end());
+          return acc;
+        };
+        const std::vector<float> a = run(true), b = run(false);
+        ASSERT_EQ(a.size(), b.size());
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
+            << isa_name(isa) << " hd=" << hd << " nq=" << nq;
+      }
+    }
   }
 }
 

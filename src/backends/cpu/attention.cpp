@@ -85,6 +85,10 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
   }
   const bool f32 = cc.dtype == DType::F32, f16 = cc.dtype == DType::F16;
   const bool kt_in_place = f32 && kt_stride == bs;
+  // F16 blocks are read in place, converted as they are loaded, where the kernel's register
+  // path covers the head (no scratch copy: a decode step converts every block it reads once).
+  const bool f16_in_place = f16 && job.kern.block_f16 != nullptr && kt_stride == bs && hd % kAttnKeyChunk == 0 &&
+                            hd <= kAttnMaxRegDims;
   if (!kt_in_place) s.kt.resize(static_cast<size_t>(hd) * static_cast<size_t>(kt_stride));
   if (!f32) s.v.resize(static_cast<size_t>(bs) * static_cast<size_t>(hd));
   AttnQueries qs;
@@ -112,6 +116,11 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
     const int32_t block = seq.blocks()[static_cast<size_t>(b)];
     const kv::KeyBlockView kb = job.cache.key_block(job.a.layer, block, kvh);
     const kv::ValueBlockView vb = job.cache.value_block(job.a.layer, block, kvh);
+    if (f16_in_place) {
+      job.kern.block_f16(qs, s.visible.data(), static_cast<const uint16_t*>(kb.data), bs,
+                         static_cast<const uint16_t*>(vb.data), job.scale, s.scores.data());
+      continue;
+    }
     const float* kt = s.kt.data();
     const float* v = s.v.data();
     if (kt_in_place) {

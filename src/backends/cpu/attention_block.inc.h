@@ -37,16 +37,18 @@ inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float 
   l += sum;
 }
 
-// One query against the block, alone.
-inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const float* kt, int64_t kt_stride,
-                       const float* v, float scale, float* scores) {
+// One query against the block, alone. T: float, or uint16_t (F16 read in place; then only the
+// register path below, which the caller guarantees: head_dim % 16 == 0, <= kAttnMaxRegDims).
+template <typename T>
+inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* kt, int64_t kt_stride,
+                       const T* v, float scale, float* scores) {
   const int32_t hd = qs.head_dim;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const float* q = qs.q + static_cast<int64_t>(qi) * hd;
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   float block_max = kNegInf;
   for (int32_t c = 0; c < chunks; ++c) {
-    const float* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    const T* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
     V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
     int32_t i = 0;
     for (; i + 4 <= hd; i += 4) {
@@ -71,21 +73,23 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const floa
     for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
     for (int32_t j = 0; j < nv; ++j) {
       const V16 p = V16::set1(scores[j]);
-      const float* vj = v + static_cast<int64_t>(j) * hd;
+      const T* vj = v + static_cast<int64_t>(j) * hd;
       for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
     }
     for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
     return;
   }
-  for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
-    const int32_t w = std::min(kAttnKeyChunk, hd - i);
-    V16 a = V16::load_n(acc + i, w);
-    if (w == kAttnKeyChunk) {
-      for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load(v + static_cast<int64_t>(j) * hd + i), a);
-    } else {
-      for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load_n(v + static_cast<int64_t>(j) * hd + i, w), a);
+  if constexpr (std::is_same_v<T, float>) {
+    for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
+      const int32_t w = std::min(kAttnKeyChunk, hd - i);
+      V16 a = V16::load_n(acc + i, w);
+      if (w == kAttnKeyChunk) {
+        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load(v + static_cast<int64_t>(j) * hd + i), a);
+      } else {
+        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load_n(v + static_cast<int64_t>(j) * hd + i, w), a);
+      }
+      a.store_n(acc + i, w);
     }
-    a.store_n(acc + i, w);
   }
 }
 
@@ -93,9 +97,9 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const floa
 // each key / value chunk is loaded once for all of them and their fma chains interleave, so
 // the FMA units stay busy where one query's chains wait on latency (decode: a token's GQA
 // group). Every query's operations and their order are attend_one's: the same bits.
-template <int QB, int NC>
-inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visible, const float* kt,
-                         int64_t kt_stride, const float* v, float scale, float* scores) {
+template <int QB, int NC, typename T>
+inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visible, const T* kt,
+                         int64_t kt_stride, const T* v, float scale, float* scores) {
   constexpr int32_t hd = NC * kAttnKeyChunk;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   int32_t nv[QB];
@@ -111,7 +115,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   }
   const int32_t chunks = (max_nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   for (int32_t c = 0; c < chunks; ++c) {
-    const float* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    const T* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
     V16 a[QB][4];
     for (int j = 0; j < QB; ++j) a[j][0] = a[j][1] = a[j][2] = a[j][3] = V16::zero();
     for (int32_t i = 0; i < hd; i += 4) {
@@ -138,7 +142,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   }
   int32_t key = 0;
   for (; key < min_nv; ++key) {
-    const float* vj = v + static_cast<int64_t>(key) * hd;
+    const T* vj = v + static_cast<int64_t>(key) * hd;
     V16 vc[NC];
     for (int c = 0; c < NC; ++c) vc[c] = V16::load(vj + c * kAttnKeyChunk);
     for (int j = 0; j < QB; ++j) {
@@ -149,7 +153,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   for (int j = 0; j < QB; ++j) {  // keys only some of the queries see (prefill tiles)
     for (int32_t kk = key; kk < nv[j]; ++kk) {
       const V16 p = V16::set1(scores[j * kt_stride + kk]);
-      const float* vj = v + static_cast<int64_t>(kk) * hd;
+      const T* vj = v + static_cast<int64_t>(kk) * hd;
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[j][c]);
     }
     for (int c = 0; c < NC; ++c) a[j][c].store(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
@@ -159,38 +163,49 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
 // Runs of up to QB consecutive queries that see keys in this block go through attend_group;
 // lone ones through attend_one. QB * 4 (scores) and QB * NC (outputs) accumulators must fit in
 // the ISA's registers: kAttnV16Registers, set by the includer.
-template <int NC>
-inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* visible, const float* kt,
-                             int64_t kt_stride, const float* v, float scale, float* scores) {
+template <int NC, typename T>
+inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* visible, const T* kt,
+                             int64_t kt_stride, const T* v, float scale, float* scores) {
   constexpr int kQB = std::min(kAttnQueryBatch, std::min(kAttnV16Registers / 4 - 2, kAttnV16Registers / NC - 2));
   int32_t run = 0;
   while (run < kQB && qi + run < qs.n && visible[qi + run] > 0) ++run;
   if constexpr (kQB >= 4) {
-    if (run >= 4) return attend_group<4, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 4;
+    if (run >= 4) return attend_group<4, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 4;
   }
   if constexpr (kQB >= 3) {
-    if (run == 3) return attend_group<3, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 3;
+    if (run == 3) return attend_group<3, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 3;
   }
   if constexpr (kQB >= 2) {
-    if (run == 2) return attend_group<2, NC>(qs, qi, visible, kt, kt_stride, v, scale, scores), 2;
+    if (run == 2) return attend_group<2, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 2;
   }
   return 0;
 }
 
-inline void attend_block(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
-                         const float* v, float scale, float* scores) {
+template <typename T>
+inline void attend_block_of(const AttnQueries& qs, const int32_t* visible, const T* kt, int64_t kt_stride, const T* v,
+                            float scale, float* scores) {
   const int32_t hd = qs.head_dim;
   for (int32_t qi = 0; qi < qs.n;) {
     int32_t done = 0;
-    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4>(qs, qi, visible, kt, kt_stride, v, scale, scores);
-    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
     if (done > 0) {
       qi += done;
       continue;
     }
-    if (visible[qi] > 0) attend_one(qs, qi, visible[qi], kt, kt_stride, v, scale, scores);
+    if (visible[qi] > 0) attend_one<T>(qs, qi, visible[qi], kt, kt_stride, v, scale, scores);
     ++qi;
   }
+}
+
+inline void attend_block(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
+                         const float* v, float scale, float* scores) {
+  attend_block_of<float>(qs, visible, kt, kt_stride, v, scale, scores);
+}
+
+inline void attend_block_f16(const AttnQueries& qs, const int32_t* visible, const uint16_t* kt, int64_t kt_stride,
+                             const uint16_t* v, float scale, float* scores) {
+  attend_block_of<uint16_t>(qs, visible, kt, kt_stride, v, scale, scores);
 }
 
 inline void dequant_cols(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
@@ -216,6 +231,6 @@ inline void dequant_rows(const int8_t* q, const float* scale, int32_t rows, int3
 }
 
 inline const AttnKernels& kernels() {
-  static const AttnKernels k = {&attend_block, &half_to_float, &dequant_cols, &dequant_rows};
+  static const AttnKernels k = {&attend_block, &attend_block_f16, &half_to_float, &dequant_cols, &dequant_rows};
   return k;
 }

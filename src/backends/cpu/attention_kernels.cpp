@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "quant/half.h"
 
@@ -20,6 +21,11 @@ struct V16 {
     return r;
   }
   static V16 load(const float* p) { return load_n(p, 16); }
+  static V16 load(const uint16_t* p) {
+    V16 r;
+    quant::fp16_to_fp32_row(p, r.v, 16);
+    return r;
+  }
   static V16 load_n(const float* p, int32_t n) {
     V16 r = zero();
     std::copy(p, p + std::clamp(n, 0, 16), r.v);

@@ -37,6 +37,11 @@ struct AttnQueries {
 using AttnBlockFn = void (*)(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
                              const float* v, float scale, float* scores);
 // dst[i] = f16 src[i].
+// The same block with F16 keys and values read in place (converted as they are loaded, the
+// same values as converting first): head_dim a multiple of 16 up to kAttnMaxRegDims and
+// kt_stride a multiple of 16.
+using AttnBlockF16Fn = void (*)(const AttnQueries& qs, const int32_t* visible, const uint16_t* kt, int64_t kt_stride,
+                                const uint16_t* v, float scale, float* scores);
 using HalfToFloatFn = void (*)(const uint16_t* src, float* dst, int64_t n);
 // dst[i * dst_stride + j] = scale[j] * q[i * q_stride + j] + (zero ? zero[j] : 0) for
 // i < rows, j < cols: the I8 key block (zero points) and value block (rows = slots, no zero).
@@ -47,6 +52,7 @@ using DequantI8RowsFn = void (*)(const int8_t* q, const float* scale, int32_t ro
 
 struct AttnKernels {
   AttnBlockFn block = nullptr;
+  AttnBlockF16Fn block_f16 = nullptr;
   HalfToFloatFn half_to_float = nullptr;
   DequantI8Fn dequant_cols = nullptr;
   DequantI8RowsFn dequant_rows = nullptr;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "backends/cpu/attention_kernels.h"
 #include "quant/half.h"
@@ -25,6 +26,11 @@ struct V16 {
     return {{s, s, s, s}};
   }
   static V16 load(const float* p) { return {{vld1q_f32(p), vld1q_f32(p + 4), vld1q_f32(p + 8), vld1q_f32(p + 12)}}; }
+  static V16 load(const uint16_t* p) {
+    const float16x8_t a = vld1q_f16(reinterpret_cast<const float16_t*>(p));
+    const float16x8_t b = vld1q_f16(reinterpret_cast<const float16_t*>(p + 8));
+    return {{vcvt_f32_f16(vget_low_f16(a)), vcvt_high_f32_f16(a), vcvt_f32_f16(vget_low_f16(b)), vcvt_high_f32_f16(b)}};
+  }
   // Partial rows go through a zeroed stack copy: no read past p + n.
   static V16 load_n(const float* p, int32_t n) {
     if (n >= 16) return load(p);

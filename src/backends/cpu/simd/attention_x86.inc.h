@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "backends/cpu/attention_kernels.h"
 
@@ -29,6 +30,7 @@ struct V16 {
   static V16 zero() { return {_mm512_setzero_ps()}; }
   static V16 set1(float x) { return {_mm512_set1_ps(x)}; }
   static V16 load(const float* p) { return {_mm512_loadu_ps(p)}; }
+  static V16 load(const uint16_t* p) { return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
   static V16 load_n(const float* p, int32_t n) { return {_mm512_maskz_loadu_ps(lanes(n), p)}; }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
   void store_n(float* p, int32_t n) const { _mm512_mask_storeu_ps(p, lanes(n), v); }
@@ -77,6 +79,10 @@ struct V16 {
   static V16 zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static V16 set1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
   static V16 load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+  static V16 load(const uint16_t* p) {
+    return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)))};
+  }
   static V16 load_n(const float* p, int32_t n) {
     if (n >= 16) return load(p);
     if (n >= 8) return {_mm256_loadu_ps(p), _mm256_maskload_ps(p + 8, lanes8(n - 8))};
