@@ -58,8 +58,11 @@ V16 lanewise(V16 a, V16 b, F f) {
 inline V16 add(V16 a, V16 b) { return lanewise(a, b, [](float x, float y) { return x + y; }); }
 inline V16 sub(V16 a, V16 b) { return lanewise(a, b, [](float x, float y) { return x - y; }); }
 inline V16 mul(V16 a, V16 b) { return lanewise(a, b, [](float x, float y) { return x * y; }); }
+// Fused, as the SIMD kernels' fma: a plain a * b + c may or may not be contracted depending on
+// the target and on inlining (GCC contracts by default where the ISA has fma, e.g. AArch64),
+// and the same block must give the same bits however it reaches the kernel.
 inline V16 fma(V16 a, V16 b, V16 c) {
-  for (int i = 0; i < 16; ++i) c.v[i] += a.v[i] * b.v[i];
+  for (int i = 0; i < 16; ++i) c.v[i] = std::fma(a.v[i], b.v[i], c.v[i]);
   return c;
 }
 
