@@ -9,22 +9,16 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include <cstring>
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
 
 template <int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
@@ -68,16 +62,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       }
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
-        // Two chains of 4 so a single token (decode) is not bound by vpdpbusd latency.
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], bcast4(qs + 0));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], bcast4(qs + 4));
-        s0 = _mm512_dpbusd_epi32(s0, w[2], bcast4(qs + 8));
-        s1 = _mm512_dpbusd_epi32(s1, w[3], bcast4(qs + 12));
-        s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(qs + 16));
-        s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(qs + 20));
-        s0 = _mm512_dpbusd_epi32(s0, w[6], bcast4(qs + 24));
-        s1 = _mm512_dpbusd_epi32(s1, w[7], bcast4(qs + 28));
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(vnni::dot16x32(_mm512_setzero_si512(), w, qs), sc));
       }
     }
     for (int t = 0; t < NT; ++t) {

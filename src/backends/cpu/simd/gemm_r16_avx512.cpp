@@ -10,10 +10,10 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include <cstring>
 
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
@@ -21,12 +21,6 @@ namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
 constexpr size_t kPrefetchBlocks = 16;
-
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
 
 // Loads the 8 column-group registers of one packed block (unsigned weights).
 template <bool kQ4>
@@ -65,21 +59,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     load_weights<kQ4>(blk + 32, w);
     for (int t = 0; t < NT; ++t) {
       const size_t ai = static_cast<size_t>(t) * astride + static_cast<size_t>(b);
-      const int8_t* qs = arow0[ai].qs;
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-      // Two chains of 4 so a single token (decode) is not bound by vpdpbusd latency.
-      __m512i s0 = _mm512_set1_epi32(-act.sum[si] * (1 << kShift));
-      __m512i s1 = _mm512_setzero_si512();
-      s0 = _mm512_dpbusd_epi32(s0, w[0], bcast4(qs + 0));
-      s1 = _mm512_dpbusd_epi32(s1, w[1], bcast4(qs + 4));
-      s0 = _mm512_dpbusd_epi32(s0, w[2], bcast4(qs + 8));
-      s1 = _mm512_dpbusd_epi32(s1, w[3], bcast4(qs + 12));
-      s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(qs + 16));
-      s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(qs + 20));
-      s0 = _mm512_dpbusd_epi32(s0, w[6], bcast4(qs + 24));
-      s1 = _mm512_dpbusd_epi32(s1, w[7], bcast4(qs + 28));
+      const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(-act.sum[si] * (1 << kShift)), w, arow0[ai].qs);
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), sc, acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
