@@ -12,6 +12,21 @@ inline float fold_exp_lanes(float* l) {
   return l[0];
 }
 
+// The ISA kernels' ending: elements [i, n) (fewer than 16) through exp16 (the ISA's masked exp
+// over 16 floats in place) on a zero-padded copy, added to their lanes, then the fold.
+template <class Exp16>
+inline float finish_exp_sum(float* x, int64_t i, int64_t n, float* lanes, Exp16 exp16) {
+  if (i < n) {
+    const auto rest = static_cast<size_t>(n - i);
+    float buf[kExpSumLanes] = {};
+    std::memcpy(buf, x + i, rest * sizeof(float));
+    exp16(buf);
+    for (size_t j = 0; j < rest; ++j) lanes[j] += buf[j];
+    std::memcpy(x + i, buf, rest * sizeof(float));
+  }
+  return fold_exp_lanes(lanes);
+}
+
 // exp_ps of one value with the same operations in the same order (fma where it uses fma), and
 // 0 below the floor (so exp(-inf) is 0, as the masked vector code gives).
 inline float exp_poly(float x) {

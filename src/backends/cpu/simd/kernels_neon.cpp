@@ -265,15 +265,9 @@ float exp_shift_sum(float* x, int64_t n, float shift) {
   }
   float lanes[kExpSumLanes];
   for (int r = 0; r < 4; ++r) vst1q_f32(lanes + 4 * r, acc[r]);
-  if (i < n) {
-    const auto rest = static_cast<size_t>(n - i);
-    float buf[kExpSumLanes] = {};
-    std::memcpy(buf, x + i, rest * sizeof(float));
+  return finish_exp_sum(x, i, n, lanes, [&](float* buf) {
     for (int r = 0; r < 4; ++r) vst1q_f32(buf + 4 * r, exp_masked(vld1q_f32(buf + 4 * r)));
-    for (size_t j = 0; j < rest; ++j) lanes[j] += buf[j];
-    std::memcpy(x + i, buf, rest * sizeof(float));
-  }
-  return fold_exp_lanes(lanes);
+  });
 }
 
 IsaKernels make_kernels(bool sdot) {

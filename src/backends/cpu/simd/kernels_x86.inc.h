@@ -397,7 +397,7 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
 #include "backends/cpu/simd/exp_sum.inc.h"
 
 // Lane i % 16 of the sum gets element i (two 8-lane halves on AVX2), the order exp_sum.inc.h
-// fixes; the tail goes through the same vector exp on a padded copy.
+// fixes; the tail goes through the same vector exp (finish_exp_sum).
 float exp_shift_sum(float* x, int64_t n, float shift) {
   float lanes[kExpSumLanes];
   int64_t i = 0;
@@ -431,20 +431,14 @@ float exp_shift_sum(float* x, int64_t n, float shift) {
   _mm256_storeu_ps(lanes, acc0);
   _mm256_storeu_ps(lanes + 8, acc1);
 #endif
-  if (i < n) {
-    const auto rest = static_cast<size_t>(n - i);
-    float buf[kExpSumLanes] = {};
-    std::memcpy(buf, x + i, rest * sizeof(float));
+  return finish_exp_sum(x, i, n, lanes, [&](float* buf) {
 #if defined(AG_SIMD_512)
     _mm512_storeu_ps(buf, exp_masked(_mm512_loadu_ps(buf)));
 #else
     _mm256_storeu_ps(buf, exp_masked(_mm256_loadu_ps(buf)));
     _mm256_storeu_ps(buf + 8, exp_masked(_mm256_loadu_ps(buf + 8)));
 #endif
-    for (size_t j = 0; j < rest; ++j) lanes[j] += buf[j];
-    std::memcpy(x + i, buf, rest * sizeof(float));
-  }
-  return fold_exp_lanes(lanes);
+  });
 }
 
 const IsaKernels& kernels() {
