@@ -89,8 +89,8 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
   // path covers the head (no scratch copy: a decode step converts every block it reads once).
   const bool f16_in_place = f16 && job.kern.block_f16 != nullptr && kt_stride == bs && hd % kAttnKeyChunk == 0 &&
                             hd <= kAttnMaxRegDims;
-  if (!kt_in_place) s.kt.resize(static_cast<size_t>(hd) * static_cast<size_t>(kt_stride));
-  if (!f32) s.v.resize(static_cast<size_t>(bs) * static_cast<size_t>(hd));
+  if (!kt_in_place && !f16_in_place) s.kt.resize(static_cast<size_t>(hd) * static_cast<size_t>(kt_stride));
+  if (!f32 && !f16_in_place) s.v.resize(static_cast<size_t>(bs) * static_cast<size_t>(hd));
   AttnQueries qs;
   qs.n = nq;
   qs.head_dim = hd;
