@@ -15,6 +15,8 @@ bool finite(float x) { return std::isfinite(x); }
 // Falling probability, then rising id: a total order, so the result never depends on the sort
 // algorithm (llama2.c's qsort leaves exact ties unspecified; we pick the lower id first).
 bool more_probable(float pa, int32_t ia, float pb, int32_t ib) { return pa > pb || (pa == pb && ia < ib); }
+// The same order over candidates ({prob, id}): the sort key of every truncation.
+constexpr auto by_prob = [](const auto& a, const auto& b) { return more_probable(a.prob, a.id, b.prob, b.id); };
 
 // The same value as the sequential `m = std::max(m, x[i])` from m = x[0] (max is exact, so the
 // order does not matter for numbers), in 8 independent chains the compiler can keep in registers.
@@ -152,8 +154,7 @@ int32_t Sampler::sample_truncated(float coin) {
   if (candidates_.empty()) {  // a near-uniform distribution with a tiny top_p: keep everything
     for (size_t i = 0; i < n; ++i) candidates_.push_back({probs_[i], static_cast<int32_t>(i)});
   }
-  std::sort(candidates_.begin(), candidates_.end(),
-            [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); });
+  std::sort(candidates_.begin(), candidates_.end(), by_prob);
   return draw_sorted(coin, 1.0f);  // 1.0f keeps llama2.c's comparison cumulative > top_p bit-exact
 }
 
@@ -162,7 +163,7 @@ int32_t Sampler::sample_top_k(const float* x, size_t n) {
   // them, so their weights exp(l / T - l_max / T) are all that is needed: one pass keeps the k
   // largest logits (ties: the lower id) in a heap, then k exps instead of one per entry.
   const auto k = static_cast<size_t>(params_.top_k);
-  const auto worse_first = [](const Candidate& a, const Candidate& b) { return more_probable(a.prob, a.id, b.prob, b.id); };
+  const auto worse_first = by_prob;  // as a heap order: the least probable candidate on top
   candidates_.clear();
   const auto offer = [&](size_t i) {
     const Candidate c{x[i], static_cast<int32_t>(i)};
