@@ -18,6 +18,18 @@
 namespace autoglm::cli {
 namespace {
 
+// Takes SIGTERM/SIGINT (blocked in every thread) while keep_waiting() holds, polling it every
+// 50 ms; returns the signal, or 0 once keep_waiting() turned false.
+template <class Pred>
+int wait_for_signal(const sigset_t& sigs, Pred keep_waiting) {
+  while (keep_waiting()) {
+    timespec ts{0, 50 * 1000 * 1000};
+    const int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig > 0) return sig;
+  }
+  return 0;
+}
+
 constexpr const char* kHelp =
     "usage: autoglm serve --model PATH [options]\n"
     "\n"
@@ -148,13 +160,8 @@ int cmd_serve(int argc, char** argv) {
     load_status = srv.load_engine();
     loaded = true;
   });
-  int sig = 0;
-  while (!loaded.load()) {
-    timespec ts{0, 50 * 1000 * 1000};
-    sig = sigtimedwait(&sigs, nullptr, &ts);
-    if (sig > 0) break;
-  }
-  if (!loaded.load()) {
+  int sig = wait_for_signal(sigs, [&] { return !loaded.load(); });
+  if (sig > 0 && !loaded.load()) {
     std::fprintf(stderr, "autoglm serve: signal %d while loading the model, stopping\n", sig);
     srv.shutdown();
     std::fprintf(stderr, "autoglm serve: stopped\n");
@@ -167,11 +174,10 @@ int cmd_serve(int argc, char** argv) {
     srv.shutdown();
     return 1;
   }
-  std::fprintf(stderr, "autoglm serve: ready on http://%s:%d\n", o.host.c_str(), srv.port());
-  while (srv.running()) {
-    timespec ts{0, 200 * 1000 * 1000};
-    sig = sigtimedwait(&sigs, nullptr, &ts);
-    if (sig > 0) break;
+  // A signal taken just as loading finished still drains and stops: it is not waited for again.
+  if (sig == 0) {
+    std::fprintf(stderr, "autoglm serve: ready on http://%s:%d\n", o.host.c_str(), srv.port());
+    sig = wait_for_signal(sigs, [&] { return srv.running(); });
   }
   if (sig > 0) std::fprintf(stderr, "autoglm serve: signal %d, draining\n", sig);
   srv.shutdown();
