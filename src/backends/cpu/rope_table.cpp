@@ -1,5 +1,6 @@
 #include "backends/cpu/rope_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -33,6 +34,13 @@ std::shared_ptr<const RopeAngles> build(float base, float scale, int32_t n_rot, 
   return t;
 }
 
+// Positions a table covers: n doubled (from at least 512) until it holds min_positions.
+int32_t grown(int32_t n, int32_t min_positions) {
+  n = std::max(n, 512);
+  while (n < min_positions) n = n > (1 << 29) ? min_positions : 2 * n;
+  return n;
+}
+
 }  // namespace
 
 std::shared_ptr<const RopeAngles> rope_angles(float freq_base, float freq_scale, int32_t n_rot, int32_t min_positions) {
@@ -42,16 +50,10 @@ std::shared_ptr<const RopeAngles> rope_angles(float freq_base, float freq_scale,
   std::lock_guard<std::mutex> lock(mu);
   for (Entry& e : entries) {
     if (e.base != freq_base || e.scale != freq_scale || e.n_rot != n_rot) continue;
-    if (e.table->n_pos < min_positions) {
-      int32_t n = e.table->n_pos;
-      while (n < min_positions) n = n > (1 << 29) ? min_positions : 2 * n;
-      e.table = build(freq_base, freq_scale, n_rot, n);
-    }
+    if (e.table->n_pos < min_positions) e.table = build(freq_base, freq_scale, n_rot, grown(e.table->n_pos, min_positions));
     return e.table;
   }
-  int32_t n = 512;
-  while (n < min_positions) n = n > (1 << 29) ? min_positions : 2 * n;
-  entries.push_back({freq_base, freq_scale, n_rot, build(freq_base, freq_scale, n_rot, n)});
+  entries.push_back({freq_base, freq_scale, n_rot, build(freq_base, freq_scale, n_rot, grown(0, min_positions))});
   return entries.back().table;
 }
 
