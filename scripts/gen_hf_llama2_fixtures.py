@@ -132,6 +132,13 @@ def case_lines(tok, variant, strings):
     return lines
 
 
+def write_fixture(path, lines, n_cases):
+    """Writes the fixture lines (ASCII, LF) and says how many cases went into it."""
+    with open(path, "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{path}: {n_cases} cases, {os.path.getsize(path)} bytes")
+
+
 def main():
     import tempfile
 
@@ -143,9 +150,7 @@ def main():
         for v in VARIANTS:
             tok = Tokenizer.from_file(paths[v])
             lines += case_lines(tok, v, texts()[:None if v == "always" else 300])
-    with open(FIXTURE, "w", encoding="ascii", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"{FIXTURE}: {len(lines) - 1} cases, {os.path.getsize(FIXTURE)} bytes")
+    write_fixture(FIXTURE, lines, len(lines) - 1)  # the first line is the sha256 header
 
 
 if __name__ == "__main__":

@@ -154,9 +154,7 @@ def main():
         assert any(s.get("type") == "Precompiled" for s in norm["normalizers"]), n
         lines += llama2.case_lines(tok, n, strings[:COUNTS[n]])
         print(f"{paths[n]}: vocab {tok.get_vocab_size()}, {os.path.getsize(paths[n])} bytes")
-    with open(FIXTURE, "w", encoding="ascii", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"{FIXTURE}: {len(lines)} cases, {os.path.getsize(FIXTURE)} bytes")
+    llama2.write_fixture(FIXTURE, lines, len(lines))
 
 
 if __name__ == "__main__":

@@ -122,9 +122,7 @@ def main():
         tok = Tokenizer.from_file(path)  # the fixture is what the committed file does
         lines += llama2.case_lines(tok, name, extra + llama2.texts()[:counts[name]])
         print(f"{path}: vocab {tok.get_vocab_size()}, {os.path.getsize(path)} bytes")
-    with open(FIXTURE, "w", encoding="ascii", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"{FIXTURE}: {len(lines)} cases, {os.path.getsize(FIXTURE)} bytes")
+    llama2.write_fixture(FIXTURE, lines, len(lines))
 
 
 if __name__ == "__main__":
