@@ -60,7 +60,7 @@ TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
     for (int64_t n : {1, 3, 7, 8, 9, 17}) {
       Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
       PackedActivations act;
-      ASSERT_TRUE(prepare_packed_activations(x, act, pool).ok());
+      ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
       std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
       const size_t gb = packed_group_bytes(w.dtype(), k);
       for (int64_t g = 0; g < m / kPackRows; ++g) {

@@ -128,6 +128,8 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
   act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_0));
   act.d.resize(static_cast<size_t>(n * act.nb));
   act.sum.resize(static_cast<size_t>(n * act.nb));
+  act.bias.resize(static_cast<size_t>(n * act.nb));
+  const int32_t off = weight_offset(packed);
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -139,6 +141,7 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
         for (int c = 0; c < quant::kQK; ++c) s += blocks[b].qs[c];
         act.d[static_cast<size_t>(t * act.nb + b)] = quant::fp16_to_fp32(blocks[b].d);
         act.sum[static_cast<size_t>(t * act.nb + b)] = s;
+        act.bias[static_cast<size_t>(t * act.nb + b)] = -off * s;
       }
     }
   }, grain_for(k));

@@ -47,14 +47,16 @@ struct PackedActivations {
   std::vector<uint8_t> q;  // n rows of nb block_q8_0
   std::vector<float> d;    // [n, nb]
   std::vector<int32_t> sum;  // [n, nb]
+  // [n, nb]: -offset * sum for the packed type prepared for (128 for Q8_0_R16, 8 for
+  // Q4_0_R16): where the SIMD kernels' integer dot starts, read with one broadcast load.
+  std::vector<int32_t> bias;
   // Q4_K_R16 only: q holds Q8_K rows (nb super-blocks), d their scales, and msum the
   // sub-block sums the mins term needs (packed_q4k.h); sum is unused.
   std::vector<int32_t> msum;
   const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
 };
 // `packed` is the weight's type: Q4_K_R16 needs Q8_K activations, the others share Q8_0.
-Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool,
-                                  DType packed = DType::Q8_0_R16);
+Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed);
 
 // One row group against nt tokens: y[t * ldy + i] = dot(row 16g + i, token t0 + t) for
 // i in [0, 16), t in [0, nt). `wgroup` points at the group's first packed block.

@@ -1,8 +1,8 @@
 // AVX-512 VNNI kernels for the 16-row interleaved layouts (backends/cpu/packed.h).
 // Per packed block: the 16 rows' 32 columns sit in 8 registers (4 columns x 16 rows each);
 // for each token of a tile, 8 vpdpbusd against broadcast 4-byte activation groups give the 16
-// rows' integer dots, started from -offset * sum(activation block) so they come out exact;
-// then one fma with the 16 row scales times the token's scale. A tile of up to 8 tokens
+// rows' integer dots, started from -offset * sum(activation block) (PackedActivations::bias)
+// so they come out exact; then one fma with the 16 row scales times the token's scale. A tile of up to 8 tokens
 // shares the weight registers, so prefill and batched decode load each weight once per tile.
 // The arithmetic is exactly packed_gemm_reference's (per block: int dot, f32 scale product,
 // fma), so results are bit-identical to it.
@@ -41,7 +41,6 @@ template <bool kQ4, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
-  constexpr int kShift = kQ4 ? 3 : 7;  // offset 8 or 128
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   const auto* arow0 = reinterpret_cast<const quant::block_q8_0*>(act.row(t0));
@@ -60,7 +59,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     for (int t = 0; t < NT; ++t) {
       const size_t ai = static_cast<size_t>(t) * astride + static_cast<size_t>(b);
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-      const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(-act.sum[si] * (1 << kShift)), w, arow0[ai].qs);
+      const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(act.bias[si]), w, arow0[ai].qs);
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[t]);
     }

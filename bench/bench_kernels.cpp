@@ -1,0 +1,160 @@
+// Kernel micro-benchmark: the packed matmul kernels (Q8_0_R16, Q4_0_R16, Q4_K_R16) of the active
+// ISA on one thread, against a tile of T tokens, with the weights resident in L2 so the figure is
+// the kernel's arithmetic rate, not the memory's. Beside them, the machine's int8 compute
+// roofline: independent vpdpbusd chains on 1 and on all threads. Batched decode and prefill are
+// bound by these kernels once the weights are shared by enough tokens, so
+//   kernel GMAC/s / peak GMAC/s   = how much of the int8 roofline the kernels reach, and
+//   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
+//
+//   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
+//
+// Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
+// kernels bit for bit against their references.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/packed.h"
+#include "core/thread_pool.h"
+#include "quant/quant.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace {
+
+using autoglm::DType;
+using autoglm::Tensor;
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+Tensor random_weights(DType t, int64_t m, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  std::vector<float> f(static_cast<size_t>(m * k));
+  for (float& x : f) x = nd(rng);
+  Tensor w = Tensor::empty(t, {m, k});
+  for (int64_t r = 0; r < m; ++r) autoglm::quant::quantize_row(t, f.data() + r * k, w.row_ptr(r), k);
+  return w;
+}
+
+#if defined(__x86_64__)
+// 16 independent accumulators in named registers (an array of them is kept in memory at -O2,
+// and the loop then measures store forwarding): enough to cover vpdpbusd's latency.
+__attribute__((target("avx512f,avx512vnni"))) int64_t vnni_loop(int64_t iters) {
+#define AG_ACC(i) __m512i a##i = _mm512_set1_epi32(i);
+#define AG_DP(i) a##i = _mm512_dpbusd_epi32(a##i, w, x);
+#define AG_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+  AG_ALL(AG_ACC)
+  __m512i w = _mm512_set1_epi8(3), x = _mm512_set1_epi8(5);
+  for (int64_t i = 0; i < iters; ++i) {
+    AG_ALL(AG_DP)
+    __asm__ volatile("" : "+v"(w), "+v"(x));  // keep the loop from being folded
+  }
+  __m512i s = _mm512_setzero_si512();
+#define AG_SUM(i) s = _mm512_add_epi32(s, a##i);
+  AG_ALL(AG_SUM)
+#undef AG_ACC
+#undef AG_DP
+#undef AG_ALL
+#undef AG_SUM
+  alignas(64) int32_t lanes[16];  // summed through memory: GCC 12 warns on _mm512_reduce_add_epi32
+  _mm512_store_si512(lanes, s);
+  int64_t r = 0;
+  for (int32_t v : lanes) r += v;
+  return r;
+}
+
+// GMAC/s of vpdpbusd (64 u8 x s8 multiply-adds each) on n threads together.
+double vnni_peak(int n_threads, int reps) {
+  constexpr int64_t kIters = 20'000'000;
+  std::vector<double> r;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> th;
+    std::vector<int64_t> sink(static_cast<size_t>(n_threads));
+    for (int i = 0; i < n_threads; ++i) th.emplace_back([&, i] { sink[static_cast<size_t>(i)] = vnni_loop(kIters); });
+    for (auto& t : th) t.join();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.push_back(static_cast<double>(n_threads) * kIters * 16 * 64 / s / 1e9);
+  }
+  return median(r);
+}
+#endif
+
+int64_t arg(int argc, char** argv, const char* name, int64_t def) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
+  }
+  return def;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace autoglm::cpu;
+  const int64_t k = arg(argc, argv, "--k", 1024), m = arg(argc, argv, "--m", 1024);
+  const int reps = static_cast<int>(arg(argc, argv, "--reps", 7));
+  if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
+    std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16 and --k of 32\n");
+    return 2;
+  }
+  std::printf("isa %s, k %lld, m %lld, one thread, weights in L2, median of %d\n",
+              isa_name(active_isa()), static_cast<long long>(k), static_cast<long long>(m), reps);
+#if defined(__x86_64__)
+  if (isa_available(Isa::kAvx512)) {
+    const int nt = autoglm::ThreadPool::default_threads();
+    std::printf("int8 roofline (vpdpbusd): %.1f GMAC/s on 1 thread, %.1f on %d threads\n", vnni_peak(1, reps),
+                vnni_peak(nt, reps), nt);
+  }
+#endif
+  autoglm::ThreadPool pool(1);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    if (k % autoglm::dtype_info(t).block_size != 0) continue;  // Q4_K: rows of 256
+    const Tensor w = random_weights(t, m, k, 3);
+    if (!should_pack(w)) {
+      std::printf("| %s | not packed on this ISA |\n", autoglm::dtype_name(t));
+      continue;
+    }
+    const Tensor p = pack_matrix(w);
+    const PackedGemmFn gemm = packed_gemm_for(p.dtype(), active_isa());
+    const size_t gb = packed_group_bytes(p.dtype(), k);
+    const auto* wd = static_cast<const uint8_t*>(p.data());
+    std::printf("| %s |", autoglm::dtype_name(t));
+    for (int64_t n : {1, 2, 4, 8, 16, 64}) {
+      Tensor x = Tensor::empty(DType::F32, {n, k});
+      for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = nd(rng);
+      PackedActivations act;
+      if (!prepare_packed_activations(x, act, pool, p.dtype()).ok()) return 1;
+      std::vector<float> y(static_cast<size_t>(n * m));
+      const int64_t iters = std::max<int64_t>(4, 4000 / n);
+      std::vector<double> r;
+      for (int rep = 0; rep < reps; ++rep) {
+        const auto t0 = Clock::now();
+        for (int64_t it = 0; it < iters; ++it) {
+          for (int64_t g = 0; g < m / kPackRows; ++g) gemm(act.nb, wd + g * gb, act, 0, n, y.data() + g * kPackRows, m);
+        }
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        r.push_back(static_cast<double>(iters) * static_cast<double>(n * m * k) / s / 1e9);
+      }
+      std::printf(" %.1f |", median(r));
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
