@@ -26,8 +26,9 @@ class ThreadPool {
   // Runs fn(thread_index, n_threads) on every thread (the caller is index 0) and waits.
   void run(const std::function<void(int, int)>& fn);
 
-  // Splits [0, n) into one contiguous range per thread (granularity `grain`) and calls
-  // fn(begin, end) for each non-empty range.
+  // Splits [0, n) into contiguous ranges (multiples of `grain`, a few per thread, taken by
+  // whichever thread is free) and calls fn(begin, end) once for each; fn may run several times
+  // on one thread.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
   static int default_threads();
