@@ -7,6 +7,13 @@
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
+//   build/bin/bench_kernels --stream [--reps 7]
+//
+// --stream: decode's memory side instead. One token against a 1 GiB packed matrix (far past any
+// cache) through matmul_packed on the default thread count, the path a decode step takes,
+// alternating with a plain read of the same bytes (512-bit loads, prefetch 8 KiB ahead, as
+// `autoglm bench`'s probe) so both see the host in the same state: GB/s of weights and the
+// share of the read rate.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -94,6 +101,93 @@ double vnni_peak(int n_threads, int reps) {
 }
 #endif
 
+// A packed matrix of about `bytes` with random quants and scales in [2^-10, 2^-5): built in
+// place (quantizing 1 GiB of floats would take longer than the measurement).
+Tensor random_packed(DType packed, int64_t k, size_t bytes) {
+  const size_t group = autoglm::cpu::packed_group_bytes(packed, k);
+  const int64_t m = static_cast<int64_t>(bytes / group) * autoglm::cpu::kPackRows;
+  Tensor w = Tensor::empty(packed, {m, k});
+  auto* p = static_cast<uint8_t*>(w.data());
+  std::mt19937 rng(5);
+  for (size_t i = 0; i + 4 <= w.nbytes(); i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(p + i, &v, 4);
+  }
+  const size_t block = group / static_cast<size_t>(k / 32);  // 16 rows x 32 columns
+  for (size_t b = 0; b < w.nbytes() / block; ++b) {
+    for (int r = 0; r < 16; ++r) {
+      const uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
+      std::memcpy(p + b * block + 2 * r, &h, 2);
+    }
+  }
+  return w;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) int64_t read_range(const uint8_t* p, size_t n) {
+  __m512i s = _mm512_setzero_si512();
+  for (size_t i = 0; i + 64 <= n; i += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + i + 8192), _MM_HINT_T0);
+    s = _mm512_add_epi64(s, _mm512_loadu_si512(p + i));
+  }
+  alignas(64) int64_t lanes[8];
+  _mm512_store_si512(lanes, s);
+  int64_t r = 0;
+  for (int64_t v : lanes) r += v;
+  return r;
+}
+#endif
+
+int stream(int reps) {
+  using namespace autoglm::cpu;
+  constexpr int64_t k = 2048;
+  constexpr size_t kBytes = size_t{1} << 30;
+  autoglm::ThreadPool pool(autoglm::ThreadPool::default_threads());
+  std::printf("stream: 1 token x 1 GiB packed matrix (k %lld) through matmul_packed, %d threads, isa %s, "
+              "median of %d alternating rounds\n", static_cast<long long>(k), pool.size(), isa_name(active_isa()), reps);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  Tensor x = Tensor::empty(DType::F32, {1, k});
+  for (int64_t i = 0; i < k; ++i) x.data_as<float>()[i] = nd(rng);
+  std::vector<Tensor> ws;
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) ws.push_back(random_packed(t, k, kBytes));
+  std::vector<std::vector<double>> rate(ws.size() + 1);
+  std::vector<int64_t> sink(static_cast<size_t>(pool.size()));
+  for (int rep = 0; rep < reps; ++rep) {
+    for (size_t i = 0; i < ws.size(); ++i) {
+      Tensor y = Tensor::empty(DType::F32, {1, ws[i].rows()});
+      const auto t0 = Clock::now();
+      if (!matmul_packed(x, ws[i], y, pool).ok()) return 1;
+      rate[i].push_back(static_cast<double>(ws[i].nbytes()) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+#if defined(__x86_64__)
+    if (isa_available(Isa::kAvx512)) {
+      const auto* p = static_cast<const uint8_t*>(ws[0].data());
+      const size_t n = ws[0].nbytes();
+      const auto t0 = Clock::now();
+      pool.run([&](int ti, int nt) {
+        const size_t b = n / static_cast<size_t>(nt) * static_cast<size_t>(ti) / 64 * 64;
+        const size_t e = ti + 1 == nt ? n : n / static_cast<size_t>(nt) * static_cast<size_t>(ti + 1) / 64 * 64;
+        sink[static_cast<size_t>(ti)] = read_range(p + b, e - b);
+      });
+      rate[ws.size()].push_back(static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+#endif
+  }
+  const double probe = rate[ws.size()].empty() ? 0.0 : median(rate[ws.size()]);
+  if (probe > 0) std::printf("read probe: %.1f GB/s\n", probe);
+  const char* names[] = {"q8_0", "q4_0"};
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const double r = median(rate[i]);
+    if (probe > 0) {
+      std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", names[i], r, 100.0 * r / probe);
+    } else {
+      std::printf("%s: %.1f GB/s of weights\n", names[i], r);
+    }
+  }
+  return 0;
+}
+
 int64_t arg(int argc, char** argv, const char* name, int64_t def) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
@@ -107,6 +201,9 @@ int main(int argc, char** argv) {
   using namespace autoglm::cpu;
   const int64_t k = arg(argc, argv, "--k", 1024), m = arg(argc, argv, "--m", 1024);
   const int reps = static_cast<int>(arg(argc, argv, "--reps", 7));
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--stream") == 0) return reps > 0 ? stream(reps) : 2;
+  }
   if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
     std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16 and --k of 32\n");
     return 2;
