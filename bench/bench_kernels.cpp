@@ -11,9 +11,8 @@
 //
 // --stream: decode's memory side instead. One token against a 1 GiB packed matrix (far past any
 // cache) through matmul_packed on the default thread count, the path a decode step takes,
-// alternating with a plain read of the same bytes (512-bit loads, prefetch 8 KiB ahead, as
-// `autoglm bench`'s probe) so both see the host in the same state: GB/s of weights and the
-// share of the read rate.
+// alternating with `autoglm bench`'s own read probe (core/read_bandwidth.h) so both see the
+// host in the same state: GB/s of weights and the share of the read rate.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -29,7 +28,9 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
+#include "quant/blocks.h"
 #include "quant/quant.h"
 
 #if defined(__x86_64__)
@@ -113,30 +114,15 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
     const uint32_t v = rng();
     std::memcpy(p + i, &v, 4);
   }
-  const size_t block = group / static_cast<size_t>(k / 32);  // 16 rows x 32 columns
+  const size_t block = group / static_cast<size_t>(k / autoglm::quant::kQK);  // 16 rows x 32 columns
   for (size_t b = 0; b < w.nbytes() / block; ++b) {
-    for (int r = 0; r < 16; ++r) {
+    for (int64_t r = 0; r < autoglm::cpu::kPackRows; ++r) {  // the block's 16 f16 scales
       const uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
       std::memcpy(p + b * block + 2 * r, &h, 2);
     }
   }
   return w;
 }
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) int64_t read_range(const uint8_t* p, size_t n) {
-  __m512i s = _mm512_setzero_si512();
-  for (size_t i = 0; i + 64 <= n; i += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 8192), _MM_HINT_T0);
-    s = _mm512_add_epi64(s, _mm512_loadu_si512(p + i));
-  }
-  alignas(64) int64_t lanes[8];
-  _mm512_store_si512(lanes, s);
-  int64_t r = 0;
-  for (int64_t v : lanes) r += v;
-  return r;
-}
-#endif
 
 int stream(int reps) {
   using namespace autoglm::cpu;
@@ -152,7 +138,6 @@ int stream(int reps) {
   std::vector<Tensor> ws;
   for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
-  std::vector<int64_t> sink(static_cast<size_t>(pool.size()));
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < ws.size(); ++i) {
       Tensor y = Tensor::empty(DType::F32, {1, ws[i].rows()});
@@ -160,30 +145,14 @@ int stream(int reps) {
       if (!matmul_packed(x, ws[i], y, pool).ok()) return 1;
       rate[i].push_back(static_cast<double>(ws[i].nbytes()) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
     }
-#if defined(__x86_64__)
-    if (isa_available(Isa::kAvx512)) {
-      const auto* p = static_cast<const uint8_t*>(ws[0].data());
-      const size_t n = ws[0].nbytes();
-      const auto t0 = Clock::now();
-      pool.run([&](int ti, int nt) {
-        const size_t b = n / static_cast<size_t>(nt) * static_cast<size_t>(ti) / 64 * 64;
-        const size_t e = ti + 1 == nt ? n : n / static_cast<size_t>(nt) * static_cast<size_t>(ti + 1) / 64 * 64;
-        sink[static_cast<size_t>(ti)] = read_range(p + b, e - b);
-      });
-      rate[ws.size()].push_back(static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
-    }
-#endif
+    rate[ws.size()].push_back(autoglm::measure_read_bandwidth(pool.size()));
   }
-  const double probe = rate[ws.size()].empty() ? 0.0 : median(rate[ws.size()]);
-  if (probe > 0) std::printf("read probe: %.1f GB/s\n", probe);
+  const double probe = median(rate[ws.size()]);
+  std::printf("read probe: %.1f GB/s\n", probe);
   const char* names[] = {"q8_0", "q4_0"};
   for (size_t i = 0; i < ws.size(); ++i) {
     const double r = median(rate[i]);
-    if (probe > 0) {
-      std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", names[i], r, 100.0 * r / probe);
-    } else {
-      std::printf("%s: %.1f GB/s of weights\n", names[i], r);
-    }
+    std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", names[i], r, 100.0 * r / probe);
   }
   return 0;
 }

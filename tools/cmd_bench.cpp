@@ -26,6 +26,7 @@
 #endif
 
 #include "args.h"
+#include "core/read_bandwidth.h"
 #include "autoglm/model.h"
 #include "autoglm/serving.h"
 #include "bench_batched.h"
@@ -59,86 +60,6 @@ double stddev(const std::vector<double>& v) {
   return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
-// One thread's share of the probe: the sum of buf[b, e). The wide variant reads 256 bytes per
-// iteration with 512-bit loads and prefetches 8 KiB ahead, like the packed matmul kernels;
-// the plain one is what any compiler makes of a scalar loop. Both are timed and the best wins.
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) uint64_t sum_wide(const uint64_t* buf, size_t b, size_t e, size_t n) {
-  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(),
-          s3 = _mm512_setzero_si512();
-  size_t i = b;
-  for (; i + 32 <= e; i += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(buf + std::min(i + 1024, n - 1)), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(buf + std::min(i + 1024 + 8, n - 1)), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(buf + std::min(i + 1024 + 16, n - 1)), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(buf + std::min(i + 1024 + 24, n - 1)), _MM_HINT_T0);
-    s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(buf + i));
-    s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(buf + i + 8));
-    s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(buf + i + 16));
-    s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(buf + i + 24));
-  }
-  // Lanes summed through memory: GCC 12 flags _mm512_reduce_add_epi64's internals as
-  // uninitialized in debug builds.
-  uint64_t lanes[8];
-  _mm512_storeu_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
-  uint64_t s = 0;
-  for (uint64_t x : lanes) s += x;
-  for (; i < e; ++i) s += buf[i];
-  return s;
-}
-#endif
-
-uint64_t sum_plain(const uint64_t* buf, size_t b, size_t e) {
-  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = b;
-  for (; i + 4 <= e; i += 4) {
-    s0 += buf[i];
-    s1 += buf[i + 1];
-    s2 += buf[i + 2];
-    s3 += buf[i + 3];
-  }
-  for (; i < e; ++i) s0 += buf[i];
-  return s0 + s1 + s2 + s3;
-}
-
-// Read bandwidth in GB/s: `threads` threads each sum their slice of a 512 MiB buffer; the best
-// of 10 timed passes (two untimed ones touch the pages), alternating the plain and (where the
-// CPU has AVX-512) the wide read, so the roofline is not set by a probe that keeps fewer loads
-// in flight than the decode it is compared with.
-double measure_bandwidth(int threads) {
-  const size_t n = (size_t{512} << 20) / sizeof(uint64_t);
-  std::vector<uint64_t> buf(n);
-  for (size_t i = 0; i < n; ++i) buf[i] = i;
-  bool wide_ok = false;
-#if defined(__x86_64__)
-  wide_ok = __builtin_cpu_supports("avx512f");
-#endif
-  double best = 0;
-  for (int pass = 0; pass < 12; ++pass) {
-    const bool wide = wide_ok && pass % 2 == 1;
-    std::vector<uint64_t> sums(static_cast<size_t>(threads));
-    const auto t0 = Clock::now();
-    std::vector<std::thread> th;
-    for (int t = 0; t < threads; ++t) {
-      th.emplace_back([&, t] {
-        const size_t b = n * static_cast<size_t>(t) / static_cast<size_t>(threads);
-        const size_t e = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
-#if defined(__x86_64__)
-        sums[static_cast<size_t>(t)] = wide ? sum_wide(buf.data(), b, e, n) : sum_plain(buf.data(), b, e);
-#else
-        sums[static_cast<size_t>(t)] = sum_plain(buf.data(), b, e);
-#endif
-      });
-    }
-    for (auto& x : th) x.join();
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    uint64_t check = 0;
-    for (uint64_t x : sums) check += x;
-    if (check != (n - 1) * n / 2) std::fputs("bandwidth probe: wrong sum\n", stderr);  // keeps the sums live
-    if (pass > 1) best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / s / 1e9);
-  }
-  return best;
-}
 
 // Size of the largest (last-level) data cache one core sees, from sysfs (one cache instance,
 // where sysconf may sum them); sysconf as a fallback; 0 when unknown.
@@ -351,7 +272,7 @@ int cmd_bench(int argc, char** argv) {
   const int probe_threads = info.n_threads > 0 ? info.n_threads : 1;
   if (n_gen > 0) {
     rss_before_probes = peak_rss_mib();
-    bw_before = measure_bandwidth(probe_threads);
+    bw_before = measure_read_bandwidth(probe_threads);
     probe_rss_reset = reset_peak_rss();
     gc.max_new_tokens = static_cast<int>(n_gen + 1);
     for (int r = 0; r <= n_reps; ++r) {
@@ -368,7 +289,7 @@ int cmd_bench(int argc, char** argv) {
     }
     rows.push_back({"tg" + std::to_string(n_gen), 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
     rss_before_probes = std::max(rss_before_probes, peak_rss_mib());
-    bw_after = measure_bandwidth(probe_threads);
+    bw_after = measure_read_bandwidth(probe_threads);
     probe_rss_reset = reset_peak_rss() && probe_rss_reset;
   }
   // Batched decode through the serving engine; the single-sequence model goes first so the
@@ -405,7 +326,7 @@ int cmd_bench(int argc, char** argv) {
   // Without a resettable peak (no /proc) the probe's buffer would be in every later reading, so
   // the peak is then the one before the probes (the batched phase is not included).
   const double rss = probe_rss_reset ? std::max(rss_before_probes, peak_rss_mib()) : rss_before_probes;
-  const double bw = n_gen > 0 ? std::max(bw_before, bw_after) : measure_bandwidth(probe_threads);
+  const double bw = n_gen > 0 ? std::max(bw_before, bw_after) : measure_read_bandwidth(probe_threads);
   const double tg_med = median(tg), pp_med = median(pp);
   const double decode_gbs = static_cast<double>(info.decode_bytes_per_token) * tg_med / 1e9;
   const double roofline = bw > 0 ? decode_gbs / bw : 0.0;

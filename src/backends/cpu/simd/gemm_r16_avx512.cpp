@@ -2,8 +2,9 @@
 // Per packed block: the 16 rows' 32 columns sit in 8 registers (4 columns x 16 rows each);
 // for each token of a tile, 8 vpdpbusd against broadcast 4-byte activation groups give the 16
 // rows' integer dots, started from -offset * sum(activation block) (PackedActivations::bias)
-// so they come out exact; then one fma with the 16 row scales times the token's scale. A tile of up to 8 tokens
-// shares the weight registers, so prefill and batched decode load each weight once per tile.
+// so they come out exact; then one fma with the 16 row scales times the token's scale. A tile
+// of up to 8 tokens shares the weight registers, so prefill and batched decode load each
+// weight once per tile.
 // The arithmetic is exactly packed_gemm_reference's (per block: int dot, f32 scale product,
 // fma), so results are bit-identical to it.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -50,10 +51,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     // Decode streams the weights once: asking for the block kPrefetchBlocks ahead keeps more
     // loads in flight than the hardware prefetcher alone (tg +20-30% measured on smollm2 Q8_0).
     // Into L2 (T1), not L1: a T0 prefetch holds one of the core's few L1 fill buffers until its
-    // line arrives, so fewer misses overlap. Measured small: `bench_kernels --stream`, three
-    // alternating runs each, share of the read probe Q8_0 / Q4_0 89% / 87% (T1) against
-    // 87% / 85% (T0), medians; within this host's noise, so T1 is kept as the sounder choice,
-    // not as a proven gain. Prefetching past the end of the matrix is harmless.
+    // line arrives, so fewer misses overlap. Not a proven gain: `bench_kernels --stream`, three
+    // alternating runs each, gave Q8_0 / Q4_0 88% / 81% of the read probe (T1) against 81% /
+    // 85% (T0), medians, inside this host's noise; kept as the sounder choice. Prefetching past
+    // the end of the matrix is harmless.
     for (size_t off = 0; off < kBlockBytes; off += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + off), _MM_HINT_T1);
     }

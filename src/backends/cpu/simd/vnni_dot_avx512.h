@@ -11,8 +11,9 @@ namespace autoglm::cpu::simd::vnni {
 
 // acc + the 16 lanes' u8 x s8 dot of w with the 4 activation bytes at p, broadcast by the
 // instruction's own {1to16} memory operand: one fused uop where _mm512_set1_epi32 + vpdpbusd
-// are two (GCC does not fold the broadcast), which the tile loops are bound by (measured
-// +15-30% on the Q4_0_R16 tile, bench/bench_kernels.cpp). The result is the same instruction's.
+// are two (GCC does not fold the broadcast), and the tile loops are bound by uops: with the
+// precomputed start (PackedActivations::bias) full tiles ran ~50% faster (bench_kernels,
+// docs/BENCHMARKS.md). The result is the same instruction's.
 inline __m512i dpbusd_bcast4(__m512i acc, __m512i w, const int8_t* p) {
   __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const char(*)[4]>(p)));
   return acc;
