@@ -52,6 +52,34 @@ TEST(OpsPacked, PackingKeepsEveryRow) {
   }
 }
 
+// The extremes the kernels' int16 steps must hold without saturating (AVX2 vpmaddubsw): every
+// weight at its most negative or largest value, every activation at +-127, same sign or not.
+TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
+  ThreadPool pool(2);
+  const int64_t m = 16, k = 64, n = 5;
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    for (uint8_t fill : {uint8_t{0x80}, uint8_t{0x7F}, uint8_t{0xFF}, uint8_t{0x00}}) {
+      Tensor w = random_blocks(t, m, k, 1);
+      const size_t block = dtype_info(t).type_size;
+      auto* p = static_cast<uint8_t*>(w.data());
+      for (size_t b = 0; b < w.nbytes() / block; ++b) std::memset(p + b * block + 2, fill, block - 2);
+      Tensor packed = pack_matrix(w);
+      Tensor x = Tensor::empty(DType::F32, {n, k});
+      for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
+      PackedActivations act;
+      ASSERT_TRUE(prepare_packed_activations(x, act, pool, packed.dtype()).ok());
+      std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
+      packed_gemm_reference(packed.dtype(), act.nb, static_cast<const uint8_t*>(packed.data()), act, 0, n, ref.data(), m);
+      for (int i = 0; i < kNumIsas; ++i) {
+        const PackedGemmFn f = packed_gemm_for(packed.dtype(), static_cast<Isa>(i));
+        if (f == nullptr) continue;
+        f(act.nb, static_cast<const uint8_t*>(packed.data()), act, 0, n, got.data(), m);
+        EXPECT_EQ(got, ref) << dtype_name(t) << " fill " << int{fill} << " isa " << isa_name(static_cast<Isa>(i));
+      }
+    }
+  }
+}
+
 TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
   for (DType t : {DType::Q8_0, DType::Q4_0}) {

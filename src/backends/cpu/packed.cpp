@@ -191,8 +191,13 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   const bool q8 = packed == DType::Q8_0_R16;
   switch (isa) {
     case Isa::kScalar: return q8 ? ref_q8_0 : ref_q4_0;
-    case Isa::kAvx2:  // no AVX2 / NEON kernel: such CPUs keep the row layout
-    case Isa::kNeon: return nullptr;
+    case Isa::kAvx2:
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+      return q8 ? simd::gemm_q8_0_r16_avx2 : simd::gemm_q4_0_r16_avx2;
+#else
+      return nullptr;
+#endif
+    case Isa::kNeon: return nullptr;  // no NEON kernel: such CPUs keep the row layout
     case Isa::kAvx512:
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
       return q8 ? simd::gemm_q8_0_r16_avx512 : simd::gemm_q4_0_r16_avx512;

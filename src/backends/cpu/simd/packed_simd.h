@@ -12,5 +12,9 @@ void gemm_q8_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
                           float* y, int64_t ldy);
 void gemm_q4_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy);
+void gemm_q8_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy);
+void gemm_q4_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy);
 
 }  // namespace autoglm::cpu::simd

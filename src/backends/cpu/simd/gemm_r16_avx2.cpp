@@ -1,0 +1,123 @@
+// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 (backends/cpu/packed.h),
+// for CPUs without AVX-512 (Zen 1-3, Haswell..Alder Lake). One 256-bit register holds 4 columns
+// of 8 rows, so each packed block is worked as two halves of 8 rows.
+//
+// Without VNNI the u8 x s8 dot is vpmaddubsw (pairs into saturating int16) then vpmaddwd with
+// ones (int32). The bounds decide the shape:
+//   Q4_0: weights 0..15 times |a| <= 127 give pairs of at most 3810, so the 8 column groups of a
+//     block add up in int16 (16 products, <= 30480) and one vpmaddwd per block and half widens
+//     them: 9 multiply uops per 256 multiply-adds, where a row-at-a-time dot needs 16.
+//   Q8_0: unsigned weights (q + 128, up to 255) would saturate, so the signed weight w = u ^ 0x80
+//     goes in as |w| (<= 128) and its sign moves onto the activation (vpsignb): pairs of at most
+//     2 * 128 * 127 = 32512, widened per column group. The start is then 0, not the bias.
+// A tile of up to kTile tokens shares each unpacked weight register: the loop runs column
+// group outer, token inner, with the tokens' integer sums in registers.
+// The arithmetic is packed_gemm_reference's (per block: exact int dot, f32 scale product, fma),
+// so results are bit-identical to it.
+#include <immintrin.h>
+
+#include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/token_tiles.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 4;  // tokens per register tile
+constexpr size_t kPrefetchBlocks = 8;
+
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
+template <bool kQ4, int NT>
+inline void half_dots(const uint8_t* q, const quant::block_q8_0* const a[NT], int64_t b, __m256i out[NT]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  if constexpr (kQ4) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256i s16[NT];
+    for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
+      const __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
+      for (int t = 0; t < NT; ++t) {
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast4(a[t][b].qs + 4 * c)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, bcast4(a[t][b].qs + 16 + 4 * c)));
+      }
+    }
+    for (int t = 0; t < NT; ++t) out[t] = _mm256_madd_epi16(s16[t], ones);
+  } else {
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int t = 0; t < NT; ++t) out[t] = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j)), flip);
+      const __m256i wabs = _mm256_sign_epi8(w, w);  // -128 stays 0x80, read as unsigned 128
+      for (int t = 0; t < NT; ++t) {
+        const __m256i p = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(bcast4(a[t][b].qs + 4 * j), w));
+        out[t] = _mm256_add_epi32(out[t], _mm256_madd_epi16(p, ones));
+      }
+    }
+  }
+}
+
+// One half (8 rows) of the group at a time: with AVX2's 16 registers, both halves' accumulators
+// next to the tokens' sums and the unpacked weights would spill. The second half's pass finds
+// the group in cache (the first pass touched all its lines), so decode still reads each weight
+// byte from memory once.
+template <bool kQ4, int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
+  const quant::block_q8_0* a[NT];
+  for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
+  for (int h = 0; h < 2; ++h) {
+    __m256 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
+      // Decode streams the weights once; asking ahead keeps more misses in flight than the
+      // hardware prefetcher alone.
+      if (h == 0) {
+        for (size_t off = 0; off < kBlockBytes; off += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + off), _MM_HINT_T0);
+        }
+      }
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
+      __m256i dot[NT];
+      half_dots<kQ4, NT>(blk + 32 + 32 * h, a, b, dot);
+      for (int t = 0; t < NT; ++t) {
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+        if constexpr (kQ4) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
+        const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, acc[t]);
+      }
+    }
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+  }
+}
+
+template <bool kQ4>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+          int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<kQ4, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
+}  // namespace
+
+void gemm_q8_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q4_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+}  // namespace autoglm::cpu::simd
