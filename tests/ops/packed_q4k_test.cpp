@@ -54,6 +54,33 @@ TEST(OpsPackedQ4K, PackingKeepsEveryRow) {
   }
 }
 
+// The bounds the kernels' int16 sums rely on (AVX2 vpmaddubsw): every nibble 15, every scale
+// and min 63, activations at +-127.
+TEST(OpsPackedQ4K, IsaKernelsExactAtExtremeValues) {
+  ThreadPool pool(2);
+  const int64_t m = 16, k = 256, n = 5;
+  Tensor w = random_blocks(m, k, 1);
+  auto* b = static_cast<quant::block_q4_K*>(w.data());
+  for (int64_t r = 0; r < m; ++r) {
+    std::memset(b[r].scales, 0xFF, sizeof b[r].scales);
+    std::memset(b[r].qs, 0xFF, sizeof b[r].qs);
+  }
+  Tensor packed = pack_matrix(w);
+  Tensor x = Tensor::empty(DType::F32, {n, k});
+  for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
+  PackedActivations act;
+  ASSERT_TRUE(prepare_packed_activations(x, act, pool, packed.dtype()).ok());
+  std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
+  const auto* wp = static_cast<const uint8_t*>(packed.data());
+  packed_gemm_reference(packed.dtype(), act.nb, wp, act, 0, n, ref.data(), m);
+  for (int i = 0; i < kNumIsas; ++i) {
+    const PackedGemmFn f = packed_gemm_for(packed.dtype(), static_cast<Isa>(i));
+    if (f == nullptr) continue;
+    f(act.nb, wp, act, 0, n, got.data(), m);
+    EXPECT_EQ(got, ref) << "isa " << isa_name(static_cast<Isa>(i));
+  }
+}
+
 TEST(OpsPackedQ4K, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
   const int64_t m = 32, k = 512;

@@ -186,6 +186,9 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
     if (isa == Isa::kAvx512) return simd::gemm_q4_K_r16_avx512;
 #endif
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+    if (isa == Isa::kAvx2) return simd::gemm_q4_K_r16_avx2;
+#endif
     return nullptr;
   }
   const bool q8 = packed == DType::Q8_0_R16;
