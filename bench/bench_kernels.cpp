@@ -1,7 +1,7 @@
 // Kernel micro-benchmark: the packed matmul kernels (Q8_0_R16, Q4_0_R16, Q4_K_R16) of the active
 // ISA on one thread, against a tile of T tokens, with the weights resident in L2 so the figure is
 // the kernel's arithmetic rate, not the memory's. Beside them, the machine's int8 compute
-// roofline: independent vpdpbusd chains on 1 and on all threads. Batched decode and prefill are
+// roofline: independent vpdpbusd chains (AVX2: vpmaddubsw + vpaddw) on 1 and on all threads. Batched decode and prefill are
 // bound by these kernels once the weights are shared by enough tokens, so
 //   kernel GMAC/s / peak GMAC/s   = how much of the int8 roofline the kernels reach, and
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
@@ -85,18 +85,44 @@ __attribute__((target("avx512f,avx512vnni"))) int64_t vnni_loop(int64_t iters) {
   return r;
 }
 
-// GMAC/s of vpdpbusd (64 u8 x s8 multiply-adds each) on n threads together.
-double vnni_peak(int n_threads, int reps) {
+// Without VNNI (AVX2): the packed Q4_0/Q4_K kernels' inner step, vpmaddubsw (32 u8 x s8
+// multiply-adds into int16 pairs) then vpaddw into a running int16 sum, on 8 independent chains.
+__attribute__((target("avx2"))) int64_t maddubs_loop(int64_t iters) {
+#define AG_ACC(i) __m256i a##i = _mm256_set1_epi16(i);
+#define AG_DP(i) a##i = _mm256_add_epi16(a##i, _mm256_maddubs_epi16(w, x));
+#define AG_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+  AG_ALL(AG_ACC)
+  __m256i w = _mm256_set1_epi8(3), x = _mm256_set1_epi8(5);
+  for (int64_t i = 0; i < iters; ++i) {
+    AG_ALL(AG_DP)
+    __asm__ volatile("" : "+x"(w), "+x"(x));
+  }
+  __m256i s = _mm256_setzero_si256();
+#define AG_SUM(i) s = _mm256_add_epi16(s, a##i);
+  AG_ALL(AG_SUM)
+#undef AG_ACC
+#undef AG_DP
+#undef AG_ALL
+#undef AG_SUM
+  alignas(32) int16_t lanes[16];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  int64_t r = 0;
+  for (int16_t v : lanes) r += v;
+  return r;
+}
+
+// GMAC/s of `loop` (macs_per_iter multiply-adds per iteration) on n threads together.
+double int8_peak(int64_t (*loop)(int64_t), double macs_per_iter, int n_threads, int reps) {
   constexpr int64_t kIters = 20'000'000;
   std::vector<double> r;
   for (int rep = 0; rep < reps; ++rep) {
     const auto t0 = Clock::now();
     std::vector<std::thread> th;
     std::vector<int64_t> sink(static_cast<size_t>(n_threads));
-    for (int i = 0; i < n_threads; ++i) th.emplace_back([&, i] { sink[static_cast<size_t>(i)] = vnni_loop(kIters); });
+    for (int i = 0; i < n_threads; ++i) th.emplace_back([&, i] { sink[static_cast<size_t>(i)] = loop(kIters); });
     for (auto& t : th) t.join();
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    r.push_back(static_cast<double>(n_threads) * kIters * 16 * 64 / s / 1e9);
+    r.push_back(static_cast<double>(n_threads) * static_cast<double>(kIters) * macs_per_iter / s / 1e9);
   }
   return median(r);
 }
@@ -180,10 +206,13 @@ int main(int argc, char** argv) {
   std::printf("isa %s, k %lld, m %lld, one thread, weights in L2, median of %d\n",
               isa_name(active_isa()), static_cast<long long>(k), static_cast<long long>(m), reps);
 #if defined(__x86_64__)
+  const int nt = autoglm::ThreadPool::default_threads();
   if (isa_available(Isa::kAvx512)) {
-    const int nt = autoglm::ThreadPool::default_threads();
-    std::printf("int8 roofline (vpdpbusd): %.1f GMAC/s on 1 thread, %.1f on %d threads\n", vnni_peak(1, reps),
-                vnni_peak(nt, reps), nt);
+    std::printf("int8 roofline (vpdpbusd): %.1f GMAC/s on 1 thread, %.1f on %d threads\n",
+                int8_peak(vnni_loop, 16 * 64, 1, reps), int8_peak(vnni_loop, 16 * 64, nt, reps), nt);
+  } else if (isa_available(Isa::kAvx2)) {
+    std::printf("int8 roofline (vpmaddubsw + vpaddw): %.1f GMAC/s on 1 thread, %.1f on %d threads\n",
+                int8_peak(maddubs_loop, 8 * 32, 1, reps), int8_peak(maddubs_loop, 8 * 32, nt, reps), nt);
   }
 #endif
   autoglm::ThreadPool pool(1);
