@@ -31,5 +31,25 @@ TEST(OpsSiluMul, MatchesReferenceWithinUlps) {
   }
 }
 
+// An element's result does not depend on where it sits in the call: the fused gate/up product
+// runs silu_mul on 16-row slices, the unfused op on whole rows, and the two must agree exactly.
+TEST(OpsSiluMul, ResultDoesNotDependOnPositionInTheCall) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 4.0f);
+  const int64_t n = 43;
+  std::vector<float> g(static_cast<size_t>(n)), u(g.size()), whole(g.size()), part(g.size());
+  for (auto& v : g) v = nd(rng);
+  for (auto& v : u) v = nd(rng);
+  silu_mul(g.data(), u.data(), whole.data(), n);
+  for (int64_t start : {1, 3, 5, 8, 13, 16, 40}) {
+    for (int64_t len = 1; start + len <= n; len += 3) {
+      silu_mul(g.data() + start, u.data() + start, part.data(), len);
+      for (int64_t i = 0; i < len; ++i) {
+        ASSERT_EQ(part[static_cast<size_t>(i)], whole[static_cast<size_t>(start + i)]) << start << "+" << i;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace autoglm::cpu

@@ -390,7 +390,16 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
     const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v))));
     _mm256_storeu_ps(o + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
   }
-  for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  if (i < n) {  // the tail through the same vector exp: an element's result must not depend on
+                // where it sits in the call (fused and unfused SwiGLU split rows differently)
+    alignas(32) float gb[8] = {}, ub[8] = {};
+    std::memcpy(gb, g + i, static_cast<size_t>(n - i) * sizeof(float));
+    std::memcpy(ub, u + i, static_cast<size_t>(n - i) * sizeof(float));
+    const __m256 v = _mm256_load_ps(gb);
+    const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    _mm256_store_ps(gb, _mm256_mul_ps(s, _mm256_load_ps(ub)));
+    std::memcpy(o + i, gb, static_cast<size_t>(n - i) * sizeof(float));
+  }
 #endif
 }
 
