@@ -28,6 +28,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/packed_q4k.h"
 #include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
 #include "quant/blocks.h"
@@ -140,9 +141,12 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
     const uint32_t v = rng();
     std::memcpy(p + i, &v, 4);
   }
-  const size_t block = group / static_cast<size_t>(k / autoglm::quant::kQK);  // 16 rows x 32 columns
+  // The f16 scales lead each block (16 rows x 32 columns; Q4_K: a super-block's d and dmin).
+  const bool q4k = packed == DType::Q4_K_R16;
+  const size_t block = q4k ? autoglm::cpu::kQ4KR16Bytes : group / static_cast<size_t>(k / autoglm::quant::kQK);
+  const int64_t scales = q4k ? 2 * autoglm::cpu::kPackRows : autoglm::cpu::kPackRows;
   for (size_t b = 0; b < w.nbytes() / block; ++b) {
-    for (int64_t r = 0; r < autoglm::cpu::kPackRows; ++r) {  // the block's 16 f16 scales
+    for (int64_t r = 0; r < scales; ++r) {
       const uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
       std::memcpy(p + b * block + 2 * r, &h, 2);
     }
@@ -162,7 +166,7 @@ int stream(int reps) {
   Tensor x = Tensor::empty(DType::F32, {1, k});
   for (int64_t i = 0; i < k; ++i) x.data_as<float>()[i] = nd(rng);
   std::vector<Tensor> ws;
-  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) ws.push_back(random_packed(t, k, kBytes));
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q4_K_R16}) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < ws.size(); ++i) {
@@ -175,7 +179,7 @@ int stream(int reps) {
   }
   const double probe = median(rate[ws.size()]);
   std::printf("read probe: %.1f GB/s\n", probe);
-  const char* names[] = {"q8_0", "q4_0"};
+  const char* names[] = {"q8_0", "q4_0", "q4_k"};
   for (size_t i = 0; i < ws.size(); ++i) {
     const double r = median(rate[i]);
     std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", names[i], r, 100.0 * r / probe);
