@@ -16,6 +16,7 @@
 // so results are bit-identical to it.
 #include <immintrin.h>
 
+#include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
@@ -24,8 +25,11 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
-constexpr size_t kPrefetchBlocks = 16;
-constexpr int64_t kChunk = 4;  // blocks per pass of one half
+// How far ahead the passes ask for lines: interleaved (decode) 16 blocks, as measured with the
+// chunk of 4; the one-pass-per-half order keeps the 8 it had.
+constexpr size_t kPrefetchBlocksInterleaved = 16;
+constexpr size_t kPrefetchBlocks = 8;
+constexpr int64_t kChunk = 4;  // blocks per pass of one half, interleaved
 
 inline __m256i bcast4(const int8_t* p) {
   int32_t v;
@@ -66,27 +70,22 @@ inline void half_dots(const uint8_t* q, const quant::block_q8_0* const a[NT], in
 }
 
 // One half (8 rows) of the group at a time: with AVX2's 16 registers, both halves' accumulators
-// next to the tokens' sums and the unpacked weights would spill. The halves alternate every
-// kChunk blocks, so the second half's pass finds the chunk in L1 and decode still reads each
-// weight byte from memory once; and because both passes ask for lines ahead, the memory stream
-// runs through both halves' arithmetic. (One pass per half over the whole group left memory
-// idle through the second one: on a CPU as slow at int8 as Zen 1, decode then cost memory time
-// plus half the arithmetic, not the larger of the two.)
+// next to the tokens' sums and the unpacked weights would spill. For decode the halves alternate
+// every kChunk blocks (simd/half_passes.h): the second half's pass finds the chunk in L1, so each
+// weight byte is still read from memory once, and the memory stream runs through both passes.
 template <bool kQ4, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
-  constexpr size_t kLines = (kBlockBytes + 63) / 64;
   const quant::block_q8_0* a[NT];
   for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
   __m256 acc[2][NT];
   for (int h = 0; h < 2; ++h) {
     for (int t = 0; t < NT; ++t) acc[h][t] = _mm256_setzero_ps();
   }
-  // Interleaving pays where memory is the bound (decode's one or two tokens); with more tokens
-  // the arithmetic is, and one pass per half over the whole group measured faster there.
-  constexpr bool kInterleave = NT <= 2;
+  constexpr bool kInterleave = kInterleaveHalves<NT>;
   const int64_t chunk = kInterleave ? kChunk : nb;
+  constexpr size_t kAhead = (kInterleave ? kPrefetchBlocksInterleaved : kPrefetchBlocks) * kBlockBytes;
   for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
     const int64_t b1 = b0 + chunk < nb ? b0 + chunk : nb;
     for (int h = 0; h < 2; ++h) {
@@ -94,13 +93,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       for (int t = 0; t < NT; ++t) sum[t] = acc[h][t];
       for (int64_t b = b0; b < b1; ++b) {
         const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
-        // Asking for the lines of a block kPrefetchBlocks ahead keeps more misses in flight than
-        // the hardware prefetcher alone; interleaved, each half asks for every other line.
-        if (kInterleave || h == 0) {
-          for (size_t l = kInterleave ? static_cast<size_t>(h) : 0; l < kLines; l += kInterleave ? 2 : 1) {
-            _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + 64 * l), _MM_HINT_T0);
-          }
-        }
+        prefetch_for_half<kInterleave>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
         half_dots<kQ4, NT>(blk + 32 + 32 * h, a, b, dot);
