@@ -1,8 +1,11 @@
 #include "graph/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+
+#include "graph/op_profile.h"
 
 namespace autoglm::graph {
 
@@ -52,7 +55,14 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
       live += st.values[static_cast<size_t>(i)].nbytes();
       peak = std::max(peak, live);
     }
-    AG_RETURN_IF_ERROR(be->execute(g, i, st));
+    if (op_profile_enabled()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      AG_RETURN_IF_ERROR(be->execute(g, i, st));
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+      op_profile_add(node.op, node.shape.empty() ? 0 : node.shape[0], ns.count());
+    } else {
+      AG_RETURN_IF_ERROR(be->execute(g, i, st));
+    }
     for (NodeId in : node.inputs) {
       const Node& src = g.node(in);
       if (last_use[static_cast<size_t>(in)] == i && src.op != Op::kInput && src.op != Op::kWeight) {
