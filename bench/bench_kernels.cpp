@@ -8,11 +8,18 @@
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
 //   build/bin/bench_kernels --stream [--reps 7]
+//   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--reps 7]
 //
 // --stream: decode's memory side instead. One token against a 1 GiB packed matrix (far past any
 // cache) through matmul_packed on the default thread count, the path a decode step takes,
 // alternating with `autoglm bench`'s own read probe (core/read_bandwidth.h) so both see the
 // host in the same state: GB/s of weights and the share of the read rate.
+//
+// --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
+// KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads), each of --seqs sequences holding
+// --ctx positions in blocks handed out round-robin as a serving engine's growing sequences get
+// them; on the default thread count, alternating with the read probe: microseconds per layer
+// and the GB/s of K/V read against the probe.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -31,6 +38,10 @@
 #include "backends/cpu/packed_q4k.h"
 #include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
+#include "graph/graph.h"
+#include "graph/step.h"
+#include "kv/kv_cache.h"
+#include "kv/sequence_kv.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
 
@@ -187,6 +198,99 @@ int stream(int reps) {
   return 0;
 }
 
+int attention_step(int n_seqs, int ctx, int32_t n_layers, int reps) {
+  using namespace autoglm;
+  constexpr int32_t kKvHeads = 3, kHeadDim = 64, kGroup = 3, kBlock = 16;
+  ThreadPool pool(ThreadPool::default_threads());
+  kv::KVCacheConfig c;
+  c.n_layers = n_layers;
+  c.n_kv_heads = kKvHeads;
+  c.head_dim = kHeadDim;
+  c.block_size = kBlock;
+  c.n_blocks = n_seqs * ((ctx + 1 + kBlock - 1) / kBlock) + 1;
+  c.dtype = DType::F16;
+  auto created = kv::KVCache::create(c);
+  if (!created.ok()) return 1;
+  kv::KVCache& cache = **created;
+  std::vector<kv::SequenceKV> seqs(static_cast<size_t>(n_seqs));
+  // Blocks in the order a serving engine's sequences, growing together, take them.
+  for (int32_t n = kBlock; n < ctx + 1 + kBlock; n += kBlock) {
+    for (auto& s : seqs) {
+      if (!s.reserve(cache, std::min(n, ctx + 1)).ok()) return 1;
+    }
+  }
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t row = int64_t{kKvHeads} * kHeadDim;
+  std::vector<float> kr(static_cast<size_t>(row)), vr(static_cast<size_t>(row));
+  for (int32_t l = 0; l < n_layers; ++l) {
+    for (auto& s : seqs) {
+      for (int32_t p = 0; p < ctx; ++p) {
+        for (int64_t i = 0; i < row; ++i) kr[size_t(i)] = nd(rng), vr[size_t(i)] = nd(rng);
+        auto [block, slot] = s.locate(cache, p);
+        cache.store(l, block, slot, kr.data(), vr.data());
+      }
+    }
+  }
+  for (auto& s : seqs) s.set_n_cached(ctx);
+  graph::StepContext st;
+  st.cache = &cache;
+  for (int i = 0; i < n_seqs; ++i) {
+    st.seqs.push_back(&seqs[size_t(i)]);
+    st.token_seq.push_back(i);
+    st.positions.push_back(ctx);  // the step's new token
+  }
+  auto random_rows = [&](int64_t cols) {
+    Tensor t = Tensor::empty(DType::F32, {n_seqs, cols});
+    for (int64_t i = 0; i < n_seqs * cols; ++i) t.data_as<float>()[i] = nd(rng);
+    return t;
+  };
+  const Tensor q = random_rows(row * kGroup), k = random_rows(row), v = random_rows(row);
+  Tensor y = Tensor::empty(DType::F32, {n_seqs, row * kGroup});
+  graph::Attrs a;
+  a.n_head = kKvHeads * kGroup;
+  a.n_head_kv = kKvHeads;
+  a.head_dim = kHeadDim;
+  // One pass: every layer once, as a decode step does. A repetition runs passes for at least
+  // 50 ms after 20 ms of warm-up (the pool's workers sleep through the probe and ramp back up).
+  auto pass = [&] {
+    for (int32_t l = 0; l < n_layers; ++l) {
+      a.layer = l;
+      if (!cpu::attention(q, k, v, a, st, y, pool).ok()) return false;
+    }
+    return true;
+  };
+  auto run_for = [&](double ms, int64_t& passes) {
+    const auto t0 = Clock::now();
+    passes = 0;
+    double el = 0;
+    do {
+      if (!pass()) return -1.0;
+      ++passes;
+      el = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    } while (el < ms);
+    return el;
+  };
+  std::vector<double> us, probe;
+  for (int rep = 0; rep < reps; ++rep) {
+    int64_t passes = 0;
+    if (run_for(20, passes) < 0) return 1;
+    const double ms = run_for(50, passes);
+    if (ms < 0) return 1;
+    us.push_back(ms * 1e3 / static_cast<double>(passes * n_layers));
+    probe.push_back(measure_read_bandwidth(pool.size()));
+  }
+  const double per_layer = median(us);
+  // K and V of positions [0, ctx] (f16), every sequence and kv head of one layer.
+  const double bytes = 2.0 * n_seqs * (ctx + 1) * kKvHeads * kHeadDim * 2;
+  std::printf("attention: %d sequences x %d positions, F16 KV, %d kv heads x %d dims, group %d, %d threads, isa %s\n",
+              n_seqs, ctx, kKvHeads, kHeadDim, kGroup, pool.size(), cpu::isa_name(cpu::active_isa()));
+  std::printf("%.1f us per layer, %.1f GB/s of K/V (read probe %.1f GB/s), median of %d\n", per_layer,
+              bytes / per_layer / 1e3, median(probe), reps);
+  for (auto& s : seqs) s.release(cache);
+  return 0;
+}
+
 int64_t arg(int argc, char** argv, const char* name, int64_t def) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], name) == 0) return std::atoll(argv[i + 1]);
@@ -202,6 +306,12 @@ int main(int argc, char** argv) {
   const int reps = static_cast<int>(arg(argc, argv, "--reps", 7));
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--stream") == 0) return reps > 0 ? stream(reps) : 2;
+    if (std::strcmp(argv[i], "--attention") == 0) {
+      const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
+      const int64_t layers = arg(argc, argv, "--layers", 30);
+      if (n_seqs <= 0 || n_seqs > 1024 || ctx <= 0 || ctx > 65536 || layers <= 0 || layers > 256 || reps <= 0) return 2;
+      return attention_step(static_cast<int>(n_seqs), static_cast<int>(ctx), static_cast<int32_t>(layers), reps);
+    }
   }
   if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
     std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16 and --k of 32\n");
