@@ -10,6 +10,18 @@
 // scaled; the block's max updates the running max; exp weights are summed chunk by chunk;
 // each output dim accumulates the block's keys in slot order.
 
+// Part `part` of `parts` of the next block's prefetch (AttnQueries::prefetch_k/v): its share of
+// both blocks' cache lines.
+inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
+  if (qs.prefetch_k == nullptr || parts <= 0) return;
+  const int32_t lines = qs.prefetch_bytes / 64;
+  const int32_t lo = lines * part / parts, hi = lines * (part + 1) / parts;
+  for (int32_t i = lo; i < hi; ++i) {
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_k) + 64 * i);
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_v) + 64 * i);
+  }
+}
+
 // The softmax update of one query from its block scores (scaled, masked to -inf past nv): new
 // running max, rescaled accumulator, exp weights in place, their sum added to l.
 inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float block_max, float* scores) {
@@ -52,6 +64,7 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* k
     V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
     int32_t i = 0;
     for (; i + 4 <= hd; i += 4) {
+      if (c == 0) prefetch_share(qs, i / 4, hd / 4);
       a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
       a1 = fma(V16::set1(q[i + 1]), V16::load(k + (i + 1) * kt_stride), a1);
       a2 = fma(V16::set1(q[i + 2]), V16::load(k + (i + 2) * kt_stride), a2);
@@ -119,6 +132,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
     V16 a[QB][4];
     for (int j = 0; j < QB; ++j) a[j][0] = a[j][1] = a[j][2] = a[j][3] = V16::zero();
     for (int32_t i = 0; i < hd; i += 4) {
+      if (c == 0) prefetch_share(qs, i / 4, hd / 4);
       const V16 k0 = V16::load(k + i * kt_stride), k1 = V16::load(k + (i + 1) * kt_stride);
       const V16 k2 = V16::load(k + (i + 2) * kt_stride), k3 = V16::load(k + (i + 3) * kt_stride);
       for (int j = 0; j < QB; ++j) {
@@ -185,17 +199,28 @@ template <typename T>
 inline void attend_block_of(const AttnQueries& qs, const int32_t* visible, const T* kt, int64_t kt_stride, const T* v,
                             float scale, float* scores) {
   const int32_t hd = qs.head_dim;
+  // The next block is asked for during the first query group's scores only (prefill tiles make
+  // several passes over this block; one request each is enough).
+  AttnQueries rest = qs;
+  rest.prefetch_k = rest.prefetch_v = nullptr;
+  bool asked = qs.prefetch_k == nullptr;
   for (int32_t qi = 0; qi < qs.n;) {
+    const AttnQueries& cur = asked ? rest : qs;
     int32_t done = 0;
-    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
-    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4, T>(cur, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8, T>(cur, qi, visible, kt, kt_stride, v, scale, scores);
     if (done > 0) {
       qi += done;
+      asked = true;
       continue;
     }
-    if (visible[qi] > 0) attend_one<T>(qs, qi, visible[qi], kt, kt_stride, v, scale, scores);
+    if (visible[qi] > 0) {
+      attend_one<T>(cur, qi, visible[qi], kt, kt_stride, v, scale, scores);
+      asked = true;
+    }
     ++qi;
   }
+  if (!asked) prefetch_share(qs, 0, 1);  // no query saw this block
 }
 
 inline void attend_block(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,

@@ -29,6 +29,12 @@ struct AttnQueries {
   float* m = nullptr;        // [n] running max of the scaled scores (start at -inf)
   float* l = nullptr;        // [n] running sum of exp(score - m) (start at 0)
   float* acc = nullptr;      // [n][head_dim] running sum of exp(score - m) * v (start at 0)
+  // The next block's keys and values (or null), each `prefetch_bytes` long: the kernel asks for
+  // them a few lines at a time while it scores this block, so the requests overlap arithmetic
+  // instead of queueing all at once ahead of it.
+  const void* prefetch_k = nullptr;
+  const void* prefetch_v = nullptr;
+  int32_t prefetch_bytes = 0;
 };
 
 // One block: kt is [head_dim][kt_stride] (keys transposed; kt_stride a multiple of
