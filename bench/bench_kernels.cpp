@@ -8,7 +8,7 @@
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
 //   build/bin/bench_kernels --stream [--reps 7]
-//   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--reps 7]
+//   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--reps 7]
 //
 // --stream: decode's memory side instead. One token against a 1 GiB packed matrix (far past any
 // cache) through matmul_packed on the default thread count, the path a decode step takes,
@@ -17,7 +17,7 @@
 //
 // --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
 // KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads), each of --seqs sequences holding
-// --ctx positions in blocks handed out round-robin as a serving engine's growing sequences get
+// --ctx positions in blocks of --block slots handed out round-robin as a serving engine's growing sequences get
 // them; on the default thread count, alternating with the read probe: microseconds per layer
 // and the GB/s of K/V read against the probe.
 //
@@ -198,23 +198,23 @@ int stream(int reps) {
   return 0;
 }
 
-int attention_step(int n_seqs, int ctx, int32_t n_layers, int reps) {
+int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, int reps) {
   using namespace autoglm;
-  constexpr int32_t kKvHeads = 3, kHeadDim = 64, kGroup = 3, kBlock = 16;
+  constexpr int32_t kKvHeads = 3, kHeadDim = 64, kGroup = 3;
   ThreadPool pool(ThreadPool::default_threads());
   kv::KVCacheConfig c;
   c.n_layers = n_layers;
   c.n_kv_heads = kKvHeads;
   c.head_dim = kHeadDim;
-  c.block_size = kBlock;
-  c.n_blocks = n_seqs * ((ctx + 1 + kBlock - 1) / kBlock) + 1;
+  c.block_size = block_size;
+  c.n_blocks = n_seqs * ((ctx + 1 + block_size - 1) / block_size) + 1;
   c.dtype = DType::F16;
   auto created = kv::KVCache::create(c);
   if (!created.ok()) return 1;
   kv::KVCache& cache = **created;
   std::vector<kv::SequenceKV> seqs(static_cast<size_t>(n_seqs));
   // Blocks in the order a serving engine's sequences, growing together, take them.
-  for (int32_t n = kBlock; n < ctx + 1 + kBlock; n += kBlock) {
+  for (int32_t n = block_size; n < ctx + 1 + block_size; n += block_size) {
     for (auto& s : seqs) {
       if (!s.reserve(cache, std::min(n, ctx + 1)).ok()) return 1;
     }
@@ -283,8 +283,9 @@ int attention_step(int n_seqs, int ctx, int32_t n_layers, int reps) {
   const double per_layer = median(us);
   // K and V of positions [0, ctx] (f16), every sequence and kv head of one layer.
   const double bytes = 2.0 * n_seqs * (ctx + 1) * kKvHeads * kHeadDim * 2;
-  std::printf("attention: %d sequences x %d positions, F16 KV, %d kv heads x %d dims, group %d, %d threads, isa %s\n",
-              n_seqs, ctx, kKvHeads, kHeadDim, kGroup, pool.size(), cpu::isa_name(cpu::active_isa()));
+  std::printf("attention: %d sequences x %d positions, F16 KV in blocks of %d, %d kv heads x %d dims, group %d, "
+              "%d threads, isa %s\n", n_seqs, ctx, block_size, kKvHeads, kHeadDim, kGroup, pool.size(),
+              cpu::isa_name(cpu::active_isa()));
   std::printf("%.1f us per layer, %.1f GB/s of K/V (read probe %.1f GB/s), median of %d\n", per_layer,
               bytes / per_layer / 1e3, median(probe), reps);
   for (auto& s : seqs) s.release(cache);
@@ -308,9 +309,13 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--stream") == 0) return reps > 0 ? stream(reps) : 2;
     if (std::strcmp(argv[i], "--attention") == 0) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
-      const int64_t layers = arg(argc, argv, "--layers", 30);
-      if (n_seqs <= 0 || n_seqs > 1024 || ctx <= 0 || ctx > 65536 || layers <= 0 || layers > 256 || reps <= 0) return 2;
-      return attention_step(static_cast<int>(n_seqs), static_cast<int>(ctx), static_cast<int32_t>(layers), reps);
+      const int64_t layers = arg(argc, argv, "--layers", 30), block = arg(argc, argv, "--block", 16);
+      if (n_seqs <= 0 || n_seqs > 1024 || ctx <= 0 || ctx > 65536 || layers <= 0 || layers > 256 || block <= 0 ||
+          block > 1024 || reps <= 0) {
+        return 2;
+      }
+      return attention_step(static_cast<int>(n_seqs), static_cast<int>(ctx), static_cast<int32_t>(layers),
+                            static_cast<int32_t>(block), reps);
     }
   }
   if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
