@@ -72,7 +72,7 @@ double measure_read_bandwidth(int threads) {
 #endif
   double best = 0;
   for (int pass = 0; pass < 12; ++pass) {
-    const bool wide = wide_ok && pass % 2 == 1;
+    [[maybe_unused]] const bool wide = wide_ok && pass % 2 == 1;  // x86 only
     std::vector<uint64_t> sums(static_cast<size_t>(threads));
     const auto t0 = Clock::now();
     std::vector<std::thread> th;
