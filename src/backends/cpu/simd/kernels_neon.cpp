@@ -242,7 +242,16 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
     const float32x4_t s = vdivq_f32(v, vaddq_f32(one, exp_ps(vnegq_f32(v))));
     vst1q_f32(o + i, vmulq_f32(s, vld1q_f32(u + i)));
   }
-  for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  if (i < n) {  // the tail through the same vector exp: an element's result must not depend on
+                // where it sits in the call (fused and unfused SwiGLU split rows differently)
+    float gb[4] = {}, ub[4] = {};
+    std::memcpy(gb, g + i, static_cast<size_t>(n - i) * sizeof(float));
+    std::memcpy(ub, u + i, static_cast<size_t>(n - i) * sizeof(float));
+    const float32x4_t v = vld1q_f32(gb);
+    const float32x4_t s = vdivq_f32(v, vaddq_f32(one, exp_ps(vnegq_f32(v))));
+    vst1q_f32(gb, vmulq_f32(s, vld1q_f32(ub)));
+    std::memcpy(o + i, gb, static_cast<size_t>(n - i) * sizeof(float));
+  }
 }
 
 #include "backends/cpu/simd/exp_sum.inc.h"
