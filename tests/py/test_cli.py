@@ -90,6 +90,26 @@ def test_dump_graph_shows_fusion():
     assert "rms_norm_mul(" in after
 
 
+def test_profile_ops_reports_each_batch_shape_on_stderr():
+    args = ("run", "--model", STORIES, "--prompt", "Once upon a time", "--temp", "0", "--n-predict", "8")
+    plain = cli(*args)
+    r = subprocess.run([BIN, *map(str, args)], capture_output=True, timeout=60,
+                       env={**os.environ, "AUTOGLM_PROFILE_OPS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == plain.stdout  # the generated text is untouched
+    assert b"op profile" not in plain.stderr
+    rows = [line.split() for line in r.stderr.decode().splitlines()]
+    by_shape = {}
+    for row in rows:
+        if len(row) == 6 and row[0].isdigit():
+            by_shape.setdefault(int(row[0]), {})[row[1]] = int(row[2])
+    # The prompt's step (5 tokens: BOS + 4) and the decode steps (1 token) each have their block,
+    # and every decode step ran one attention per layer of stories260K's 5.
+    assert 1 in by_shape and 5 in by_shape, r.stderr.decode()
+    assert by_shape[1]["attention"] == 7 * 5, by_shape[1]
+    assert by_shape[5]["attention"] == 5, by_shape[5]
+
+
 def test_huge_context_is_a_clear_error():
     for n in ("999999999", str(2**30)):
         r = cli("run", "--model", STORIES, "--ctx-size", n, "--n-predict", "1")
