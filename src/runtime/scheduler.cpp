@@ -547,6 +547,9 @@ void Scheduler::loop() {
     take_inbox();
     expire_sessions();
     admit();
+    // Published before the step too: the step sends the admitted requests' first tokens, and a
+    // client holding its first token must not read stats that do not count its request yet.
+    publish_stats();
     run_step();
     publish_stats();
   }

@@ -72,17 +72,12 @@ def metrics(srv):
     return requests.get(srv.url + "/metrics", timeout=10).text
 
 
-def test_disconnected_client_is_cancelled_and_its_blocks_freed(server_factory):
-    # A server of its own with room for a long generation: stories260K makes thousands of tokens a
-    # second, so 1000 of them could all be out before the metrics request below is answered on a
-    # loaded machine (it happened in CI); 4096 take a second or more.
-    srv = server_factory("--ctx-size", 8192, "--parallel", 2)
-    max_tokens = 4096  # the most a request may ask for
+def test_disconnected_client_is_cancelled_and_its_blocks_freed(srv):
     before = metrics(srv)
     used_before = metric(before, "autoglm_kv_blocks_used")
     cancelled_before = metric(before, "autoglm_requests_cancelled_total")
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    body = {"prompt": "Once upon a time", "max_tokens": max_tokens, "ignore_eos": True, "stream": True, "temperature": 0}
+    body = {"prompt": "Once upon a time", "max_tokens": 1000, "ignore_eos": True, "stream": True, "temperature": 0}
     conn.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
     resp = conn.getresponse()
     assert resp.status == 200
@@ -102,5 +97,5 @@ def test_disconnected_client_is_cancelled_and_its_blocks_freed(server_factory):
     assert metric(m, "autoglm_requests_running") == 0
     assert metric(m, "autoglm_requests_cancelled_total") == cancelled_before + 1
     assert metric(m, "autoglm_kv_blocks_used") == used_before
-    assert metric(m, "autoglm_generated_tokens_total") - metric(before, "autoglm_generated_tokens_total") < max_tokens
+    assert metric(m, "autoglm_generated_tokens_total") - metric(before, "autoglm_generated_tokens_total") < 1000
     assert requests.get(srv.url + "/health", timeout=10).status_code == 200
