@@ -388,6 +388,9 @@ void Scheduler::run_step() {
     for (int64_t i = b; i < e; ++i) picks[size_t(i)] = choose_token(*pickers[size_t(i)], (*result)[size_t(i)]);
   });
   for (Sequence* s : owners) register_blocks(*s);
+  // Published before the events go out as well as after the step: a client holding a token must
+  // not read stats that do not yet count its request as running or its KV blocks as used.
+  publish_stats();
   for (size_t i = 0; i < pickers.size(); ++i) after_logits(*pickers[i], std::move(picks[i]));
   running_.erase(std::remove_if(running_.begin(), running_.end(), [](auto& r) { return r->cancelled; }), running_.end());
 }
@@ -547,9 +550,6 @@ void Scheduler::loop() {
     take_inbox();
     expire_sessions();
     admit();
-    // Published before the step too: the step sends the admitted requests' first tokens, and a
-    // client holding its first token must not read stats that do not count its request yet.
-    publish_stats();
     run_step();
     publish_stats();
   }
