@@ -55,13 +55,12 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
       live += st.values[static_cast<size_t>(i)].nbytes();
       peak = std::max(peak, live);
     }
-    if (op_profile_enabled()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      AG_RETURN_IF_ERROR(be->execute(g, i, st));
+    const bool timed = op_profile_enabled();
+    const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    AG_RETURN_IF_ERROR(be->execute(g, i, st));
+    if (timed) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
       op_profile_add(node.op, node.shape.empty() ? 0 : node.shape[0], ns.count());
-    } else {
-      AG_RETURN_IF_ERROR(be->execute(g, i, st));
     }
     for (NodeId in : node.inputs) {
       const Node& src = g.node(in);

@@ -51,7 +51,7 @@ struct Job {
 };
 
 // Block b of seq (this layer, kv head kvh): where its keys and values start.
-std::pair<const char*, const char*> block_bytes(const Job& job, const kv::SequenceKV& seq, int32_t b, int32_t kvh) {
+std::pair<const char*, const char*> block_data(const Job& job, const kv::SequenceKV& seq, int32_t b, int32_t kvh) {
   const int32_t block = seq.blocks()[static_cast<size_t>(b)];
   return {static_cast<const char*>(job.cache.key_block(job.a.layer, block, kvh).data),
           static_cast<const char*>(job.cache.value_block(job.a.layer, block, kvh).data)};
@@ -102,7 +102,7 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
   // whole KV each step). Asking for a whole block at once stalls on the core's miss buffers.
   qs.prefetch_bytes = static_cast<int32_t>(static_cast<size_t>(hd) * static_cast<size_t>(bs) * dtype_info(cc.dtype).type_size);
   {
-    const auto [k0, v0] = block_bytes(job, seq, 0, kvh);
+    const auto [k0, v0] = block_data(job, seq, 0, kvh);
     for (int32_t off = 0; off < qs.prefetch_bytes; off += 64) {
       __builtin_prefetch(k0 + off);
       __builtin_prefetch(v0 + off);
@@ -110,7 +110,7 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
   }
   for (int32_t b = 0; b <= last_block; ++b) {
     if (b < last_block) {
-      std::tie(qs.prefetch_k, qs.prefetch_v) = block_bytes(job, seq, b + 1, kvh);
+      std::tie(qs.prefetch_k, qs.prefetch_v) = block_data(job, seq, b + 1, kvh);
     } else {
       qs.prefetch_k = qs.prefetch_v = nullptr;
     }

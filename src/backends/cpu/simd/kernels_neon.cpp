@@ -235,21 +235,20 @@ void quantize_q8_0(const float* src, void* dst, int64_t n) {
 #include "backends/cpu/simd/exp_neon.inc.h"
 
 void silu_mul(const float* g, const float* u, float* o, int64_t n) {
-  int64_t i = 0;
   const float32x4_t one = vdupq_n_f32(1.0f);
-  for (; i + 4 <= n; i += 4) {
-    const float32x4_t v = vld1q_f32(g + i);
+  const auto four = [&](const float* g4, const float* u4, float* o4) {
+    const float32x4_t v = vld1q_f32(g4);
     const float32x4_t s = vdivq_f32(v, vaddq_f32(one, exp_ps(vnegq_f32(v))));
-    vst1q_f32(o + i, vmulq_f32(s, vld1q_f32(u + i)));
-  }
+    vst1q_f32(o4, vmulq_f32(s, vld1q_f32(u4)));
+  };
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) four(g + i, u + i, o + i);
   if (i < n) {  // the tail through the same vector exp: an element's result must not depend on
                 // where it sits in the call (fused and unfused SwiGLU split rows differently)
     float gb[4] = {}, ub[4] = {};
     std::memcpy(gb, g + i, static_cast<size_t>(n - i) * sizeof(float));
     std::memcpy(ub, u + i, static_cast<size_t>(n - i) * sizeof(float));
-    const float32x4_t v = vld1q_f32(gb);
-    const float32x4_t s = vdivq_f32(v, vaddq_f32(one, exp_ps(vnegq_f32(v))));
-    vst1q_f32(gb, vmulq_f32(s, vld1q_f32(ub)));
+    four(gb, ub, gb);
     std::memcpy(o + i, gb, static_cast<size_t>(n - i) * sizeof(float));
   }
 }
