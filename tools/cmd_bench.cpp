@@ -103,6 +103,20 @@ double peak_rss_mib() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// Resident memory on transparent huge pages (/proc/self/smaps_rollup AnonHugePages; packed
+// weights ask for them, core/large_buffer.h), or -1 where the kernel does not report it.
+double huge_pages_mib() {
+  std::FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "AnonHugePages: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib >= 0 ? static_cast<double>(kib) / 1024.0 : -1;
+}
+
 // Sets VmHWM back to the current resident set (Linux's clear_refs "5"); false where it cannot.
 bool reset_peak_rss() {
   std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
@@ -267,7 +281,7 @@ int cmd_bench(int argc, char** argv) {
   // and right after the tg phase and the roofline takes the larger: a share against a probe
   // taken at another moment was off by up to 40% either way. The probe's 512 MiB buffer is not
   // counted in the peak RSS (it is measured before and reset after each probe).
-  double rss_before_probes = 0, bw_before = 0, bw_after = 0;
+  double rss_before_probes = 0, bw_before = 0, bw_after = 0, huge_mib = huge_pages_mib();
   bool probe_rss_reset = true;
   const int probe_threads = info.n_threads > 0 ? info.n_threads : 1;
   if (n_gen > 0) {
@@ -289,6 +303,7 @@ int cmd_bench(int argc, char** argv) {
     }
     rows.push_back({"tg" + std::to_string(n_gen), 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
     rss_before_probes = std::max(rss_before_probes, peak_rss_mib());
+    huge_mib = huge_pages_mib();  // between the probes, whose buffer would count too
     bw_after = measure_read_bandwidth(probe_threads);
     probe_rss_reset = reset_peak_rss() && probe_rss_reset;
   }
@@ -349,7 +364,7 @@ int cmd_bench(int argc, char** argv) {
         {"kv_bytes_per_token", info.kv_bytes_per_token}, {"load_ms", load_ms},
         {"pp_tokens", pp_tokens}, {"pp_tps", pp_med}, {"pp_tps_sd", stddev(pp)},
         {"tg_tokens", n_gen}, {"tg_tps", tg_med}, {"tg_tps_sd", stddev(tg)}, {"ms_per_token", median(ms_tok)},
-        {"peak_rss_mib", rss}, {"bandwidth_gbs", bw}, {"bandwidth_before_tg_gbs", bw_before},
+        {"peak_rss_mib", rss}, {"huge_pages_mib", huge_mib}, {"bandwidth_gbs", bw}, {"bandwidth_before_tg_gbs", bw_before},
         {"bandwidth_after_tg_gbs", bw_after}, {"decode_gbs", decode_gbs}, {"roofline_share", roofline},
         {"last_level_cache_bytes", llc}, {"weights_fit_in_cache", fits_in_cache}, {"tests", tests}};
     // Invalid UTF-8 in a path is replaced rather than thrown on.
@@ -368,7 +383,9 @@ int cmd_bench(int argc, char** argv) {
     if (r.batch > 0) std::snprintf(ratio, sizeof ratio, "%.2f", r.ratio);
     std::printf("| %-12s | %10.2f | %7.2f | %9.3f | %9s |\n", r.test.c_str(), r.tps, r.tps_sd, r.ms_per_token, ratio);
   }
-  std::printf("peak RSS %.1f MiB; load %.0f ms\n", rss, load_ms);
+  std::printf("peak RSS %.1f MiB; load %.0f ms", rss, load_ms);
+  if (huge_mib >= 0) std::printf("; %.0f MiB on huge pages", huge_mib);
+  std::printf("\n");
   std::printf("decode reads %.2f GB/s of weights; measured read bandwidth %.2f GB/s (%.2f before tg, %.2f after); "
               "roofline share %.1f%%\n", decode_gbs, bw, bw_before, bw_after, 100.0 * roofline);
   if (fits_in_cache) {

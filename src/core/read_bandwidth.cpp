@@ -2,10 +2,13 @@
 // (core/read_bandwidth.h).
 #include "core/read_bandwidth.h"
 
+#include "core/large_buffer.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -64,7 +67,11 @@ uint64_t sum_plain(const uint64_t* buf, size_t b, size_t e) {
 
 double measure_read_bandwidth(int threads) {
   const size_t n = (size_t{512} << 20) / sizeof(uint64_t);
-  std::vector<uint64_t> buf(n);
+  // Allocated as the weights are (huge pages where they get them), so the roofline is what the
+  // decode's own buffers could reach.
+  std::shared_ptr<void> mem = allocate_large_buffer(n * sizeof(uint64_t));
+  if (mem == nullptr) return 0;
+  auto* buf = static_cast<uint64_t*>(mem.get());
   for (size_t i = 0; i < n; ++i) buf[i] = i;
   bool wide_ok = false;
 #if defined(__x86_64__)
@@ -81,9 +88,9 @@ double measure_read_bandwidth(int threads) {
         const size_t b = n * static_cast<size_t>(t) / static_cast<size_t>(threads);
         const size_t e = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
 #if defined(__x86_64__)
-        sums[static_cast<size_t>(t)] = wide ? sum_wide(buf.data(), b, e, n) : sum_plain(buf.data(), b, e);
+        sums[static_cast<size_t>(t)] = wide ? sum_wide(buf, b, e, n) : sum_plain(buf, b, e);
 #else
-        sums[static_cast<size_t>(t)] = sum_plain(buf.data(), b, e);
+        sums[static_cast<size_t>(t)] = sum_plain(buf, b, e);
 #endif
       });
     }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "core/large_buffer.h"
 
 namespace autoglm {
 
@@ -30,14 +31,17 @@ Tensor Tensor::view_of(DType type, std::vector<int64_t> shape, void* data, std::
 
 Tensor Tensor::empty(DType type, std::vector<int64_t> shape) {
   Tensor t = view_of(type, std::move(shape), nullptr);
-  size_t bytes = t.nbytes();
-  size_t alloc = (bytes + 63) / 64 * 64;
-  if (alloc == 0) alloc = 64;
-  void* p = std::aligned_alloc(64, alloc);
-  AG_CHECK_MSG(p != nullptr, "out of memory");
-  std::memset(p, 0, alloc);
-  t.data_ = p;
-  t.owner_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  t.owner_ = allocate_large_buffer(t.nbytes());
+  AG_CHECK_MSG(t.owner_ != nullptr, "out of memory");
+  t.data_ = t.owner_.get();
+  return t;
+}
+
+Tensor Tensor::empty_weight(DType type, std::vector<int64_t> shape) {
+  Tensor t = view_of(type, std::move(shape), nullptr);
+  t.owner_ = allocate_weight_buffer(t.nbytes());
+  AG_CHECK_MSG(t.owner_ != nullptr, "out of memory");
+  t.data_ = t.owner_.get();
   return t;
 }
 

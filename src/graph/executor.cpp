@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/large_buffer.h"
 #include "graph/op_profile.h"
 
 namespace autoglm::graph {
@@ -21,9 +22,8 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
   const MemoryPlan* plan = g.memory_plan();
   if (plan != nullptr && plan->arena_bytes > arena_size_) {
     arena_size_ = (plan->arena_bytes + 4095) / 4096 * 4096;
-    void* p = std::aligned_alloc(64, arena_size_);
-    if (p == nullptr) return ResourceExhausted("out of memory for the activation arena");
-    arena_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+    arena_ = std::static_pointer_cast<uint8_t>(allocate_large_buffer(arena_size_));
+    if (arena_ == nullptr) return ResourceExhausted("out of memory for the activation arena");
   }
 
   ExecState st;

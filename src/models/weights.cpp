@@ -17,7 +17,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 // Owned copy of t converted to `to` (f32 in between), row by row.
 Tensor convert(const Tensor& t, DType to) {
-  Tensor out = Tensor::empty(to, t.shape());
+  Tensor out = Tensor::empty_weight(to, t.shape());
   std::vector<float> row(static_cast<size_t>(t.cols()));
   for (int64_t r = 0; r < t.rows(); ++r) {
     quant::dequantize_row(t.dtype(), t.row_ptr(r), row.data(), t.cols());

@@ -70,7 +70,7 @@ Tensor pack_matrix(const Tensor& w) {
   AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
   if (p == DType::Q4_K_R16) return pack_q4_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
-  Tensor out = Tensor::empty(p, w.shape());
+  Tensor out = Tensor::empty_weight(p, w.shape());
   uint8_t* dst = static_cast<uint8_t*>(out.data());
   const size_t bb = packed_block_bytes(p);
   for (int64_t g = 0; g < m / kPackRows; ++g) {

@@ -39,7 +39,7 @@ int q_of(const uint8_t* sb, int i, int c) {
 Tensor pack_q4_K_r16(const Tensor& w) {
   AG_CHECK(w.dtype() == DType::Q4_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
   const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty(DType::Q4_K_R16, w.shape());
+  Tensor out = Tensor::empty_weight(DType::Q4_K_R16, w.shape());
   AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ4KR16Bytes);
   uint8_t* dst = static_cast<uint8_t*>(out.data());
   quant::detail::KBlock kb;
