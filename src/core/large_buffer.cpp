@@ -1,5 +1,6 @@
 #include "core/large_buffer.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -75,6 +76,31 @@ std::shared_ptr<void> allocate_weight_buffer(size_t bytes) {
   }
   std::memset(p, 0, need);
   return std::shared_ptr<void>(std::move(owner), p);  // shares the chunk's count
+}
+
+std::shared_ptr<void> allocate_lazy_zeroed(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= 2 * kHugePage && huge_pages_requested()) {
+    // An anonymous mapping is zero-filled on first touch; mapped with a huge page of slack and
+    // trimmed so the kept range starts on a 2 MiB boundary.
+    const size_t len = round_up(bytes, kHugePage);
+    void* m = ::mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    const auto base = reinterpret_cast<uintptr_t>(m);
+    const uintptr_t start = round_up(base, kHugePage);
+    if (start > base) ::munmap(m, start - base);
+    if (const size_t tail = base + len + kHugePage - (start + len); tail > 0) {
+      ::munmap(reinterpret_cast<void*>(start + len), tail);
+    }
+    auto* p = reinterpret_cast<void*>(start);
+    ::madvise(p, len, MADV_HUGEPAGE);
+    return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
+  }
+#endif
+  void* p = std::calloc(bytes, 1);  // large callocs are lazily zeroed mappings too
+  if (p == nullptr) return nullptr;
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
 }  // namespace autoglm

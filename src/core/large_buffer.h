@@ -20,6 +20,12 @@ std::shared_ptr<void> allocate_large_buffer(size_t bytes);
 // with the last buffer carved from it. Thread-safe.
 std::shared_ptr<void> allocate_weight_buffer(size_t bytes);
 
+// `bytes` of zeroed memory that takes physical pages only as it is first written (the KV cache:
+// sized for the longest contexts, mostly untouched), 2 MiB-aligned and advised onto huge pages
+// like allocate_large_buffer's (a decode step reads blocks scattered over the cache, one TLB
+// entry per 4 KiB page otherwise). nullptr when the system has no room.
+std::shared_ptr<void> allocate_lazy_zeroed(size_t bytes);
+
 // Whether these allocators ask for huge pages (AUTOGLM_HUGE_PAGES, read once).
 bool huge_pages_requested();
 

@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "core/checked_math.h"
+#include "core/large_buffer.h"
 #include "quant/half.h"
 
 namespace autoglm::kv {
@@ -93,9 +94,11 @@ Result<std::unique_ptr<KVCache>> KVCache::create(const KVCacheConfig& c) {
                              std::to_string(static_cast<double>(pages) * static_cast<double>(page) / gib) +
                              " GiB; lower --ctx-size or --parallel");
   }
-  cache->k_.reset(static_cast<uint8_t*>(std::calloc(side, 1)));
-  cache->v_.reset(static_cast<uint8_t*>(std::calloc(side, 1)));
-  if (!cache->k_ || !cache->v_) return ResourceExhausted("out of memory allocating the KV cache");
+  cache->k_mem_ = allocate_lazy_zeroed(side);
+  cache->v_mem_ = allocate_lazy_zeroed(side);
+  if (!cache->k_mem_ || !cache->v_mem_) return ResourceExhausted("out of memory allocating the KV cache");
+  cache->k_ = static_cast<uint8_t*>(cache->k_mem_.get());
+  cache->v_ = static_cast<uint8_t*>(cache->v_mem_.get());
   if (params > 0) {
     cache->k_scale_.reset(static_cast<float*>(std::calloc(params, sizeof(float))));
     cache->k_zero_.reset(static_cast<float*>(std::calloc(params, sizeof(float))));

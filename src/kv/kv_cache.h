@@ -88,7 +88,9 @@ class KVCache {
     void operator()(void* p) const;
   };
   // calloc'd: untouched pages cost nothing.
-  std::unique_ptr<uint8_t[], FreeDeleter> k_, v_;
+  std::shared_ptr<void> k_mem_, v_mem_;  // core/large_buffer.h: lazily zeroed, on huge pages
+  uint8_t* k_ = nullptr;
+  uint8_t* v_ = nullptr;
   std::unique_ptr<float[], FreeDeleter> k_scale_, k_zero_, v_scale_;  // I8 only: [head_block][slot]
 };
 

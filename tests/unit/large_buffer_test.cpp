@@ -86,5 +86,23 @@ TEST(LargeBuffer, WeightBuffersShareChunksAndOutliveTheirNeighbours) {
   }
 }
 
+TEST(LargeBuffer, LazyZeroedBuffersAreZeroWritableAndAdvised) {
+  for (size_t n : {size_t{1}, size_t{5000}, (size_t{6} << 20) + 12}) {
+    auto b = allocate_lazy_zeroed(n);
+    ASSERT_NE(b, nullptr);
+    auto* p = static_cast<uint8_t*>(b.get());
+    for (size_t i = 0; i < n; i += 4093) ASSERT_EQ(p[i], 0) << n << " " << i;
+    ASSERT_EQ(p[n - 1], 0);
+    std::memset(p, 0x5a, n);
+    EXPECT_EQ(p[n - 1], 0x5a);
+    if (n < (size_t{4} << 20) || !huge_pages_requested()) continue;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size_t{2} << 20), 0u);
+    const int eligible = thp_available() ? thp_eligible(p) : -1;
+    if (eligible >= 0) {
+      EXPECT_EQ(eligible, 1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace autoglm
