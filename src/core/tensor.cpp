@@ -29,20 +29,20 @@ Tensor Tensor::view_of(DType type, std::vector<int64_t> shape, void* data, std::
   return t;
 }
 
-Tensor Tensor::empty(DType type, std::vector<int64_t> shape) {
+Tensor Tensor::allocated(DType type, std::vector<int64_t> shape, std::shared_ptr<void> (*allocate)(size_t)) {
   Tensor t = view_of(type, std::move(shape), nullptr);
-  t.owner_ = allocate_large_buffer(t.nbytes());
+  t.owner_ = allocate(t.nbytes());
   AG_CHECK_MSG(t.owner_ != nullptr, "out of memory");
   t.data_ = t.owner_.get();
   return t;
 }
 
+Tensor Tensor::empty(DType type, std::vector<int64_t> shape) {
+  return allocated(type, std::move(shape), &allocate_large_buffer);
+}
+
 Tensor Tensor::empty_weight(DType type, std::vector<int64_t> shape) {
-  Tensor t = view_of(type, std::move(shape), nullptr);
-  t.owner_ = allocate_weight_buffer(t.nbytes());
-  AG_CHECK_MSG(t.owner_ != nullptr, "out of memory");
-  t.data_ = t.owner_.get();
-  return t;
+  return allocated(type, std::move(shape), &allocate_weight_buffer);
 }
 
 Tensor Tensor::reshape(std::vector<int64_t> shape) const {

@@ -54,6 +54,9 @@ class Tensor {
   std::string shape_string() const;  // "[64, 512]"
 
  private:
+  // A tensor owning memory from `allocate` (core/large_buffer.h); empty and empty_weight.
+  static Tensor allocated(DType type, std::vector<int64_t> shape, std::shared_ptr<void> (*allocate)(size_t));
+
   DType dtype_ = DType::F32;
   int ndim_ = 0;
   std::array<int64_t, kMaxDims> shape_{};
