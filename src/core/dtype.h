@@ -37,8 +37,8 @@ enum class DType : uint32_t {
   // (backends/cpu/packed.h). Same bytes per row as the source type; rows % 16 == 0.
   Q8_0_R16 = 1008,
   Q4_0_R16 = 1002,
-  // Q4_K with 16 rows interleaved (backends/cpu/packed_q4k.h): 148 bytes per row and 256
-  // columns, 4 more than Q4_K (scales and mins stored as bytes); rows % 16 == 0.
+  // Q4_K with 16 rows interleaved (backends/cpu/packed_q4k.h): 144 bytes per row and 256
+  // columns, as Q4_K; rows % 16 == 0.
   Q4_K_R16 = 1012,
 };
 

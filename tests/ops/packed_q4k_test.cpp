@@ -11,6 +11,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/packed_q4k.h"
 #include "quant/blocks.h"
 #include "ops_test_util.h"
 #include "quant/quant.h"
@@ -36,15 +37,33 @@ Tensor random_blocks(int64_t m, int64_t k, uint32_t seed) {
   return w;
 }
 
+TEST(OpsPackedQ4K, ScalesRoundTripThroughTheir192Bytes) {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 50; ++round) {
+    uint8_t u[256], back[256];
+    for (int i = 0; i < 256; ++i) u[i] = static_cast<uint8_t>(round == 0 ? 63 : rng() % 64);
+    std::vector<uint8_t> sb(kQ4KR16Bytes, 0xEE);
+    pack_q4_K_r16_scales(u, sb.data());
+    unpack_q4_K_r16_scales(sb.data(), back);
+    ASSERT_EQ(std::memcmp(u, back, 256), 0) << round;
+    // Only bytes [64, 256) are written: d, dmin and the nibbles are untouched.
+    for (size_t i = 0; i < sb.size(); ++i) {
+      if (i < kQ4KR16ScalesOff || i >= kQ4KR16QOff) {
+        ASSERT_EQ(sb[i], 0xEE) << i;
+      }
+    }
+  }
+}
+
 TEST(OpsPackedQ4K, PackingKeepsEveryRow) {
   for (int64_t k : {256, 768}) {
     Tensor w = random_blocks(48, k, 7);
     Tensor p = pack_matrix(w);
     ASSERT_EQ(p.dtype(), DType::Q4_K_R16);
     EXPECT_EQ(source_of_packed(p.dtype()), DType::Q4_K);
-    // 148 bytes per row and super-block: scales and mins stored as bytes (packed_q4k.h).
-    EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256 * 148));
-    EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256 * 2368));
+    // 144 bytes per row and super-block, as Q4_K (packed_q4k.h).
+    EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256 * 144));
+    EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256 * 2304));
     std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
     for (int64_t r = 0; r < w.rows(); ++r) {
       quant::dequantize_row(DType::Q4_K, w.row_ptr(r), a.data(), k);

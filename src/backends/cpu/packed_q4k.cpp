@@ -18,15 +18,16 @@ using quant::block_q4_K;
 using quant::block_q8_K;
 using quant::kQKK;
 
-constexpr size_t kDminOff = 32, kScOff = 64, kMinOff = 192, kQOff = 320;
+constexpr size_t kDminOff = 32, kQOff = kQ4KR16QOff;
 
 float f16_at(const uint8_t* p, int i) {
   uint16_t h;
   std::memcpy(&h, p + 2 * i, sizeof h);
   return quant::fp16_to_fp32(h);
 }
-int sc_of(const uint8_t* sb, int i, int j) { return sb[kScOff + 16 * j + i]; }
-int min_of(const uint8_t* sb, int i, int j) { return sb[kMinOff + 32 * (j / 2) + 2 * i + j % 2]; }
+// In unpacked scales u (unpack_q4_K_r16_scales).
+int sc_of(const uint8_t* u, int i, int j) { return u[16 * j + i]; }
+int min_of(const uint8_t* u, int i, int j) { return u[128 + 32 * (j / 2) + 2 * i + j % 2]; }
 // The nibble of row i, column c (0..255) of a packed super-block.
 int q_of(const uint8_t* sb, int i, int c) {
   const int p = c / 64, l = c % 64, lo = l % 32;
@@ -36,6 +37,31 @@ int q_of(const uint8_t* sb, int i, int c) {
 
 }  // namespace
 
+void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]) {
+  for (int v = 0; v < 2; ++v) {
+    const uint8_t* lo = sb + kQ4KR16ScalesOff + 64 * v;
+    const uint8_t* hi = sb + kQ4KR16ScalesOff + 128 + 32 * v;
+    uint8_t* out = u + 128 * v;
+    for (int k = 0; k < 128; ++k) {
+      const int low = k < 64 ? lo[k] & 0x0F : lo[k - 64] >> 4;
+      const int top = (hi[k % 32] >> (2 * (k / 32))) & 3;
+      out[k] = static_cast<uint8_t>(low | top << 4);
+    }
+  }
+}
+
+void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb) {
+  for (int v = 0; v < 2; ++v) {
+    const uint8_t* in = u + 128 * v;
+    uint8_t* lo = sb + kQ4KR16ScalesOff + 64 * v;
+    uint8_t* hi = sb + kQ4KR16ScalesOff + 128 + 32 * v;
+    for (int k = 0; k < 64; ++k) lo[k] = static_cast<uint8_t>((in[k] & 0x0F) | (in[k + 64] & 0x0F) << 4);
+    for (int k = 0; k < 32; ++k) {
+      hi[k] = static_cast<uint8_t>((in[k] >> 4) | (in[k + 32] >> 4) << 2 | (in[k + 64] >> 4) << 4 | (in[k + 96] >> 4) << 6);
+    }
+  }
+}
+
 Tensor pack_q4_K_r16(const Tensor& w) {
   AG_CHECK(w.dtype() == DType::Q4_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
   const int64_t m = w.rows(), nb = w.cols() / kQKK;
@@ -43,6 +69,7 @@ Tensor pack_q4_K_r16(const Tensor& w) {
   AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ4KR16Bytes);
   uint8_t* dst = static_cast<uint8_t*>(out.data());
   quant::detail::KBlock kb;
+  uint8_t u[256];
   for (int64_t g = 0; g < m / kPackRows; ++g) {
     for (int64_t s = 0; s < nb; ++s) {
       uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
@@ -52,14 +79,15 @@ Tensor pack_q4_K_r16(const Tensor& w) {
         std::memcpy(sb + kDminOff + 2 * i, &src->dmin, 2);
         quant::detail::decode(*src, &kb);  // the 6-bit fields, read by the reference decoder
         for (int j = 0; j < 8; ++j) {
-          sb[kScOff + 16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
-          sb[kMinOff + 32 * (j / 2) + 2 * i + j % 2] = static_cast<uint8_t>(kb.m[j]);
+          u[16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
+          u[128 + 32 * (j / 2) + 2 * i + j % 2] = static_cast<uint8_t>(kb.m[j]);
         }
         // Q4_K's qs[32p + l] already pairs columns 64p + l and 64p + 32 + l: only 4-byte groups move.
         for (int p = 0; p < 4; ++p) {
           for (int c = 0; c < 8; ++c) std::memcpy(sb + kQOff + 512 * p + 64 * c + 4 * i, src->qs + 32 * p + 4 * c, 4);
         }
       }
+      pack_q4_K_r16_scales(u, sb);
     }
   }
   return out;
@@ -72,10 +100,12 @@ void dequantize_q4_K_r16_row(const Tensor& packed, int64_t r, float* out) {
   for (int64_t s = 0; s < nb; ++s) {
     const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
     const float d = f16_at(sb, i), dmin = f16_at(sb + kDminOff, i);
+    uint8_t u[256];
+    unpack_q4_K_r16_scales(sb, u);
     for (int j = 0; j < 8; ++j) {
       // The reference dequantizer's arithmetic (quant_kquants.cpp: dequantize_kblock).
-      const float dl = d * static_cast<float>(sc_of(sb, i, j));
-      const float ml = dmin * static_cast<float>(min_of(sb, i, j));
+      const float dl = d * static_cast<float>(sc_of(u, i, j));
+      const float ml = dmin * static_cast<float>(min_of(u, i, j));
       for (int l = 0; l < 32; ++l) {
         const int c = 32 * j + l;
         out[s * kQKK + c] = dl * static_cast<float>(q_of(sb, i, c)) - ml;
@@ -125,14 +155,16 @@ void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
       for (int64_t s = 0; s < nb; ++s) {
         const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
         const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+        uint8_t u[256];
+        unpack_q4_K_r16_scales(sb, u);
         int32_t imin = 0, isum = 0;
         for (int j = 0; j < 8; ++j) {
           const uint32_t pair = static_cast<uint32_t>(act.msum[si * 4 + j / 2]);
           const int16_t ysum = static_cast<int16_t>(j % 2 ? pair >> 16 : pair & 0xFFFF);
-          imin += min_of(sb, i, j) * ysum;
+          imin += min_of(u, i, j) * ysum;
           int32_t dot = 0;
           for (int l = 0; l < 32; ++l) dot += q_of(sb, i, 32 * j + l) * a[s].qs[32 * j + l];
-          isum += sc_of(sb, i, j) * dot;
+          isum += sc_of(u, i, j) * dot;
         }
         // The SIMD kernel's arithmetic exactly: scale products rounded to f32, mins first.
         const float dy = act.d[si];

@@ -3,14 +3,20 @@
 // packed.h's generic entry points; this header is for packed.cpp and the SIMD kernel.
 //
 // Layout: for each group of 16 rows, for each 256-column super-block s, one packed super-block
-// of 2368 bytes (148 per row, 4 more than Q4_K's 144: scales and mins are stored as bytes, not
-// in 6-bit fields, so the kernel loads them instead of unpacking 12 bytes per row):
+// of 2304 bytes (144 per row, as Q4_K):
 //   [0, 32)      16 f16 d (row 0..15)
 //   [32, 64)     16 f16 dmin
-//   [64, 192)    sc: byte 16j + i = 6-bit scale of sub-block j (0..7) of row i
-//   [192, 320)   m:  for sub-block pair p (0..3), 32 bytes; byte 2i + h = min of sub-block 2p + h
-//                of row i (so widened to int16, 32-bit lane i holds row i's pair: vpdpwssd)
-//   [320, 2368)  q:  for pair p, 8 chunks of 64 bytes; in chunk c, byte 4i + t holds row i's
+//   [64, 256)    the rows' 6-bit scales and mins, 192 bytes, which unpack_q4_K_r16_scales
+//                spreads into 256 bytes u (the kernels load those instead of unpacking 12
+//                bytes per row the Q4_K way):
+//                u[16j + i] = scale of sub-block j (0..7) of row i;
+//                u[128 + 32p + 2i + h] = min of sub-block 2p + h of row i (so widened to
+//                int16, 32-bit lane i holds row i's pair p: vpdpwssd).
+//                Packed: for half v of u (v = 0 scales, 1 mins; V = u + 128v), bytes
+//                [64 + 64v, 128 + 64v): byte k = V[k] & 15 | (V[k + 64] & 15) << 4 (k < 64), and
+//                bytes [192 + 32v, 224 + 32v): byte k = the top 2 bits of V[k], V[k + 32],
+//                V[k + 64], V[k + 96] in bits 0-1, 2-3, 4-5, 6-7 (k < 32).
+//   [256, 2304)  q:  for pair p, 8 chunks of 64 bytes; in chunk c, byte 4i + t holds row i's
 //                column 64p + 4c + t in its low nibble and 64p + 32 + 4c + t in its high
 //                nibble (values 0..15, exactly Q4_K's qs regrouped 4 bytes at a time).
 // Per row and super-block the product is d*dy*sum_j sc_j*dot_j - dmin*dy*sum_j m_j*ysum_j with
@@ -23,7 +29,13 @@
 
 namespace autoglm::cpu {
 
-inline constexpr size_t kQ4KR16Bytes = 2368;  // one packed super-block of 16 rows
+inline constexpr size_t kQ4KR16Bytes = 2304;  // one packed super-block of 16 rows
+inline constexpr size_t kQ4KR16ScalesOff = 64, kQ4KR16ScalesBytes = 192, kQ4KR16QOff = 256;
+
+// The 256 scale and min bytes u of packed super-block sb (layout above); the scalar reference
+// of the kernels' own vector unpacking, and its inverse.
+void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]);
+void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb);
 
 // An owned Q4_K_R16 copy of a Q4_K matrix (rows % 16 == 0).
 Tensor pack_q4_K_r16(const Tensor& w);

@@ -27,6 +27,26 @@ inline __m256i bcast4(const void* p) {
   return _mm256_set1_epi32(v);
 }
 
+// unpack_q4_K_r16_scales in vector form: per half of u, two 32-byte loads of low nibbles and
+// one of top bits -> 128 bytes.
+inline void unpack_scales(const uint8_t* sb, uint8_t* u) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  for (int v = 0; v < 2; ++v) {
+    const uint8_t* lo = sb + kQ4KR16ScalesOff + 64 * v;
+    const __m256i lo0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo));
+    const __m256i lo1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo + 32));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KR16ScalesOff + 128 + 32 * v));
+    auto top = [&](int shift) {
+      return _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hi, _mm_cvtsi32_si128(shift)), m2), 4);
+    };
+    auto* out = reinterpret_cast<__m256i*>(u + 128 * v);
+    _mm256_store_si256(out, _mm256_or_si256(_mm256_and_si256(lo0, m4), top(0)));
+    _mm256_store_si256(out + 1, _mm256_or_si256(_mm256_and_si256(lo1, m4), top(2)));
+    _mm256_store_si256(out + 2, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo0, 4), m4), top(4)));
+    _mm256_store_si256(out + 3, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo1, 4), m4), top(6)));
+  }
+}
+
 template <int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
@@ -48,13 +68,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         prefetch_for_half<kInterleave>(sb + kPrefetchSuperBlocks * kQ4KR16Bytes, kQ4KR16Bytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
         const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 32 + 16 * h)));
+        alignas(32) uint8_t u[256];
+        unpack_scales(sb, u);
         for (int t = 0; t < NT; ++t) {
           const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
           const int32_t* ms = act.msum.data() + si * 4;
           __m256i im = _mm256_setzero_si256();
           for (int p = 0; p < 4; ++p) {
             const __m256i mins =
-                _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 192 + 32 * p + 16 * h)));
+                _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 128 + 32 * p + 16 * h)));
             im = _mm256_add_epi32(im, _mm256_madd_epi16(mins, _mm256_set1_epi32(ms[p])));
           }
           acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im), _mm256_mul_ps(dm, _mm256_set1_ps(act.d[si])), acc[t]);
@@ -63,9 +85,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
         for (int j = 0; j < 8; ++j) {
           const __m256i sc32 =
-              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + 64 + 16 * j + 8 * h)));
+              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 16 * j + 8 * h)));
           const __m256i sc = _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16));  // (sc, sc) per row
-          const uint8_t* q = sb + 320 + 512 * (j / 2) + 32 * h;
+          const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2) + 32 * h;
           __m256i s16[NT];
           for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
           for (int c = 0; c < 8; ++c) {

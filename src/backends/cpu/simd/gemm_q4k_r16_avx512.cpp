@@ -25,6 +25,24 @@ constexpr size_t kAheadSuperBlocks = 2;
 constexpr int kSuperBlockLines = static_cast<int>((kQ4KR16Bytes + 63) / 64);
 constexpr int kLinesPerSubBlock = (kSuperBlockLines + 7) / 8;
 
+// unpack_q4_K_r16_scales in vector form: 2 x (one 64-byte load of low nibbles, one 32-byte load
+// of top bits) -> the 256 bytes u.
+inline void unpack_scales(const uint8_t* sb, uint8_t* u) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+  // Top bits of V[0..31] / V[32..63] sit in bits 0-1 / 2-3 of the same 32 bytes, V[64..] in 4-7.
+  const __m512i shift_lo = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  const __m512i shift_hi = _mm512_add_epi16(shift_lo, _mm512_set1_epi16(4));
+  for (int v = 0; v < 2; ++v) {
+    const __m512i lo = _mm512_loadu_si512(sb + kQ4KR16ScalesOff + 64 * v);
+    const __m512i hi = _mm512_broadcast_i64x4(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KR16ScalesOff + 128 + 32 * v)));
+    const __m512i top0 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hi, shift_lo), m2), 4);
+    const __m512i top1 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hi, shift_hi), m2), 4);
+    _mm512_store_si512(u + 128 * v, _mm512_or_si512(_mm512_and_si512(lo, m4), top0));
+    _mm512_store_si512(u + 128 * v + 64, _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4), top1));
+  }
+}
+
 template <int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
@@ -38,9 +56,11 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
+    alignas(64) uint8_t u[256];
+    unpack_scales(sb, u);
     __m512i mins[4];
     for (int p = 0; p < 4; ++p) {
-      mins[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 192 + 32 * p)));
+      mins[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 128 + 32 * p)));
     }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
@@ -55,7 +75,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     for (int j = 0; j < 8; ++j) {
       // Decode streams the weights once: keep loads in flight kAheadSuperBlocks ahead, an
-      // eighth of that super-block's lines per sub-block. All 37 lines at once (as before)
+      // eighth of that super-block's lines per sub-block. All of its lines at once (as before)
       // queued on the core's few L1 miss buffers and stalled the arithmetic behind them:
       // bench_kernels --stream 72-74% -> 96-101% of the read probe, llama3.2-1b Q4_K tg +13%
       // (with the weights in L2 instead, one token runs ~7% slower: decode is not there).
@@ -63,8 +83,8 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         const int line = std::min(kLinesPerSubBlock * j + l, kSuperBlockLines - 1);
         _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks * kQ4KR16Bytes + 64 * line), _MM_HINT_T0);
       }
-      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 64 + 16 * j)));
-      const uint8_t* q = sb + 320 + 512 * (j / 2);
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j)));
+      const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
       __m512i w[8];
       for (int c = 0; c < 8; ++c) {
         const __m512i v = _mm512_loadu_si512(q + 64 * c);
