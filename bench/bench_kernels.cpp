@@ -7,13 +7,15 @@
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
-//   build/bin/bench_kernels --stream [--reps 7]
+//   build/bin/bench_kernels --stream [--tokens 1] [--reps 7]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--reps 7]
 //
-// --stream: decode's memory side instead. One token against a 1 GiB packed matrix (far past any
-// cache) through matmul_packed on the default thread count, the path a decode step takes,
-// alternating with `autoglm bench`'s own read probe (core/read_bandwidth.h) so both see the
-// host in the same state: GB/s of weights and the share of the read rate.
+// --stream: decode's memory side instead. One token (--tokens: a batched decode step's several)
+// against a 1 GiB packed matrix (far past any cache) through matmul_packed on the default thread
+// count, the path a decode step takes, alternating with `autoglm bench`'s own read probe
+// (core/read_bandwidth.h) so both see the host in the same state: GB/s of weights and the share
+// of the read rate. With more tokens the step also does more arithmetic per byte: the GB/s
+// then show how well a kernel overlaps the two.
 //
 // --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
 // KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads), each of --seqs sequences holding
@@ -165,23 +167,24 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   return w;
 }
 
-int stream(int reps) {
+int stream(int64_t tokens, int reps) {
   using namespace autoglm::cpu;
   constexpr int64_t k = 2048;
   constexpr size_t kBytes = size_t{1} << 30;
   autoglm::ThreadPool pool(autoglm::ThreadPool::default_threads());
-  std::printf("stream: 1 token x 1 GiB packed matrix (k %lld) through matmul_packed, %d threads, isa %s, "
-              "median of %d alternating rounds\n", static_cast<long long>(k), pool.size(), isa_name(active_isa()), reps);
+  std::printf("stream: %lld token(s) x 1 GiB packed matrix (k %lld) through matmul_packed, %d threads, isa %s, "
+              "median of %d alternating rounds\n", static_cast<long long>(tokens), static_cast<long long>(k), pool.size(),
+              isa_name(active_isa()), reps);
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  Tensor x = Tensor::empty(DType::F32, {1, k});
-  for (int64_t i = 0; i < k; ++i) x.data_as<float>()[i] = nd(rng);
+  Tensor x = Tensor::empty(DType::F32, {tokens, k});
+  for (int64_t i = 0; i < tokens * k; ++i) x.data_as<float>()[i] = nd(rng);
   std::vector<Tensor> ws;
   for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q4_K_R16}) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < ws.size(); ++i) {
-      Tensor y = Tensor::empty(DType::F32, {1, ws[i].rows()});
+      Tensor y = Tensor::empty(DType::F32, {tokens, ws[i].rows()});
       const auto t0 = Clock::now();
       if (!matmul_packed(x, ws[i], y, pool).ok()) return 1;
       rate[i].push_back(static_cast<double>(ws[i].nbytes()) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
@@ -306,7 +309,10 @@ int main(int argc, char** argv) {
   const int64_t k = arg(argc, argv, "--k", 1024), m = arg(argc, argv, "--m", 1024);
   const int reps = static_cast<int>(arg(argc, argv, "--reps", 7));
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--stream") == 0) return reps > 0 ? stream(reps) : 2;
+    if (std::strcmp(argv[i], "--stream") == 0) {
+      const int64_t tokens = arg(argc, argv, "--tokens", 1);
+      return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps) : 2;
+    }
     if (std::strcmp(argv[i], "--attention") == 0) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
       const int64_t layers = arg(argc, argv, "--layers", 30), block = arg(argc, argv, "--block", 16);
