@@ -59,20 +59,23 @@ std::shared_ptr<void> allocate_weight_buffer(size_t bytes) {
   const size_t need = round_up(bytes == 0 ? 1 : bytes, 64);
   if (!huge_pages_requested() || need > kWeightChunk / 2) return allocate_large_buffer(bytes);
   static std::mutex mu;
-  static std::shared_ptr<void> chunk;  // the one being carved
+  // The chunk being carved, held only by the buffers carved from it: once a model's weights are
+  // all freed, so is their memory (a process that loads and unloads models keeps nothing).
+  static std::weak_ptr<void> current;
   static size_t used = 0;
   std::shared_ptr<void> owner;
   void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (chunk == nullptr || used + need > kWeightChunk) {
-      chunk = allocate_uninitialized(kWeightChunk);
+    owner = current.lock();
+    if (owner == nullptr || used + need > kWeightChunk) {
+      owner = allocate_uninitialized(kWeightChunk);
+      if (owner == nullptr) return nullptr;
+      current = owner;
       used = 0;
-      if (chunk == nullptr) return nullptr;
     }
-    p = static_cast<char*>(chunk.get()) + used;
+    p = static_cast<char*>(owner.get()) + used;
     used += need;
-    owner = chunk;
   }
   std::memset(p, 0, need);
   return std::shared_ptr<void>(std::move(owner), p);  // shares the chunk's count

@@ -86,6 +86,25 @@ TEST(LargeBuffer, WeightBuffersShareChunksAndOutliveTheirNeighbours) {
   }
 }
 
+TEST(LargeBuffer, WeightChunkIsFreedWithItsLastBuffer) {
+  std::weak_ptr<void> chunk;
+  {
+    auto a = allocate_weight_buffer(1000);
+    auto b = allocate_weight_buffer(2000);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    chunk = a;  // the control block is the chunk's (an aliasing pointer)
+    a.reset();
+    if (huge_pages_requested()) {
+      EXPECT_FALSE(chunk.expired());  // b was carved from the same chunk
+    }
+  }
+  EXPECT_TRUE(chunk.expired());  // nothing else, the allocator included, keeps it
+  auto c = allocate_weight_buffer(3000);  // a fresh chunk
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(static_cast<const uint8_t*>(c.get())[2999], 0);
+}
+
 TEST(LargeBuffer, LazyZeroedBuffersAreZeroWritableAndAdvised) {
   for (size_t n : {size_t{1}, size_t{5000}, (size_t{6} << 20) + 12}) {
     auto b = allocate_lazy_zeroed(n);
