@@ -17,7 +17,9 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 // Owned copy of t converted to `to` (f32 in between), row by row.
 Tensor convert(const Tensor& t, DType to) {
-  Tensor out = Tensor::empty_weight(to, t.shape());
+  // Not empty_weight: a requantized matrix is usually packed next and freed, and a freed buffer
+  // leaves its pages in a weight chunk that the packed weights keep alive.
+  Tensor out = Tensor::empty(to, t.shape());
   std::vector<float> row(static_cast<size_t>(t.cols()));
   for (int64_t r = 0; r < t.rows(); ++r) {
     quant::dequantize_row(t.dtype(), t.row_ptr(r), row.data(), t.cols());
