@@ -86,18 +86,24 @@ int64_t last_level_cache_bytes() {
   return 0;
 }
 
+// A "<field> <n> kB" line of a /proc file (scanf format `field_kb`, e.g. "VmHWM: %ld kB") in
+// MiB, or -1 where the file or the line is missing.
+double proc_kib_field_mib(const char* path, const char* field_kb) {
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, field_kb, &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib >= 0 ? static_cast<double>(kib) / 1024.0 : -1;
+}
+
 // Peak resident set: /proc/self/status VmHWM where there is one (reset_peak_rss() can lower it
 // again after the bandwidth probe's buffer is freed), else getrusage's ru_maxrss.
 double peak_rss_mib() {
-  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    long kib = -1;
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
-    }
-    std::fclose(f);
-    if (kib >= 0) return static_cast<double>(kib) / 1024.0;
-  }
+  if (const double mib = proc_kib_field_mib("/proc/self/status", "VmHWM: %ld kB"); mib >= 0) return mib;
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
@@ -105,17 +111,7 @@ double peak_rss_mib() {
 
 // Resident memory on transparent huge pages (/proc/self/smaps_rollup AnonHugePages; packed
 // weights ask for them, core/large_buffer.h), or -1 where the kernel does not report it.
-double huge_pages_mib() {
-  std::FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "AnonHugePages: %ld kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return kib >= 0 ? static_cast<double>(kib) / 1024.0 : -1;
-}
+double huge_pages_mib() { return proc_kib_field_mib("/proc/self/smaps_rollup", "AnonHugePages: %ld kB"); }
 
 // Sets VmHWM back to the current resident set (Linux's clear_refs "5"); false where it cannot.
 bool reset_peak_rss() {

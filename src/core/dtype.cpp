@@ -35,7 +35,7 @@ constexpr DTypeInfo kBF16 = {DType::BF16, "bf16", 1, 2, false};
 constexpr std::array<DTypeInfo, 3> kInternal = {{
     {DType::Q8_0_R16, "q8_0_r16", 32, 34, true},
     {DType::Q4_0_R16, "q4_0_r16", 32, 18, true},
-    {DType::Q4_K_R16, "q4_K_r16", 256, 144, true},  // not the source size: see dtype.h
+    {DType::Q4_K_R16, "q4_K_r16", 256, 144, true},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -17,10 +17,12 @@ constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kWeightChunk = size_t{64} << 20;
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+// Bytes handed out for a request of `bytes`: whole cache lines, at least one.
+size_t line_bytes(size_t bytes) { return round_up(bytes == 0 ? 1 : bytes, 64); }
 
 // Not zeroed: a chunk's pages are touched only as buffers are carved from it.
 std::shared_ptr<void> allocate_uninitialized(size_t bytes) {
-  size_t alloc = round_up(bytes == 0 ? 1 : bytes, 64);
+  size_t alloc = line_bytes(bytes);
   size_t align = 64;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const bool huge = alloc >= 2 * kHugePage && huge_pages_requested();
@@ -51,12 +53,12 @@ bool huge_pages_requested() {
 
 std::shared_ptr<void> allocate_large_buffer(size_t bytes) {
   std::shared_ptr<void> p = allocate_uninitialized(bytes);
-  if (p != nullptr) std::memset(p.get(), 0, round_up(bytes == 0 ? 1 : bytes, 64));
+  if (p != nullptr) std::memset(p.get(), 0, line_bytes(bytes));
   return p;
 }
 
 std::shared_ptr<void> allocate_weight_buffer(size_t bytes) {
-  const size_t need = round_up(bytes == 0 ? 1 : bytes, 64);
+  const size_t need = line_bytes(bytes);
   if (!huge_pages_requested() || need > kWeightChunk / 2) return allocate_large_buffer(bytes);
   static std::mutex mu;
   // The chunk being carved, held only by the buffers carved from it: once a model's weights are
@@ -93,9 +95,7 @@ std::shared_ptr<void> allocate_lazy_zeroed(size_t bytes) {
     const auto base = reinterpret_cast<uintptr_t>(m);
     const uintptr_t start = round_up(base, kHugePage);
     if (start > base) ::munmap(m, start - base);
-    if (const size_t tail = base + len + kHugePage - (start + len); tail > 0) {
-      ::munmap(reinterpret_cast<void*>(start + len), tail);
-    }
+    if (const size_t tail = base + kHugePage - start; tail > 0) ::munmap(reinterpret_cast<void*>(start + len), tail);
     auto* p = reinterpret_cast<void*>(start);
     ::madvise(p, len, MADV_HUGEPAGE);
     return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });

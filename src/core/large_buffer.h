@@ -1,5 +1,5 @@
 // Memory for large buffers that are streamed over and over: packed weights, the activation
-// arena, the read probe.
+// arena, the KV cache, the read probe.
 #pragma once
 
 #include <cstddef>

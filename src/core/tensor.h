@@ -21,7 +21,7 @@ class Tensor {
   Tensor() = default;
   // Allocates zeroed, 64-byte aligned memory owned by the tensor.
   static Tensor empty(DType type, std::vector<int64_t> shape);
-  // The same for a tensor that lives as long as its model (a packed or converted weight): carved
+  // The same for a tensor that lives as long as its model (a packed weight): carved
   // from shared huge-page chunks (core/large_buffer.h).
   static Tensor empty_weight(DType type, std::vector<int64_t> shape);
   // A view over memory owned elsewhere (an mmap, an arena); `keepalive` may hold its owner.

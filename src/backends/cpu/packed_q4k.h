@@ -30,7 +30,8 @@
 namespace autoglm::cpu {
 
 inline constexpr size_t kQ4KR16Bytes = 2304;  // one packed super-block of 16 rows
-inline constexpr size_t kQ4KR16ScalesOff = 64, kQ4KR16ScalesBytes = 192, kQ4KR16QOff = 256;
+inline constexpr size_t kQ4KR16ScalesOff = 64, kQ4KR16ScalesBytes = 192;
+inline constexpr size_t kQ4KR16QOff = kQ4KR16ScalesOff + kQ4KR16ScalesBytes;  // 256
 
 // The 256 scale and min bytes u of packed super-block sb (layout above); the scalar reference
 // of the kernels' own vector unpacking, and its inverse.
