@@ -21,7 +21,8 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-constexpr size_t kPrefetchBlocks = 16;
+constexpr size_t kPrefetchBlocks = 16;     // L2 prefetch distance, tiles of 3+ tokens
+constexpr size_t kPrefetchBlocksNear = 8;  // L1 prefetch distance, tiles of 1-2 tokens
 
 // Loads the 8 column-group registers of one packed block (unsigned weights).
 template <bool kQ4>
@@ -48,15 +49,24 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const size_t astride = static_cast<size_t>(act.nb);  // blocks per activation row
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
-    // Decode streams the weights once: asking for the block kPrefetchBlocks ahead keeps more
-    // loads in flight than the hardware prefetcher alone (tg +20-30% measured on smollm2 Q8_0).
-    // Into L2 (T1), not L1: a T0 prefetch holds one of the core's few L1 fill buffers until its
-    // line arrives, so fewer misses overlap. Not a proven gain: `bench_kernels --stream`, three
-    // alternating runs each, gave Q8_0 / Q4_0 88% / 81% of the read probe (T1) against 81% /
-    // 85% (T0), medians, inside this host's noise; kept as the sounder choice. Prefetching past
-    // the end of the matrix is harmless.
-    for (size_t off = 0; off < kBlockBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + off), _MM_HINT_T1);
+    // Decode streams the weights once: asking for blocks ahead keeps more loads in flight
+    // than the hardware prefetcher alone (tg +20-30% measured on smollm2 Q8_0). How far ahead
+    // and into which level was measured, 1 GiB matrices through matmul_packed, every variant in
+    // each round (bench_kernels --stream, rotated order, medians of 30-80 rounds):
+    // - one or two tokens: into L1 (T0), 8 blocks ahead. Against L2 (T1) 16 ahead, Q8_0 / Q4_0
+    //   read 3-5% faster while the host's memory reads ~35 GB/s, and 20-35% (44 -> 55-60 GB/s)
+    //   in its spells of 55-65 GB/s, where the T1 variant never got past ~45;
+    // - three tokens and more: T1, 16 ahead. At four tokens T0 read 4-8% slower: the tile's
+    //   arithmetic then hides the latency itself, and the extra L1 fills cost it.
+    // Prefetching past the end of the matrix is harmless.
+    if constexpr (NT <= 2) {
+      for (size_t off = 0; off < kBlockBytes; off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocksNear * kBlockBytes + off), _MM_HINT_T0);
+      }
+    } else {
+      for (size_t off = 0; off < kBlockBytes; off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + off), _MM_HINT_T1);
+      }
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
