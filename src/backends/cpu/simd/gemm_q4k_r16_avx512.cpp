@@ -21,7 +21,12 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-constexpr size_t kAheadSuperBlocks = 2;
+// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 2 super-blocks
+// ahead, 3+ tokens into L2 4 ahead.
+template <int NT>
+constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
+template <int NT>
+constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 constexpr int kSuperBlockLines = static_cast<int>((kQ4KR16Bytes + 63) / 64);
 constexpr int kLinesPerSubBlock = (kSuperBlockLines + 7) / 8;
 
@@ -79,9 +84,14 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // queued on the core's few L1 miss buffers and stalled the arithmetic behind them:
       // bench_kernels --stream 72-74% -> 96-101% of the read probe, llama3.2-1b Q4_K tg +13%
       // (with the weights in L2 instead, one token runs ~7% slower: decode is not there).
+      // Level and distance, every variant in each round of --stream (rotated order, medians of
+      // 40 rounds, 1 GiB matrix): at 1-2 tokens L1 2 ahead beat L2 2/4/8 ahead by 6-9% at the
+      // host's usual ~35 GB/s. At 4 tokens L2 4 ahead tied L1 2 ahead there (34.3 / 34.2 GB/s)
+      // and led it 44 / 34 GB/s in the host's 55-65 GB/s spells; no prefetch read 28.
       for (int l = 0; l < kLinesPerSubBlock; ++l) {
         const int line = std::min(kLinesPerSubBlock * j + l, kSuperBlockLines - 1);
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks * kQ4KR16Bytes + 64 * line), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kQ4KR16Bytes + 64 * line),
+                     static_cast<_mm_hint>(kPrefetchHint<NT>));
       }
       const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j)));
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
