@@ -38,7 +38,8 @@ bool spin_then_yield(Pred done) {
 }
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::max(1, n_threads)), ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -105,18 +106,64 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
-  // Pieces handed out by a counter, up to kPiecesPerThread per thread: a thread that starts
-  // late (woken from its spin) or runs slower (a shared host) takes fewer, where an even
-  // static split left the other waiting at the end of every op (ThreadPool::run, the caller
-  // waiting, fell from 5.1% to 3.4% of a 16-sequence decode profile).
-  constexpr int64_t kPiecesPerThread = 4;
-  const int64_t pieces = std::min<int64_t>(chunks, kPiecesPerThread * n_threads_);
-  const int64_t per = (chunks + pieces - 1) / pieces * grain;  // indices per piece, a multiple of grain
-  std::atomic<int64_t> next{0};
-  run([&](int, int) {
-    for (int64_t b = next.fetch_add(per, std::memory_order_relaxed); b < n;
-         b = next.fetch_add(per, std::memory_order_relaxed)) {
-      fn(b, std::min(n, b + per));
+  if (chunks >= (int64_t{1} << 31)) {  // beyond the packed ranges' 32-bit chunk indices
+    std::atomic<int64_t> next{0};
+    const int64_t per = (chunks + 4 * n_threads_ - 1) / (4 * n_threads_) * grain;
+    run([&](int, int) {
+      for (int64_t b = next.fetch_add(per); b < n; b = next.fetch_add(per)) fn(b, std::min(n, b + per));
+    });
+    return;
+  }
+  // Each thread owns a contiguous share of the chunks and walks it from the front, a few
+  // chunks per claim; a thread done with its own takes the back half of whatever is left of
+  // the largest other share, and walks that. So each thread reads one run of memory per op
+  // (plus one per steal), where pieces handed out round-robin made every thread restart its
+  // stream several times per op: a restart costs the memory latency before the prefetches
+  // catch up, ~1-2 us per small matrix. A thread that starts late or runs slower (a shared
+  // host) still ends with less work, as with the shared counter before.
+  const auto to_range = [&](int64_t c0, int64_t c1) { fn(c0 * grain, std::min(n, c1 * grain)); };
+  for (int t = 0; t < n_threads_; ++t) {
+    const uint64_t b = static_cast<uint64_t>(chunks * t / n_threads_);
+    const uint64_t e = static_cast<uint64_t>(chunks * (t + 1) / n_threads_);
+    ranges_[static_cast<size_t>(t)].front_back.store(b | e << 32, std::memory_order_relaxed);
+  }
+  const int64_t owner_step = std::max<int64_t>(1, chunks / n_threads_ / 8);
+  run([&](int ti, int nt) {
+    std::atomic<uint64_t>& mine = ranges_[static_cast<size_t>(ti)].front_back;
+    for (;;) {
+      // Own share, front first.
+      for (uint64_t v = mine.load(std::memory_order_acquire);;) {
+        const int64_t f = static_cast<int64_t>(v & 0xFFFFFFFFu), e = static_cast<int64_t>(v >> 32);
+        if (f >= e) break;
+        const int64_t nf = std::min(e, f + owner_step);
+        if (mine.compare_exchange_weak(v, static_cast<uint64_t>(nf) | v >> 32 << 32, std::memory_order_acq_rel)) {
+          to_range(f, nf);
+          v = mine.load(std::memory_order_acquire);
+        }
+      }
+      // Then the back half of the largest share left, which becomes this thread's own (so
+      // others can take from it in turn); done when every share is empty.
+      bool stole = false;
+      while (!stole) {
+        int victim = -1;
+        int64_t most = 0;
+        for (int t = 0; t < nt; ++t) {
+          const uint64_t v = ranges_[static_cast<size_t>(t)].front_back.load(std::memory_order_acquire);
+          const int64_t left = static_cast<int64_t>(v >> 32) - static_cast<int64_t>(v & 0xFFFFFFFFu);
+          if (left > most) most = left, victim = t;
+        }
+        if (victim < 0) return;
+        std::atomic<uint64_t>& theirs = ranges_[static_cast<size_t>(victim)].front_back;
+        uint64_t v = theirs.load(std::memory_order_acquire);
+        const int64_t f = static_cast<int64_t>(v & 0xFFFFFFFFu), e = static_cast<int64_t>(v >> 32);
+        if (f >= e) continue;
+        const int64_t ne = e - (e - f + 1) / 2;
+        if (theirs.compare_exchange_strong(v, (v & 0xFFFFFFFFu) | static_cast<uint64_t>(ne) << 32,
+                                           std::memory_order_acq_rel)) {
+          mine.store(static_cast<uint64_t>(ne) | static_cast<uint64_t>(e) << 32, std::memory_order_release);
+          stole = true;
+        }
+      }
     }
   });
 }

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,9 +27,10 @@ class ThreadPool {
   // Runs fn(thread_index, n_threads) on every thread (the caller is index 0) and waits.
   void run(const std::function<void(int, int)>& fn);
 
-  // Splits [0, n) into contiguous ranges (multiples of `grain`, a few per thread, taken by
-  // whichever thread is free) and calls fn(begin, end) once for each; fn may run several times
-  // on one thread.
+  // Splits [0, n) into contiguous ranges (multiples of `grain`) and calls fn(begin, end) once
+  // for each. Each thread walks its own contiguous share front to back; a thread that finishes
+  // early takes the back half of what is left of another's. fn may run several times on one
+  // thread.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
   static int default_threads();
@@ -36,7 +38,14 @@ class ThreadPool {
  private:
   void worker_loop(int index);
 
+  // One thread's share in parallel_for, in chunks of `grain`: front (low 32 bits) and end
+  // (high 32), claimed by compare-and-swap from the front by its owner, from the back by others.
+  struct alignas(64) Range {
+    std::atomic<uint64_t> front_back{0};
+  };
+
   int n_threads_;
+  std::unique_ptr<Range[]> ranges_;
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};

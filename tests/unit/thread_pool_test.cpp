@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace autoglm {
@@ -22,6 +25,48 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnce) {
       }
     }
   }
+}
+
+TEST(ThreadPool, ParallelForTakesWorkFromAStalledThread) {
+  // The worker stalls on its first range; the caller, done with its own share, must take the
+  // back of the worker's share (repeatedly) instead of leaving half the work to it.
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int64_t> by_caller{0}, by_worker{0};
+  std::atomic<bool> stalled{false};
+  pool.parallel_for(400, [&](int64_t b, int64_t e) {
+    if (std::this_thread::get_id() == caller) {
+      by_caller += e - b;
+      return;
+    }
+    if (!stalled.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    by_worker += e - b;
+  });
+  EXPECT_EQ(by_caller.load() + by_worker.load(), 400);
+  EXPECT_GT(by_caller.load(), 300) << "a static split gives the caller 200";
+}
+
+TEST(ThreadPool, ParallelForWalksEachShareFrontToBack) {
+  // The caller owns the first half and claims it front to back, each range starting where its
+  // previous one ended (one run of memory per thread, not pieces handed out in turn). The
+  // worker waits until the caller is through its half, so it cannot take from it.
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::vector<std::pair<int64_t, int64_t>> mine;
+  std::atomic<bool> caller_done{false};
+  pool.parallel_for(1000, [&](int64_t b, int64_t e) {
+    if (std::this_thread::get_id() == caller) {
+      mine.emplace_back(b, e);
+      if (e == 500) caller_done = true;
+      return;
+    }
+    while (!caller_done) std::this_thread::yield();
+  });
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine[0].first, 0);
+  size_t i = 1;
+  for (; i < mine.size() && mine[i - 1].second < 500; ++i) EXPECT_EQ(mine[i].first, mine[i - 1].second);
+  EXPECT_EQ(mine[i - 1].second, 500);
 }
 
 TEST(ThreadPool, RunGivesEachThreadItsIndex) {
