@@ -21,6 +21,7 @@ const char* op_name(Op op) {
     case Op::kMatMulSwiGLU: return "matmul_swiglu";
     case Op::kMatMulCat: return "matmul_cat";
     case Op::kSliceCols: return "slice_cols";
+    case Op::kSwiGLUPaired: return "swiglu_paired";
   }
   return "?";
 }
@@ -103,6 +104,13 @@ NodeId Graph::attention(NodeId q, NodeId k, NodeId v, const Attrs& attrs) {
 NodeId Graph::swiglu(NodeId gate, NodeId up) {
   AG_CHECK(node(gate).shape == node(up).shape);
   return push(make(Op::kSwiGLU, {gate, up}, node(gate).shape));
+}
+
+NodeId Graph::swiglu_paired(NodeId gate_up) {
+  std::vector<int64_t> shape = node(gate_up).shape;
+  AG_CHECK(!shape.empty() && shape.back() % (2 * kSwiGLUPairCols) == 0);
+  shape.back() /= 2;
+  return push(make(Op::kSwiGLUPaired, {gate_up}, std::move(shape)));
 }
 
 NodeId Graph::get_rows(NodeId x, NodeId ids) {

@@ -14,6 +14,11 @@ namespace autoglm::graph {
 
 using NodeId = int32_t;
 
+// Gate and up rows stored interleaved in one matrix (16 gate rows, then the same 16 rows of up,
+// and so on) make the MLP's two weight matrices one stream of memory in decode. 16 is the CPU's
+// packed row group (backends/cpu/packed.h), so each packed group is all gate or all up.
+inline constexpr int64_t kSwiGLUPairCols = 16;
+
 enum class Op : uint8_t {
   kInput,       // per-step data supplied by the caller (token ids, positions)
   kWeight,      // model constant; value set at build time (usually a view into the mmap)
@@ -27,9 +32,11 @@ enum class Op : uint8_t {
   kAttention,   // q, k, v -> writes k, v to the paged cache, causal attention over the cache
   kSwiGLU,      // silu(gate) * up
   kGetRows,     // selects rows of an activation: x[n, d], ids[r] -> [r, d]
-  kMatMulSwiGLU,  // fused silu(x . w_gate^T) * (x . w_up^T): one activation conversion, no intermediates
+  kMatMulSwiGLU,  // fused silu(x . w_gate^T) * (x . w_up^T): one activation conversion, no intermediates;
+                  // with one weight, its rows are gate and up interleaved as kSwiGLUPaired's columns
   kMatMulCat,   // x times weights w1..wN side by side -> [n, m1 + .. + mN] (merged Q/K/V projections)
   kSliceCols,   // columns [attrs.col_begin, col_begin + shape[-1]) of x (one projection of a kMatMulCat)
+  kSwiGLUPaired,  // silu(gate) * up of x[n, 2m] whose columns alternate kSwiGLUPairCols gate, then as many up
 };
 const char* op_name(Op op);
 
@@ -85,6 +92,7 @@ class Graph {
   NodeId rope(NodeId x, NodeId positions, const Attrs& attrs);
   NodeId attention(NodeId q, NodeId k, NodeId v, const Attrs& attrs);
   NodeId swiglu(NodeId gate, NodeId up);
+  NodeId swiglu_paired(NodeId gate_up);  // x[n, 2m] (kSwiGLUPaired) -> [n, m]
   NodeId get_rows(NodeId x, NodeId ids);
 
   void mark_output(NodeId id) { outputs_.push_back(id); }

@@ -91,6 +91,18 @@ Graph fuse_matmul_swiglu(const Graph& g) {
   std::vector<Node> rep(n);
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& sw = g.node(i);
+    if (sw.op == Op::kSwiGLUPaired) {  // one matmul whose weight holds gate and up interleaved
+      const NodeId mi = sw.inputs[0];
+      const Node& mm = g.node(mi);
+      if (mm.op != Op::kMatMul || uses[static_cast<size_t>(mi)] != 1) continue;
+      Node fused = sw;
+      fused.op = Op::kMatMulSwiGLU;
+      fused.inputs = {mm.inputs[0], mm.inputs[1]};
+      rep[static_cast<size_t>(i)] = std::move(fused);
+      has_rep[static_cast<size_t>(i)] = true;
+      keep[static_cast<size_t>(mi)] = false;
+      continue;
+    }
     if (sw.op != Op::kSwiGLU) continue;
     const NodeId gi = sw.inputs[0], ui = sw.inputs[1];
     const Node& gate = g.node(gi);

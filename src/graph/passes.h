@@ -17,7 +17,8 @@ Graph fuse_rms_norm_mul(const Graph& g);
 MemoryPlan plan_memory(const Graph& g);
 
 // swiglu(matmul(x, w_gate), matmul(x, w_up)) with both products used only there and weights
-// of one type -> matmul_swiglu(x, w_gate, w_up).
+// of one type -> matmul_swiglu(x, w_gate, w_up); swiglu_paired(matmul(x, w_gate_up)) with the
+// product used only there -> matmul_swiglu(x, w_gate_up).
 Graph fuse_matmul_swiglu(const Graph& g);
 // Merges matmuls that read the same activation with weights of one type and row length
 // (a layer's Q, K and V projections) into one kMatMulCat plus a kSliceCols per original

@@ -55,8 +55,11 @@ Result<std::unique_ptr<Model>> LlamaModel::load(std::shared_ptr<const gguf::File
     AG_ASSIGN_OR_RETURN(L.wv, w.matrix(p + "attn_v.weight", {KV, E}));
     AG_ASSIGN_OR_RETURN(L.wo, w.matrix(p + "attn_output.weight", {E, Q}));
     AG_ASSIGN_OR_RETURN(L.ffn_norm, w.f32(p + "ffn_norm.weight", {E}));
-    AG_ASSIGN_OR_RETURN(L.w_gate, w.matrix(p + "ffn_gate.weight", {F, E}));
-    AG_ASSIGN_OR_RETURN(L.w_up, w.matrix(p + "ffn_up.weight", {F, E}));
+    AG_ASSIGN_OR_RETURN(L.w_gate_up, w.gate_up_pair(p + "ffn_gate.weight", p + "ffn_up.weight", {F, E}));
+    if (!L.w_gate_up.defined()) {
+      AG_ASSIGN_OR_RETURN(L.w_gate, w.matrix(p + "ffn_gate.weight", {F, E}));
+      AG_ASSIGN_OR_RETURN(L.w_up, w.matrix(p + "ffn_up.weight", {F, E}));
+    }
     AG_ASSIGN_OR_RETURN(L.w_down, w.matrix(p + "ffn_down.weight", {E, F}));
   }
   m->weight_bytes_ = w.bytes();
@@ -95,9 +98,15 @@ graph::Graph LlamaModel::build_step_graph(int64_t n_tokens, int64_t n_outputs) c
     auto a = g.attention(q, k, v, at_l);
     x = g.add(x, g.matmul(a, g.weight(p + "attn_output.weight", L.wo)));
     h = g.mul(g.rms_norm(x, hp.rms_eps), g.weight(p + "ffn_norm.weight", L.ffn_norm));
-    auto gate = g.matmul(h, g.weight(p + "ffn_gate.weight", L.w_gate));
-    auto up = g.matmul(h, g.weight(p + "ffn_up.weight", L.w_up));
-    x = g.add(x, g.matmul(g.swiglu(gate, up), g.weight(p + "ffn_down.weight", L.w_down)));
+    graph::NodeId act;
+    if (L.w_gate_up.defined()) {
+      act = g.swiglu_paired(g.matmul(h, g.weight(p + "ffn_gate_up.weight (paired)", L.w_gate_up)));
+    } else {
+      auto gate = g.matmul(h, g.weight(p + "ffn_gate.weight", L.w_gate));
+      auto up = g.matmul(h, g.weight(p + "ffn_up.weight", L.w_up));
+      act = g.swiglu(gate, up);
+    }
+    x = g.add(x, g.matmul(act, g.weight(p + "ffn_down.weight", L.w_down)));
   }
   // Only the rows whose logits are wanted go through the final norm and the output head.
   x = g.get_rows(x, out_rows);

@@ -4,6 +4,7 @@
 
 #include "backends/cpu/packed.h"
 #include "formats/gguf.h"
+#include "graph/graph.h"
 #include "quant/quant.h"
 
 namespace autoglm {
@@ -53,7 +54,7 @@ Result<Tensor> WeightLoader::fetch(const std::string& name, const std::vector<in
   return file_->tensor_view(*info);
 }
 
-Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t> shape) {
+Result<Tensor> WeightLoader::unpacked_matrix(const std::string& name, const std::vector<int64_t>& shape) {
   AG_ASSIGN_OR_RETURN(Tensor t, fetch(name, shape));
   const quant::TypeTraits* tr = quant::type_traits(t.dtype());
   if (tr->vec_dot == nullptr) return Unsupported("tensor '" + name + "' type " + dtype_name(t.dtype()) + " has no dot product");
@@ -71,13 +72,43 @@ Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t
     }
     t = convert(t, want);
   }
+  return t;
+}
+
+void WeightLoader::release_if_mapped(const std::string& name, const Tensor& t) {
+  // The mapped original is not read again (a tied table is looked up in the packed copy).
+  if (t.data() == file_->find_tensor(name)->data) file_->release_pages(*file_->find_tensor(name));
+}
+
+Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t> shape) {
+  AG_ASSIGN_OR_RETURN(Tensor t, unpacked_matrix(name, shape));
   if (opts_.pack_weights && cpu::should_pack(t)) {
     Tensor packed = cpu::pack_matrix(t);
-    // The mapped original is not read again (a tied table is looked up in the packed copy).
-    if (t.data() == file_->find_tensor(name)->data) file_->release_pages(*file_->find_tensor(name));
+    release_if_mapped(name, t);
     return packed;
   }
   return t;
+}
+
+Result<Tensor> WeightLoader::gate_up_pair(const std::string& gate, const std::string& up, std::vector<int64_t> shape) {
+  static_assert(graph::kSwiGLUPairCols == cpu::kPackRows, "a packed group must be all gate or all up rows");
+  if (!opts_.pack_weights) return Tensor();
+  AG_ASSIGN_OR_RETURN(const Tensor g, unpacked_matrix(gate, shape));
+  AG_ASSIGN_OR_RETURN(const Tensor u, unpacked_matrix(up, shape));
+  if (g.dtype() != u.dtype() || !cpu::should_pack(g) || !cpu::should_pack(u)) return Tensor();
+  // The rows in pair order, then packed as one matrix: packed group 2i is gate rows 16i..,
+  // group 2i + 1 the same rows of up. Tensor::empty, not a weight chunk: it is freed next.
+  const int64_t m = g.rows(), w = graph::kSwiGLUPairCols;
+  Tensor both = Tensor::empty(g.dtype(), {2 * m, g.cols()});
+  const size_t run = static_cast<size_t>(w) * g.row_bytes();
+  for (int64_t r = 0; r < m; r += w) {
+    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), run);
+    std::memcpy(both.row_ptr(2 * r + w), u.row_ptr(r), run);
+  }
+  Tensor packed = cpu::pack_matrix(both);
+  release_if_mapped(gate, g);
+  release_if_mapped(up, u);
+  return packed;
 }
 
 Result<Tensor> WeightLoader::f32(const std::string& name, std::vector<int64_t> shape) {

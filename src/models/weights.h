@@ -20,6 +20,12 @@ class WeightLoader {
   bool has(const std::string& name) const;
   // A matrix used by matmul (any type with a dot product); requantized if the options ask.
   Result<Tensor> matrix(const std::string& name, std::vector<int64_t> shape);
+  // An MLP's gate and up matrices ([m, k] each) as one packed matrix [2m, k] whose rows
+  // alternate graph::kSwiGLUPairCols of gate and as many of up (for matmul_swiglu with one
+  // weight: decode then streams one run of memory instead of two). An undefined Tensor where
+  // the pair would not be packed (types differ, no packed kernel, packing off): load them
+  // separately with matrix().
+  Result<Tensor> gate_up_pair(const std::string& gate, const std::string& up, std::vector<int64_t> shape);
   // A vector/table read as f32 (norm weights): converted to an owned f32 copy if stored
   // otherwise.
   Result<Tensor> f32(const std::string& name, std::vector<int64_t> shape);
@@ -32,6 +38,10 @@ class WeightLoader {
 
  private:
   Result<Tensor> fetch(const std::string& name, const std::vector<int64_t>& shape);
+  // matrix() before packing: checked, requantized if the options ask.
+  Result<Tensor> unpacked_matrix(const std::string& name, const std::vector<int64_t>& shape);
+  // Lets the file's pages of `name` go once a packed copy replaces them.
+  void release_if_mapped(const std::string& name, const Tensor& t);
 
   std::shared_ptr<const gguf::File> file_;
   ModelLoadOptions opts_;

@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "formats/gguf.h"
+#include "models/weights.h"
+#include "quant/quant.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 
@@ -60,6 +64,51 @@ TEST(PackedWeights, SameTokensAndAccuracyAsFileLayout) {
     sf.release(f32->kv_cache());
     EXPECT_LT(early, 1e-4f) << dtype_name(t);
     EXPECT_LT(err_packed, 1.25f * err_plain + 0.05f) << dtype_name(t) << " plain's error " << err_plain;
+  }
+}
+
+TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
+  // WeightLoader::gate_up_pair from a GGUF holding an MLP's gate and up: one packed matrix
+  // whose fused product equals the two matrices loaded apart, bit for bit. Types that differ,
+  // or packing off, give no pair.
+  if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
+  ThreadPool pool(2);
+  const int64_t m = 48, k = 256;
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    gguf::Writer wr;
+    std::vector<float> row(static_cast<size_t>(k));
+    for (int w = 0; w < 3; ++w) {
+      Tensor q = Tensor::empty(w == 2 && t != DType::Q8_0 ? DType::Q8_0 : t, {m, k});
+      for (int64_t r = 0; r < m; ++r) {
+        for (int64_t c = 0; c < k; ++c) row[size_t(c)] = std::sin(0.37f * float(r * k + c) + float(w));
+        quant::quantize_row(q.dtype(), row.data(), q.row_ptr(r), k);
+      }
+      wr.add_tensor(w == 0 ? "gate" : w == 1 ? "up" : "other", q.dtype(), {m, k}, q.data(), q.nbytes());
+    }
+    const std::vector<uint8_t> bytes = wr.to_bytes();
+    // Separate files: loading lets go of the file's pages of what was packed.
+    auto file_a = std::shared_ptr<const gguf::File>(gguf::File::from_bytes(bytes.data(), bytes.size()).value());
+    auto file_b = std::shared_ptr<const gguf::File>(gguf::File::from_bytes(bytes.data(), bytes.size()).value());
+    WeightLoader la(file_a, ModelLoadOptions{}), lb(file_b, ModelLoadOptions{});
+    const Tensor pair = la.gate_up_pair("gate", "up", {m, k}).value();
+    ASSERT_TRUE(pair.defined()) << dtype_name(t);
+    EXPECT_EQ(pair.rows(), 2 * m);
+    const Tensor g = lb.matrix("gate", {m, k}).value(), u = lb.matrix("up", {m, k}).value();
+    for (int64_t n : {1, 7}) {
+      Tensor x = Tensor::empty(DType::F32, {n, k});
+      for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = std::cos(0.11f * float(i));
+      Tensor y0 = Tensor::empty(DType::F32, {n, m}), y1 = Tensor::empty(DType::F32, {n, m});
+      ASSERT_TRUE(cpu::matmul_swiglu(x, g, u, y0, pool).ok());
+      ASSERT_TRUE(cpu::matmul_swiglu_paired(x, pair, y1, pool).ok());
+      for (int64_t i = 0; i < n * m; ++i) ASSERT_EQ(y1.data_as<float>()[i], y0.data_as<float>()[i]) << dtype_name(t);
+    }
+    if (t != DType::Q8_0) {  // "other" is Q8_0: a pair of two types is not made
+      EXPECT_FALSE(la.gate_up_pair("up", "other", {m, k}).value().defined());
+    }
+    ModelLoadOptions no_pack;
+    no_pack.pack_weights = false;
+    WeightLoader lc(file_b, no_pack);
+    EXPECT_FALSE(lc.gate_up_pair("gate", "up", {m, k}).value().defined());
   }
 }
 

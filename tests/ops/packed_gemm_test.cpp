@@ -11,6 +11,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "graph/graph.h"
 #include "ops_test_util.h"
 #include "quant/quant.h"
 
@@ -145,6 +146,48 @@ TEST(OpsPacked, FusedSwigluMatchesUnpacked) {
       for (int64_t i = 0; i < n * m; ++i) {
         const float a = y0.data_as<float>()[i];
         ASSERT_NEAR(y1.data_as<float>()[i], a, 1e-3f * (1.0f + std::fabs(a))) << dtype_name(t) << " n=" << n << " at " << i;
+      }
+    }
+  }
+}
+
+// Gate and up rows interleaved 16 at a time (models/weights.h gate_up_pair), as one matrix.
+Tensor paired_rows(const Tensor& g, const Tensor& u) {
+  const int64_t m = g.rows(), w = graph::kSwiGLUPairCols;
+  Tensor both = Tensor::empty(g.dtype(), {2 * m, g.cols()});
+  for (int64_t r = 0; r < m; r += w) {
+    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), static_cast<size_t>(w) * g.row_bytes());
+    std::memcpy(both.row_ptr(2 * r + w), u.row_ptr(r), static_cast<size_t>(w) * g.row_bytes());
+  }
+  return both;
+}
+
+TEST(OpsPacked, PairedSwigluEqualsSeparateWeights) {
+  // One packed matrix holding gate and up in pairs of row groups gives exactly the fused
+  // product of the two packed matrices, fused or as matmul + swiglu_paired; the unpacked
+  // fallback equals the unpacked pair.
+  ThreadPool pool(2);
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    for (int64_t n : {1, 3, 9, 40}) {
+      const int64_t m = 48, k = 256;
+      Tensor x = random_rows(n, k, 41);
+      Tensor g = quantized(t, random_rows(m, k, 42)), u = quantized(t, random_rows(m, k, 43));
+      Tensor both = paired_rows(g, u);
+      Tensor sep = Tensor::empty(DType::F32, {n, m}), fused = Tensor::empty(DType::F32, {n, m}),
+             unfused = Tensor::empty(DType::F32, {n, m}), plain = Tensor::empty(DType::F32, {n, m}),
+             plain_pair = Tensor::empty(DType::F32, {n, m}), mid = Tensor::empty(DType::F32, {n, 2 * m});
+      ASSERT_TRUE(matmul_swiglu(x, pack_matrix(g), pack_matrix(u), sep, pool).ok());
+      const Tensor pair = pack_matrix(both);
+      ASSERT_TRUE(matmul_swiglu_paired(x, pair, fused, pool).ok());
+      ASSERT_TRUE(matmul(x, pair, mid, pool).ok());
+      swiglu_paired(mid, unfused, pool);
+      ASSERT_TRUE(matmul_swiglu(x, g, u, plain, pool).ok());
+      ASSERT_TRUE(matmul_swiglu_paired(x, both, plain_pair, pool).ok());
+      for (int64_t i = 0; i < n * m; ++i) {
+        ASSERT_EQ(fused.data_as<float>()[i], sep.data_as<float>()[i]) << dtype_name(t) << " n=" << n << " at " << i;
+        ASSERT_EQ(unfused.data_as<float>()[i], sep.data_as<float>()[i]) << dtype_name(t) << " n=" << n << " at " << i;
+        const float a = plain.data_as<float>()[i];
+        ASSERT_NEAR(plain_pair.data_as<float>()[i], a, 1e-5f * (1.0f + std::fabs(a))) << dtype_name(t) << " at " << i;
       }
     }
   }

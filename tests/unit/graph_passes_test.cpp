@@ -171,6 +171,43 @@ TEST(GraphPasses, GateUpSwiGLUFusionIsExact) {
   }
 }
 
+TEST(GraphPasses, PairedSwiGLUFusionIsExact) {
+  // swiglu_paired(matmul(x, w_gate_up)) -> matmul_swiglu(x, w_gate_up), on a packed pair and
+  // on plain f32 rows; a product with a second consumer is left alone.
+  for (bool packed : {false, true}) {
+    Graph g;
+    auto x = g.weight("x", random_f32({5, 256}, 41));
+    Tensor wf = random_f32({64, 256}, 42);
+    Tensor w = wf;
+    if (packed) {
+      Tensor q = Tensor::empty(DType::Q8_0, wf.shape());
+      for (int64_t r = 0; r < wf.rows(); ++r) quant::quantize_row(DType::Q8_0, wf.data_as<float>() + r * 256, q.row_ptr(r), 256);
+      if (!cpu::should_pack(q)) continue;  // no packed kernels on this CPU
+      w = cpu::pack_matrix(q);
+    }
+    g.mark_output(g.swiglu_paired(g.matmul(x, g.weight("w_gate_up", w))));
+    Graph o = optimize(g);
+    EXPECT_EQ(count(o, Op::kMatMulSwiGLU), 1);
+    EXPECT_EQ(count(o, Op::kMatMul), 0);
+    EXPECT_EQ(count(o, Op::kSwiGLUPaired), 0);
+    cpu::CpuBackend cpu;
+    Executor ex({&cpu});
+    ThreadPool pool(2);
+    StepContext step;
+    auto a = ex.run(g, step, pool).value();
+    std::vector<float> av(a[0].data_as<float>(), a[0].data_as<float>() + a[0].numel());
+    auto b = ex.run(o, step, pool).value();
+    ASSERT_EQ(b[0].numel(), 5 * 32);
+    for (int64_t i = 0; i < b[0].numel(); ++i) ASSERT_EQ(av[size_t(i)], b[0].data_as<float>()[i]) << packed;
+  }
+  Graph g;
+  auto x = g.weight("x", random_f32({2, 64}, 43));
+  auto both = g.matmul(x, g.weight("w", random_f32({64, 64}, 44)));
+  g.mark_output(g.swiglu_paired(both));
+  g.mark_output(both);
+  EXPECT_EQ(count(optimize(g), Op::kSwiGLUPaired), 1);
+}
+
 TEST(GraphPasses, ParallelMatmulsMergeExactly) {
   // Q/K/V-like projections of one activation (row counts multiples of 16 so Q8_0/Q4_0 are
   // also tried in the packed layout), a fourth matmul of another type that must stay apart,

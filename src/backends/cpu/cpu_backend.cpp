@@ -29,7 +29,10 @@ Status CpuBackend::execute(const graph::Graph& g, graph::NodeId id, graph::ExecS
     case Op::kAttention: return attention(in(0), in(1), in(2), n.attrs, *st.step, out, pool);
     case Op::kSwiGLU: swiglu(in(0), in(1), out, pool); return Status::OK();
     case Op::kGetRows: return get_rows(in(0), in(1), out);
-    case Op::kMatMulSwiGLU: return matmul_swiglu(in(0), in(1), in(2), out, pool);
+    case Op::kMatMulSwiGLU:
+      return n.inputs.size() == 2 ? matmul_swiglu_paired(in(0), in(1), out, pool)
+                                  : matmul_swiglu(in(0), in(1), in(2), out, pool);
+    case Op::kSwiGLUPaired: swiglu_paired(in(0), out, pool); return Status::OK();
     case Op::kMatMulCat: {
       std::vector<const Tensor*> ws;
       for (size_t i = 1; i < n.inputs.size(); ++i) ws.push_back(&in(i));

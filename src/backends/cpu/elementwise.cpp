@@ -84,6 +84,21 @@ void swiglu(const Tensor& gate, const Tensor& up, Tensor& y, ThreadPool& pool) {
   pool.parallel_for(gate.numel(), [&](int64_t b, int64_t e) { silu_mul(g + b, u + b, o + b, e - b); }, grain_for(16));
 }
 
+void swiglu_paired(const Tensor& x, Tensor& y, ThreadPool& pool) {
+  constexpr int64_t kW = graph::kSwiGLUPairCols;
+  AG_CHECK(x.cols() == 2 * y.cols() && x.rows() == y.rows() && y.cols() % kW == 0);
+  const int64_t m = y.cols(), groups = x.rows() * (m / kW);
+  const float* xf = x.data_as<float>();
+  float* o = y.data_as<float>();
+  pool.parallel_for(groups, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {  // group i: row i / (m / kW), pair i % (m / kW)
+      const int64_t t = i / (m / kW), g = i % (m / kW);
+      const float* pair = xf + t * 2 * m + g * 2 * kW;
+      silu_mul(pair, pair + kW, o + t * m + g * kW, kW);  // the same arithmetic as swiglu()
+    }
+  }, grain_for(kW));
+}
+
 void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tensor& y, ThreadPool& pool) {
   const int64_t n = x.rows(), d = x.cols();
   const int32_t* pos = positions.data_as<int32_t>();

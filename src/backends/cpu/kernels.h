@@ -23,6 +23,11 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
 // to them when the weight's dtype is a packed layout.
 Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
 Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
+// y[n, m] = swiglu_paired(x . w_gate_up^T): w_gate_up[2m, k] holds gate and up rows interleaved
+// in groups of graph::kSwiGLUPairCols (gate rows 16g.., then up rows 16g..). Packed weights
+// are read as one stream; any other type goes through matmul() and swiglu_paired().
+Status matmul_swiglu_paired(const Tensor& x, const Tensor& w_gate_up, Tensor& y, ThreadPool& pool);
+Status matmul_swiglu_paired_packed(const Tensor& x, const Tensor& w_gate_up, Tensor& y, ThreadPool& pool);
 // y = [x . w1^T | x . w2^T | ...]: weights of one type and row length (merged Q/K/V);
 // every element equals what matmul() gives for its matrix alone.
 Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor& y, ThreadPool& pool);
@@ -35,6 +40,8 @@ void rms_norm(const Tensor& x, const Tensor* w, float eps, Tensor& y, ThreadPool
 void mul_rows(const Tensor& x, const Tensor& w, Tensor& y);
 void add(const Tensor& a, const Tensor& b, Tensor& y);
 void swiglu(const Tensor& gate, const Tensor& up, Tensor& y, ThreadPool& pool);
+// y[t, 16g + i] = silu(x[t, 32g + i]) * x[t, 32g + 16 + i] (graph::kSwiGLUPaired).
+void swiglu_paired(const Tensor& x, Tensor& y, ThreadPool& pool);
 void rope(const Tensor& x, const Tensor& positions, const graph::Attrs& a, Tensor& y, ThreadPool& pool);
 Status get_rows(const Tensor& x, const Tensor& ids, Tensor& y);
 // Writes k, v of every token into the cache at its position, then causal attention of each

@@ -45,4 +45,13 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
   return Status::OK();
 }
 
+Status matmul_swiglu_paired(const Tensor& x, const Tensor& w_gate_up, Tensor& y, ThreadPool& pool) {
+  if (is_packed_type(w_gate_up.dtype())) return matmul_swiglu_paired_packed(x, w_gate_up, y, pool);
+  // Other types are not paired by the loader; the unfused pair of ops gives the same values.
+  Tensor both = Tensor::empty(DType::F32, {x.rows(), w_gate_up.rows()});
+  AG_RETURN_IF_ERROR(matmul(x, w_gate_up, both, pool));
+  swiglu_paired(both, y, pool);
+  return Status::OK();
+}
+
 }  // namespace autoglm::cpu

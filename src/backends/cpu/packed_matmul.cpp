@@ -1,12 +1,15 @@
 // matmul and the fused gate/up+SwiGLU on 16-row packed weights (packed.h): activations are
 // prepared once per call, then each thread takes whole row groups and runs the ISA's packed
 // kernel over all tokens (the kernel tiles tokens in registers).
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "backends/cpu/packed.h"
 #include "core/check.h"
+#include "graph/graph.h"
 
 namespace autoglm::cpu {
 namespace {
@@ -38,20 +41,26 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
   return Status::OK();
 }
 
-Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool) {
-  const int64_t n = x.rows(), k = x.cols(), m = w_gate.rows();
-  AG_CHECK(is_packed_type(w_gate.dtype()) && w_gate.dtype() == w_up.dtype() && w_up.rows() == m && y.rows() == n &&
-           y.cols() == m && m % kPackRows == 0);
-  AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, w_gate.dtype(), pool));
+namespace {
+
+// silu(gate) * up over m outputs, where gate_of(g) / up_of(g) name the packed group (matrix,
+// group index) holding row group g of each.
+template <typename GateOf, typename UpOf>
+Status swiglu_groups(const Tensor& x, DType packed, int64_t m, GateOf gate_of, UpOf up_of, Tensor& y,
+                     ThreadPool& pool) {
+  const int64_t n = x.rows(), k = x.cols();
+  AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, packed, pool));
   float* yf = y.data_as<float>();
   constexpr int64_t kTok = 32;  // tokens per gate/up scratch tile
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
     float gate[kTok * kPackRows], upv[kTok * kPackRows];
     for (int64_t g = g0; g < g1; ++g) {
+      const auto [wg, gg] = gate_of(g);
+      const auto [wu, gu] = up_of(g);
       for (int64_t t0 = 0; t0 < n; t0 += kTok) {
         const int64_t nt = std::min(kTok, n - t0);
-        call.group(w_gate, g, t0, nt, gate, kPackRows);
-        call.group(w_up, g, t0, nt, upv, kPackRows);
+        call.group(*wg, gg, t0, nt, gate, kPackRows);
+        call.group(*wu, gu, t0, nt, upv, kPackRows);
         for (int64_t t = 0; t < nt; ++t) {
           silu_mul(gate + t * kPackRows, upv + t * kPackRows, yf + (t0 + t) * m + g * kPackRows, kPackRows);
         }
@@ -59,6 +68,28 @@ Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor&
     }
   }, group_grain(2 * n, k));
   return Status::OK();
+}
+
+}  // namespace
+
+Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool) {
+  const int64_t n = x.rows(), k = x.cols(), m = w_gate.rows();
+  AG_CHECK(is_packed_type(w_gate.dtype()) && w_gate.dtype() == w_up.dtype() && w_up.rows() == m && y.rows() == n &&
+           y.cols() == m && m % kPackRows == 0 && w_gate.cols() == k && w_up.cols() == k);
+  return swiglu_groups(
+      x, w_gate.dtype(), m, [&](int64_t g) { return std::pair{&w_gate, g}; },
+      [&](int64_t g) { return std::pair{&w_up, g}; }, y, pool);
+}
+
+Status matmul_swiglu_paired_packed(const Tensor& x, const Tensor& w_gate_up, Tensor& y, ThreadPool& pool) {
+  static_assert(graph::kSwiGLUPairCols == kPackRows, "a packed group must be all gate or all up rows");
+  const int64_t n = x.rows(), k = x.cols(), m = w_gate_up.rows() / 2;
+  AG_CHECK(is_packed_type(w_gate_up.dtype()) && w_gate_up.rows() % (2 * kPackRows) == 0 && w_gate_up.cols() == k &&
+           y.rows() == n && y.cols() == m);
+  // Group 2g is gate rows 16g.., group 2g + 1 the same rows of up: one stream through memory.
+  return swiglu_groups(
+      x, w_gate_up.dtype(), m, [&](int64_t g) { return std::pair{&w_gate_up, 2 * g}; },
+      [&](int64_t g) { return std::pair{&w_gate_up, 2 * g + 1}; }, y, pool);
 }
 
 }  // namespace autoglm::cpu
