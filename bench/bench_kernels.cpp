@@ -9,6 +9,7 @@
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
 //   build/bin/bench_kernels --stream [--tokens 1] [--reps 7]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--reps 7]
+//   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
 //
 // --stream: decode's memory side instead. One token (--tokens: a batched decode step's several)
 // against a 1 GiB packed matrix (far past any cache) through matmul_packed on the default thread
@@ -22,6 +23,11 @@
 // --ctx positions in blocks of --block slots handed out round-robin as a serving engine's growing sequences get
 // them; on the default thread count, alternating with the read probe: microseconds per layer
 // and the GB/s of K/V read against the probe.
+//
+// --mlp: decode's fused gate/up product (matmul_swiglu) over enough Q4_0 layers (--ff x --k each,
+// qwen2.5-0.5b's by default) to be far past any cache, with gate and up as two packed matrices
+// and as one paired matrix (WeightLoader::gate_up_pair's layout), alternating each round with
+// the read probe: GB/s of weights for each.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -260,6 +266,66 @@ int stream(int64_t tokens, int reps) {
   return 0;
 }
 
+int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
+  using namespace autoglm::cpu;
+  constexpr DType kType = DType::Q4_0;
+  autoglm::ThreadPool pool(autoglm::ThreadPool::default_threads());
+  const size_t layer_bytes = 2 * packed_group_bytes(DType::Q4_0_R16, k) * static_cast<size_t>(ff / kPackRows);
+  const int layers = static_cast<int>(std::max<size_t>(2, (size_t{1} << 29) / layer_bytes));  // 512 MiB a set
+  std::printf("mlp: %d Q4_0 gate/up pairs of %lld x %lld, %lld token(s), %d threads, isa %s, median of %d rounds\n",
+              layers, static_cast<long long>(ff), static_cast<long long>(k), static_cast<long long>(tokens), pool.size(),
+              isa_name(active_isa()), reps);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  auto quantized_rows = [&](int64_t rows) {
+    Tensor q = Tensor::empty(kType, {rows, k});
+    std::vector<float> row(static_cast<size_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (float& v : row) v = nd(rng);
+      autoglm::quant::quantize_row(kType, row.data(), q.row_ptr(r), k);
+    }
+    return q;
+  };
+  // One random layer, packed again for every copy (the time does not depend on the values).
+  const Tensor g = quantized_rows(ff), u = quantized_rows(ff);
+  Tensor both = Tensor::empty(kType, {2 * ff, k});  // rows in gate_up_pair's order
+  for (int64_t r = 0; r < ff; r += autoglm::graph::kSwiGLUPairCols) {
+    const size_t run = static_cast<size_t>(autoglm::graph::kSwiGLUPairCols) * g.row_bytes();
+    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), run);
+    std::memcpy(both.row_ptr(2 * r + autoglm::graph::kSwiGLUPairCols), u.row_ptr(r), run);
+  }
+  std::vector<Tensor> gates, ups, pairs;
+  for (int l = 0; l < layers; ++l) {
+    gates.push_back(pack_matrix(g));
+    ups.push_back(pack_matrix(u));
+    pairs.push_back(pack_matrix(both));
+  }
+  Tensor x = Tensor::empty(DType::F32, {tokens, k});
+  for (int64_t i = 0; i < tokens * k; ++i) x.data_as<float>()[i] = nd(rng);
+  Tensor y = Tensor::empty(DType::F32, {tokens, ff});
+  std::vector<double> separate, paired, probe;
+  for (int rep = 0; rep < reps; ++rep) {
+    for (int v = 0; v < 2; ++v) {
+      const bool pair = (v + rep) % 2 == 1;  // which goes first alternates
+      const auto t0 = Clock::now();
+      for (int l = 0; l < layers; ++l) {
+        const auto st = pair ? matmul_swiglu_paired(x, pairs[size_t(l)], y, pool)
+                             : matmul_swiglu(x, gates[size_t(l)], ups[size_t(l)], y, pool);
+        if (!st.ok()) return 1;
+      }
+      const double gbs = static_cast<double>(layer_bytes) * layers /
+                         std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+      (pair ? paired : separate).push_back(gbs);
+    }
+    probe.push_back(autoglm::measure_read_bandwidth(pool.size()));
+  }
+  const double pr = median(probe);
+  std::printf("read probe: %.1f GB/s\n", pr);
+  std::printf("gate, up apart: %.1f GB/s of weights (%.0f%% of the read probe)\n", median(separate), 100.0 * median(separate) / pr);
+  std::printf("gate/up paired: %.1f GB/s of weights (%.0f%% of the read probe)\n", median(paired), 100.0 * median(paired) / pr);
+  return 0;
+}
+
 int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, int reps) {
   using namespace autoglm;
   constexpr int32_t kKvHeads = 3, kHeadDim = 64, kGroup = 3;
@@ -371,6 +437,13 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--stream") == 0) {
       const int64_t tokens = arg(argc, argv, "--tokens", 1);
       return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps) : 2;
+    }
+    if (std::strcmp(argv[i], "--mlp") == 0) {
+      const int64_t ff = arg(argc, argv, "--ff", 4864), kk = arg(argc, argv, "--k", 896);
+      const int64_t tokens = arg(argc, argv, "--tokens", 1);
+      const bool ok = reps > 0 && ff > 0 && ff % 16 == 0 && ff <= (1 << 20) && kk > 0 && kk % 32 == 0 &&
+                      kk <= (1 << 16) && tokens > 0 && tokens <= 64;
+      return ok ? mlp(ff, kk, tokens, reps) : 2;
     }
     if (std::strcmp(argv[i], "--attention") == 0) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
