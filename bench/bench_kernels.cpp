@@ -174,65 +174,6 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
 }
 
 int stream(int64_t tokens, int reps) {
-  if (std::getenv("SWEXP")) {
-  using namespace autoglm::cpu;
-  autoglm::ThreadPool pool(autoglm::ThreadPool::default_threads());
-  const DType dt = std::getenv("Q8") ? DType::Q8_0_R16 : DType::Q4_0_R16;
-  const int64_t m = std::getenv("BIGM") ? 8192 : 4864, k = std::getenv("BIGM") ? 2048 : 896;
-  const int cnt = std::getenv("BIGM") ? 24 : 100;
-  const int64_t run_groups = std::getenv("RUN") ? std::atoi(std::getenv("RUN")) : 8;
-  std::vector<Tensor> g, u, cat;
-  for (int i = 0; i < cnt; ++i) {
-    g.push_back(random_packed(dt, k, packed_group_bytes(dt, k) * size_t(m / 16)));
-    u.push_back(random_packed(dt, k, packed_group_bytes(dt, k) * size_t(m / 16)));
-    cat.push_back(random_packed(dt, k, packed_group_bytes(dt, k) * size_t(2 * m / 16)));
-  }
-  Tensor x = Tensor::empty(DType::F32, {1, k});
-  for (int64_t i = 0; i < k; ++i) x.data_as<float>()[i] = 0.01f * float(i % 7);
-  Tensor ys = Tensor::empty(DType::F32, {1, m});
-  for (int rep = 0; rep < reps; ++rep) {
-    std::printf("probe %.1f |", autoglm::measure_read_bandwidth(pool.size()));
-    for (int mm = 0; mm < 3; ++mm) {
-      const int mode = (mm + rep) % 3;
-      size_t bytes = 0;
-      const auto t0 = Clock::now();
-      for (int i = 0; i < cnt; ++i) {
-        auto call = *begin_packed_call(x, dt, pool);
-        float* yf = ys.data_as<float>();
-        if (mode == 0) { if (!matmul_swiglu_packed(x, g[size_t(i)], u[size_t(i)], ys, pool).ok()) return 1; bytes += 2 * g[size_t(i)].nbytes(); }
-        else if (mode == 1) {
-          const Tensor& w = cat[size_t(i)];
-          pool.parallel_for(m / 16, [&](int64_t g0, int64_t g1) {
-            float gate[16], upv[16];
-            for (int64_t gg = g0; gg < g1; ++gg) {
-              call.group(w, 2 * gg, 0, 1, gate, 16);
-              call.group(w, 2 * gg + 1, 0, 1, upv, 16);
-              silu_mul(gate, upv, yf + gg * 16, 16);
-            }
-          }, 2);
-          bytes += w.nbytes();
-        } else {
-          const Tensor& wg = g[size_t(i)];
-          const Tensor& wu = u[size_t(i)];
-          pool.parallel_for(m / 16, [&](int64_t g0, int64_t g1) {
-            float gate[16 * 64], upv[16 * 64];
-            for (int64_t r0 = g0; r0 < g1; r0 += run_groups) {
-              const int64_t r1 = std::min(g1, r0 + run_groups);
-              for (int64_t gg = r0; gg < r1; ++gg) call.group(wg, gg, 0, 1, gate + 16 * (gg - r0), 16);
-              for (int64_t gg = r0; gg < r1; ++gg) call.group(wu, gg, 0, 1, upv + 16 * (gg - r0), 16);
-              silu_mul(gate, upv, yf + r0 * 16, 16 * (r1 - r0));
-            }
-          }, 2);
-          bytes += 2 * wg.nbytes();
-        }
-      }
-      const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-      std::printf(" [%d] %.1f", mode, bytes / sec / 1e9);
-    }
-    std::printf("\n");
-  }
-  return 0;
-  }
   using namespace autoglm::cpu;
   constexpr int64_t k = 2048;
   constexpr size_t kBytes = size_t{1} << 30;
