@@ -229,12 +229,7 @@ int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
   };
   // One random layer, packed again for every copy (the time does not depend on the values).
   const Tensor g = quantized_rows(ff), u = quantized_rows(ff);
-  Tensor both = Tensor::empty(kType, {2 * ff, k});  // rows in gate_up_pair's order
-  for (int64_t r = 0; r < ff; r += autoglm::graph::kSwiGLUPairCols) {
-    const size_t run = static_cast<size_t>(autoglm::graph::kSwiGLUPairCols) * g.row_bytes();
-    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), run);
-    std::memcpy(both.row_ptr(2 * r + autoglm::graph::kSwiGLUPairCols), u.row_ptr(r), run);
-  }
+  const Tensor both = pair_row_groups(g, u);  // gate_up_pair's row order
   std::vector<Tensor> gates, ups, pairs;
   for (int l = 0; l < layers; ++l) {
     gates.push_back(pack_matrix(g));

@@ -4,7 +4,6 @@
 
 #include "backends/cpu/packed.h"
 #include "formats/gguf.h"
-#include "graph/graph.h"
 #include "quant/quant.h"
 
 namespace autoglm {
@@ -91,21 +90,12 @@ Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t
 }
 
 Result<Tensor> WeightLoader::gate_up_pair(const std::string& gate, const std::string& up, std::vector<int64_t> shape) {
-  static_assert(graph::kSwiGLUPairCols == cpu::kPackRows, "a packed group must be all gate or all up rows");
   if (!opts_.pack_weights) return Tensor();
   AG_ASSIGN_OR_RETURN(const Tensor g, unpacked_matrix(gate, shape));
   AG_ASSIGN_OR_RETURN(const Tensor u, unpacked_matrix(up, shape));
   if (g.dtype() != u.dtype() || !cpu::should_pack(g) || !cpu::should_pack(u)) return Tensor();
-  // The rows in pair order, then packed as one matrix: packed group 2i is gate rows 16i..,
-  // group 2i + 1 the same rows of up. Tensor::empty, not a weight chunk: it is freed next.
-  const int64_t m = g.rows(), w = graph::kSwiGLUPairCols;
-  Tensor both = Tensor::empty(g.dtype(), {2 * m, g.cols()});
-  const size_t run = static_cast<size_t>(w) * g.row_bytes();
-  for (int64_t r = 0; r < m; r += w) {
-    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), run);
-    std::memcpy(both.row_ptr(2 * r + w), u.row_ptr(r), run);
-  }
-  Tensor packed = cpu::pack_matrix(both);
+  // Packed group 2i is gate rows 16i.., group 2i + 1 the same rows of up.
+  Tensor packed = cpu::pack_matrix(cpu::pair_row_groups(g, u));
   release_if_mapped(gate, g);
   release_if_mapped(up, u);
   return packed;

@@ -11,7 +11,6 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
-#include "graph/graph.h"
 #include "ops_test_util.h"
 #include "quant/quant.h"
 
@@ -151,17 +150,6 @@ TEST(OpsPacked, FusedSwigluMatchesUnpacked) {
   }
 }
 
-// Gate and up rows interleaved 16 at a time (models/weights.h gate_up_pair), as one matrix.
-Tensor paired_rows(const Tensor& g, const Tensor& u) {
-  const int64_t m = g.rows(), w = graph::kSwiGLUPairCols;
-  Tensor both = Tensor::empty(g.dtype(), {2 * m, g.cols()});
-  for (int64_t r = 0; r < m; r += w) {
-    std::memcpy(both.row_ptr(2 * r), g.row_ptr(r), static_cast<size_t>(w) * g.row_bytes());
-    std::memcpy(both.row_ptr(2 * r + w), u.row_ptr(r), static_cast<size_t>(w) * g.row_bytes());
-  }
-  return both;
-}
-
 TEST(OpsPacked, PairedSwigluEqualsSeparateWeights) {
   // One packed matrix holding gate and up in pairs of row groups gives exactly the fused
   // product of the two packed matrices, fused or as matmul + swiglu_paired; the unpacked
@@ -172,7 +160,7 @@ TEST(OpsPacked, PairedSwigluEqualsSeparateWeights) {
       const int64_t m = 48, k = 256;
       Tensor x = random_rows(n, k, 41);
       Tensor g = quantized(t, random_rows(m, k, 42)), u = quantized(t, random_rows(m, k, 43));
-      Tensor both = paired_rows(g, u);
+      Tensor both = pair_row_groups(g, u);
       Tensor sep = Tensor::empty(DType::F32, {n, m}), fused = Tensor::empty(DType::F32, {n, m}),
              unfused = Tensor::empty(DType::F32, {n, m}), plain = Tensor::empty(DType::F32, {n, m}),
              plain_pair = Tensor::empty(DType::F32, {n, m}), mid = Tensor::empty(DType::F32, {n, 2 * m});

@@ -8,6 +8,7 @@
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "core/check.h"
+#include "graph/graph.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
 
@@ -98,6 +99,20 @@ Tensor pack_matrix(const Tensor& w) {
     }
   }
   return out;
+}
+
+Tensor pair_row_groups(const Tensor& gate, const Tensor& up) {
+  static_assert(graph::kSwiGLUPairCols == kPackRows, "a packed group must be all gate or all up rows");
+  AG_CHECK(gate.dtype() == up.dtype() && gate.shape() == up.shape() && gate.ndim() == 2 && gate.rows() % kPackRows == 0);
+  const int64_t m = gate.rows();
+  // Tensor::empty, not a weight chunk: it is packed and freed next.
+  Tensor both = Tensor::empty(gate.dtype(), {2 * m, gate.cols()});
+  const size_t run = static_cast<size_t>(kPackRows) * gate.row_bytes();
+  for (int64_t r = 0; r < m; r += kPackRows) {
+    std::memcpy(both.row_ptr(2 * r), gate.row_ptr(r), run);
+    std::memcpy(both.row_ptr(2 * r + kPackRows), up.row_ptr(r), run);
+  }
+  return both;
 }
 
 void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {

@@ -37,6 +37,10 @@ DType source_of_packed(DType packed);
 bool should_pack(const Tensor& w);
 // An owned packed copy of w (Q8_0 or Q4_0, rows % 16 == 0).
 Tensor pack_matrix(const Tensor& w);
+// gate and up ([m, k] each, one type, m % 16 == 0) as one [2m, k] matrix whose 16-row groups
+// alternate: rows 16i.. of gate, then the same rows of up (graph::kSwiGLUPaired's order). Packed,
+// it is matmul_swiglu_paired's weight; unpacked copy, freed by the caller once packed.
+Tensor pair_row_groups(const Tensor& gate, const Tensor& up);
 // Row r of a packed matrix as f32 (embedding lookups of a tied, packed table; tests).
 void dequantize_packed_row(const Tensor& packed, int64_t r, float* out);
 
