@@ -36,6 +36,12 @@ bool spin_then_yield(Pred done) {
   }
   return done();
 }
+
+// A share in parallel_for: chunk indices [front, back) packed into one word, so a claim from
+// either end is one compare-and-swap.
+uint64_t share(int64_t front, int64_t back) { return static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32; }
+int64_t front_of(uint64_t v) { return static_cast<int64_t>(v & 0xFFFFFFFFu); }
+int64_t back_of(uint64_t v) { return static_cast<int64_t>(v >> 32); }
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
@@ -101,17 +107,11 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
+  // Chunk indices must fit a share's 32 bits: coarser chunks (still multiples of grain) if not.
+  grain *= (n + grain - 1) / grain / (int64_t{1} << 31) + 1;
   const int64_t chunks = (n + grain - 1) / grain;
   if (n_threads_ == 1 || chunks == 1) {
     fn(0, n);
-    return;
-  }
-  if (chunks >= (int64_t{1} << 31)) {  // beyond the packed ranges' 32-bit chunk indices
-    std::atomic<int64_t> next{0};
-    const int64_t per = (chunks + 4 * n_threads_ - 1) / (4 * n_threads_) * grain;
-    run([&](int, int) {
-      for (int64_t b = next.fetch_add(per); b < n; b = next.fetch_add(per)) fn(b, std::min(n, b + per));
-    });
     return;
   }
   // Each thread owns a contiguous share of the chunks and walks it from the front, a few
@@ -123,9 +123,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   // host) still ends with less work, as with the shared counter before.
   const auto to_range = [&](int64_t c0, int64_t c1) { fn(c0 * grain, std::min(n, c1 * grain)); };
   for (int t = 0; t < n_threads_; ++t) {
-    const uint64_t b = static_cast<uint64_t>(chunks * t / n_threads_);
-    const uint64_t e = static_cast<uint64_t>(chunks * (t + 1) / n_threads_);
-    ranges_[static_cast<size_t>(t)].front_back.store(b | e << 32, std::memory_order_relaxed);
+    ranges_[static_cast<size_t>(t)].front_back.store(share(chunks * t / n_threads_, chunks * (t + 1) / n_threads_),
+                                                     std::memory_order_relaxed);
   }
   const int64_t owner_step = std::max<int64_t>(1, chunks / n_threads_ / 8);
   run([&](int ti, int nt) {
@@ -133,10 +132,10 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     for (;;) {
       // Own share, front first.
       for (uint64_t v = mine.load(std::memory_order_acquire);;) {
-        const int64_t f = static_cast<int64_t>(v & 0xFFFFFFFFu), e = static_cast<int64_t>(v >> 32);
+        const int64_t f = front_of(v), e = back_of(v);
         if (f >= e) break;
         const int64_t nf = std::min(e, f + owner_step);
-        if (mine.compare_exchange_weak(v, static_cast<uint64_t>(nf) | v >> 32 << 32, std::memory_order_acq_rel)) {
+        if (mine.compare_exchange_weak(v, share(nf, e), std::memory_order_acq_rel)) {
           to_range(f, nf);
           v = mine.load(std::memory_order_acquire);
         }
@@ -149,18 +148,17 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         int64_t most = 0;
         for (int t = 0; t < nt; ++t) {
           const uint64_t v = ranges_[static_cast<size_t>(t)].front_back.load(std::memory_order_acquire);
-          const int64_t left = static_cast<int64_t>(v >> 32) - static_cast<int64_t>(v & 0xFFFFFFFFu);
+          const int64_t left = back_of(v) - front_of(v);
           if (left > most) most = left, victim = t;
         }
         if (victim < 0) return;
         std::atomic<uint64_t>& theirs = ranges_[static_cast<size_t>(victim)].front_back;
         uint64_t v = theirs.load(std::memory_order_acquire);
-        const int64_t f = static_cast<int64_t>(v & 0xFFFFFFFFu), e = static_cast<int64_t>(v >> 32);
+        const int64_t f = front_of(v), e = back_of(v);
         if (f >= e) continue;
         const int64_t ne = e - (e - f + 1) / 2;
-        if (theirs.compare_exchange_strong(v, (v & 0xFFFFFFFFu) | static_cast<uint64_t>(ne) << 32,
-                                           std::memory_order_acq_rel)) {
-          mine.store(static_cast<uint64_t>(ne) | static_cast<uint64_t>(e) << 32, std::memory_order_release);
+        if (theirs.compare_exchange_strong(v, share(f, ne), std::memory_order_acq_rel)) {
+          mine.store(share(ne, e), std::memory_order_release);
           stole = true;
         }
       }
