@@ -26,7 +26,7 @@
 //
 // --mlp: decode's fused gate/up product (matmul_swiglu) over enough Q4_0 layers (--ff x --k each,
 // qwen2.5-0.5b's by default) to be far past any cache, with gate and up as two packed matrices
-// and as one paired matrix (WeightLoader::gate_up_pair's layout), alternating each round with
+// and as one paired matrix (WeightLoader::gate_up's layout), alternating each round with
 // the read probe: GB/s of weights for each.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
@@ -229,7 +229,7 @@ int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
   };
   // One random layer, packed again for every copy (the time does not depend on the values).
   const Tensor g = quantized_rows(ff), u = quantized_rows(ff);
-  const Tensor both = pair_row_groups(g, u);  // gate_up_pair's row order
+  const Tensor both = pair_row_groups(g, u);  // gate_up's row order
   std::vector<Tensor> gates, ups, pairs;
   for (int l = 0; l < layers; ++l) {
     gates.push_back(pack_matrix(g));

@@ -55,11 +55,10 @@ Result<std::unique_ptr<Model>> LlamaModel::load(std::shared_ptr<const gguf::File
     AG_ASSIGN_OR_RETURN(L.wv, w.matrix(p + "attn_v.weight", {KV, E}));
     AG_ASSIGN_OR_RETURN(L.wo, w.matrix(p + "attn_output.weight", {E, Q}));
     AG_ASSIGN_OR_RETURN(L.ffn_norm, w.f32(p + "ffn_norm.weight", {E}));
-    AG_ASSIGN_OR_RETURN(L.w_gate_up, w.gate_up_pair(p + "ffn_gate.weight", p + "ffn_up.weight", {F, E}));
-    if (!L.w_gate_up.defined()) {
-      AG_ASSIGN_OR_RETURN(L.w_gate, w.matrix(p + "ffn_gate.weight", {F, E}));
-      AG_ASSIGN_OR_RETURN(L.w_up, w.matrix(p + "ffn_up.weight", {F, E}));
-    }
+    AG_ASSIGN_OR_RETURN(WeightLoader::GateUp gu, w.gate_up(p + "ffn_gate.weight", p + "ffn_up.weight", {F, E}));
+    L.w_gate_up = std::move(gu.pair);
+    L.w_gate = std::move(gu.gate);
+    L.w_up = std::move(gu.up);
     AG_ASSIGN_OR_RETURN(L.w_down, w.matrix(p + "ffn_down.weight", {E, F}));
   }
   m->weight_bytes_ = w.bytes();

@@ -21,7 +21,7 @@ class LlamaModel final : public Model {
 
   struct Layer {
     Tensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
-    Tensor w_gate_up;  // gate and up paired in one packed matrix (WeightLoader::gate_up_pair), else w_gate, w_up
+    Tensor w_gate_up;  // gate and up paired in one packed matrix (WeightLoader::gate_up), else w_gate, w_up
   };
   std::shared_ptr<const gguf::File> file_;  // keeps the mapping the weights point into
   Tensor tok_embd_, output_norm_, output_;

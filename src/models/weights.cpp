@@ -79,26 +79,33 @@ void WeightLoader::release_if_mapped(const std::string& name, const Tensor& t) {
   if (t.data() == file_->find_tensor(name)->data) file_->release_pages(*file_->find_tensor(name));
 }
 
-Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t> shape) {
-  AG_ASSIGN_OR_RETURN(Tensor t, unpacked_matrix(name, shape));
-  if (opts_.pack_weights && cpu::should_pack(t)) {
-    Tensor packed = cpu::pack_matrix(t);
-    release_if_mapped(name, t);
-    return packed;
-  }
-  return t;
+Tensor WeightLoader::packed_if_wanted(const std::string& name, const Tensor& t) {
+  if (!opts_.pack_weights || !cpu::should_pack(t)) return t;
+  Tensor packed = cpu::pack_matrix(t);
+  release_if_mapped(name, t);
+  return packed;
 }
 
-Result<Tensor> WeightLoader::gate_up_pair(const std::string& gate, const std::string& up, std::vector<int64_t> shape) {
-  if (!opts_.pack_weights) return Tensor();
+Result<Tensor> WeightLoader::matrix(const std::string& name, std::vector<int64_t> shape) {
+  AG_ASSIGN_OR_RETURN(const Tensor t, unpacked_matrix(name, shape));
+  return packed_if_wanted(name, t);
+}
+
+Result<WeightLoader::GateUp> WeightLoader::gate_up(const std::string& gate, const std::string& up,
+                                                   std::vector<int64_t> shape) {
   AG_ASSIGN_OR_RETURN(const Tensor g, unpacked_matrix(gate, shape));
   AG_ASSIGN_OR_RETURN(const Tensor u, unpacked_matrix(up, shape));
-  if (g.dtype() != u.dtype() || !cpu::should_pack(g) || !cpu::should_pack(u)) return Tensor();
-  // Packed group 2i is gate rows 16i.., group 2i + 1 the same rows of up.
-  Tensor packed = cpu::pack_matrix(cpu::pair_row_groups(g, u));
-  release_if_mapped(gate, g);
-  release_if_mapped(up, u);
-  return packed;
+  GateUp out;
+  if (opts_.pack_weights && g.dtype() == u.dtype() && cpu::should_pack(g) && cpu::should_pack(u)) {
+    // Packed group 2i is gate rows 16i.., group 2i + 1 the same rows of up.
+    out.pair = cpu::pack_matrix(cpu::pair_row_groups(g, u));
+    release_if_mapped(gate, g);
+    release_if_mapped(up, u);
+  } else {
+    out.gate = packed_if_wanted(gate, g);
+    out.up = packed_if_wanted(up, u);
+  }
+  return out;
 }
 
 Result<Tensor> WeightLoader::f32(const std::string& name, std::vector<int64_t> shape) {

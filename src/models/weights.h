@@ -20,12 +20,15 @@ class WeightLoader {
   bool has(const std::string& name) const;
   // A matrix used by matmul (any type with a dot product); requantized if the options ask.
   Result<Tensor> matrix(const std::string& name, std::vector<int64_t> shape);
-  // An MLP's gate and up matrices ([m, k] each) as one packed matrix [2m, k] whose rows
+  // An MLP's gate and up matrices ([m, k] each): `pair`, one packed matrix [2m, k] whose rows
   // alternate graph::kSwiGLUPairCols of gate and as many of up (for matmul_swiglu with one
-  // weight: decode then streams one run of memory instead of two). An undefined Tensor where
-  // the pair would not be packed (types differ, no packed kernel, packing off): load them
-  // separately with matrix().
-  Result<Tensor> gate_up_pair(const std::string& gate, const std::string& up, std::vector<int64_t> shape);
+  // weight: decode then streams one run of memory instead of two); where the pair would not
+  // be packed (types differ, no packed kernel, packing off), `gate` and `up` as matrix() gives
+  // them, and `pair` undefined.
+  struct GateUp {
+    Tensor pair, gate, up;
+  };
+  Result<GateUp> gate_up(const std::string& gate, const std::string& up, std::vector<int64_t> shape);
   // A vector/table read as f32 (norm weights): converted to an owned f32 copy if stored
   // otherwise.
   Result<Tensor> f32(const std::string& name, std::vector<int64_t> shape);
@@ -40,6 +43,9 @@ class WeightLoader {
   Result<Tensor> fetch(const std::string& name, const std::vector<int64_t>& shape);
   // matrix() before packing: checked, requantized if the options ask.
   Result<Tensor> unpacked_matrix(const std::string& name, const std::vector<int64_t>& shape);
+  // matrix()'s last step: t packed where the options and the CPU allow (the file's pages of
+  // `name` then let go), else t itself.
+  Tensor packed_if_wanted(const std::string& name, const Tensor& t);
   // Lets the file's pages of `name` go once a packed copy replaces them.
   void release_if_mapped(const std::string& name, const Tensor& t);
 

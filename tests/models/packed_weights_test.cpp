@@ -68,9 +68,9 @@ TEST(PackedWeights, SameTokensAndAccuracyAsFileLayout) {
 }
 
 TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
-  // WeightLoader::gate_up_pair from a GGUF holding an MLP's gate and up: one packed matrix
+  // WeightLoader::gate_up from a GGUF holding an MLP's gate and up: one packed matrix
   // whose fused product equals the two matrices loaded apart, bit for bit. Types that differ,
-  // or packing off, give no pair.
+  // or packing off, give no pair but the two matrices.
   if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
   ThreadPool pool(2);
   const int64_t m = 48, k = 256;
@@ -90,7 +90,7 @@ TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
     auto file_a = std::shared_ptr<const gguf::File>(gguf::File::from_bytes(bytes.data(), bytes.size()).value());
     auto file_b = std::shared_ptr<const gguf::File>(gguf::File::from_bytes(bytes.data(), bytes.size()).value());
     WeightLoader la(file_a, ModelLoadOptions{}), lb(file_b, ModelLoadOptions{});
-    const Tensor pair = la.gate_up_pair("gate", "up", {m, k}).value();
+    const Tensor pair = la.gate_up("gate", "up", {m, k}).value().pair;
     ASSERT_TRUE(pair.defined()) << dtype_name(t);
     EXPECT_EQ(pair.rows(), 2 * m);
     const Tensor g = lb.matrix("gate", {m, k}).value(), u = lb.matrix("up", {m, k}).value();
@@ -103,12 +103,16 @@ TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
       for (int64_t i = 0; i < n * m; ++i) ASSERT_EQ(y1.data_as<float>()[i], y0.data_as<float>()[i]) << dtype_name(t);
     }
     if (t != DType::Q8_0) {  // "other" is Q8_0: a pair of two types is not made
-      EXPECT_FALSE(la.gate_up_pair("up", "other", {m, k}).value().defined());
+      const WeightLoader::GateUp apart = la.gate_up("up", "other", {m, k}).value();
+      EXPECT_FALSE(apart.pair.defined());
+      EXPECT_TRUE(apart.gate.defined() && apart.up.defined());
     }
     ModelLoadOptions no_pack;
     no_pack.pack_weights = false;
     WeightLoader lc(file_b, no_pack);
-    EXPECT_FALSE(lc.gate_up_pair("gate", "up", {m, k}).value().defined());
+    const WeightLoader::GateUp plain = lc.gate_up("gate", "up", {m, k}).value();
+    EXPECT_FALSE(plain.pair.defined());
+    EXPECT_EQ(plain.gate.dtype(), t);  // the file's layout, unpacked
   }
 }
 
