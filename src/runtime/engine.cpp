@@ -100,7 +100,7 @@ std::string Engine::dump_graph(int64_t n_tokens, bool optimized) const {
   return g.dump();
 }
 
-Result<std::vector<std::vector<float>>> Engine::step(const std::vector<SeqChunk>& chunks) {
+Result<Engine::StepLogits> Engine::step(const std::vector<SeqChunk>& chunks) {
   int64_t n = 0, n_out = 0;
   const int32_t n_vocab = model_->hparams().n_vocab;
   for (const SeqChunk& c : chunks) {
@@ -144,13 +144,11 @@ Result<std::vector<std::vector<float>>> Engine::step(const std::vector<SeqChunk>
   g.mutable_node(g.find_input(kInputPositions)).value = pos;
   g.mutable_node(g.find_input(kInputOutputRows)).value = rows;
   AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_));
-  std::vector<std::vector<float>> logits;
-  for (int64_t r = 0; r < o; ++r) {
-    const float* lp = outs[0].data_as<float>() + r * n_vocab;
-    logits.emplace_back(lp, lp + n_vocab);
+  if (outs.size() != 1 || outs[0].dtype() != DType::F32 || outs[0].rows() < o || outs[0].cols() != n_vocab) {
+    return Internal("step: the graph's output is not [outputs, n_vocab] logits");
   }
   for (const SeqChunk& c : chunks) c.seq->set_n_cached(std::max(c.seq->n_cached(), c.start + c.n));
-  return logits;
+  return StepLogits(std::move(outs[0]), o);
 }
 
 Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start) {
@@ -161,8 +159,8 @@ Result<std::vector<float>> Engine::eval(kv::SequenceKV& seq, const std::vector<T
                       std::to_string(n_ctx_));
   }
   AG_RETURN_IF_ERROR(seq.reserve(*cache_, static_cast<int32_t>(start + n)));
-  AG_ASSIGN_OR_RETURN(auto rows, step({SeqChunk{&seq, tokens.data(), static_cast<int32_t>(n), start, true}}));
-  return std::move(rows[0]);
+  AG_ASSIGN_OR_RETURN(const StepLogits rows, step({SeqChunk{&seq, tokens.data(), static_cast<int32_t>(n), start, true}}));
+  return rows.copy_row(0);
 }
 
 Result<Engine::Perplexity> Engine::perplexity(const std::vector<TokenId>& tokens, int32_t window) {
@@ -171,6 +169,7 @@ Result<Engine::Perplexity> Engine::perplexity(const std::vector<TokenId>& tokens
   }
   if (tokens.size() < 2) return InvalidArgument("perplexity needs at least two tokens");
   constexpr int32_t kChunk = 256;  // bounds the logits held at once
+  const int32_t n_vocab = model_->hparams().n_vocab;
   Perplexity r;
   double total = 0;
   for (size_t w0 = 0; w0 + 1 < tokens.size(); w0 += static_cast<size_t>(window)) {
@@ -182,14 +181,14 @@ Result<Engine::Perplexity> Engine::perplexity(const std::vector<TokenId>& tokens
     for (int32_t c0 = 0; c0 < len - 1; c0 += kChunk) {
       const int32_t n = std::min(kChunk, len - 1 - c0);  // predict tokens c0+1 .. c0+n
       SeqChunk chunk{&seq, tokens.data() + w0 + static_cast<size_t>(c0), n, c0, false, true};
-      AG_ASSIGN_OR_RETURN(auto rows, step({chunk}));
+      AG_ASSIGN_OR_RETURN(const StepLogits rows, step({chunk}));
       for (int32_t i = 0; i < n; ++i) {
-        const std::vector<float>& l = rows[static_cast<size_t>(i)];
-        const float mx = *std::max_element(l.begin(), l.end());
+        const float* l = rows.row(i);
+        const float mx = *std::max_element(l, l + n_vocab);
         double sum = 0;
-        for (float x : l) sum += std::exp(static_cast<double>(x - mx));
+        for (int32_t v = 0; v < n_vocab; ++v) sum += std::exp(static_cast<double>(l[v] - mx));
         const TokenId next = tokens[w0 + static_cast<size_t>(c0 + i + 1)];
-        total += std::log(sum) + mx - l[static_cast<size_t>(next)];
+        total += std::log(sum) + mx - l[next];
         ++r.scored;
       }
     }

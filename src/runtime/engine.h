@@ -89,10 +89,28 @@ class Engine {
     bool want_logits = false;  // logits of the chunk's last token
     bool all_logits = false;   // logits of every token of the chunk (perplexity)
   };
+  // The logits a step returns: row r holds output r's n_vocab values. They sit in the step's
+  // output buffer (no per-row copy: 16 decode rows of a 49k vocabulary were 3 MiB of fresh
+  // vectors per step), which the engine's next step overwrites: read or copy them first.
+  // Rows may be modified in place (the server adds logit biases there).
+  class StepLogits {
+   public:
+    StepLogits() = default;
+    StepLogits(Tensor values, int64_t rows) : values_(std::move(values)), rows_(rows) {}
+    int64_t rows() const { return rows_; }
+    int32_t n_vocab() const { return static_cast<int32_t>(values_.cols()); }
+    float* row(int64_t r) { return values_.data_as<float>() + r * values_.cols(); }
+    const float* row(int64_t r) const { return values_.data_as<float>() + r * values_.cols(); }
+    std::vector<float> copy_row(int64_t r) const { return std::vector<float>(row(r), row(r) + n_vocab()); }
+
+   private:
+    Tensor values_;  // [outputs, n_vocab]; rows past rows_ are unused
+    int64_t rows_ = 0;
+  };
   // Runs several sequences' chunks as one batch. The caller has reserved KV blocks for every
   // chunk's positions. Returns one logits row per chunk with want_logits (one per token with
   // all_logits), in order. A row's values do not depend on what else is in the batch.
-  Result<std::vector<std::vector<float>>> step(const std::vector<SeqChunk>& chunks);
+  Result<StepLogits> step(const std::vector<SeqChunk>& chunks);
 
   // Runs tokens at positions [start, start + n) of seq and returns the logits of the last one.
   // Tokens must be valid ids. For tests and tools (perplexity, logits comparisons).

@@ -33,6 +33,18 @@ float max_of(const float* x, size_t n) {
   return r;
 }
 
+// Greedy's pick: the first index of the largest value, as the loop `if (x[i] > x[best]) best = i`
+// from best = 0 finds it (NaNs never win; a NaN at 0 is kept), in two vectorisable passes: the
+// one-pass loop carries its index through every comparison and cost ~35 us per 49k-entry row,
+// 16 of them in every step of a 16-sequence batch.
+size_t first_max_index(const float* x, size_t n) {
+  const float m = max_of(x, n);  // max_of keeps x[0] when it is NaN, and skips other NaNs
+  if (m != m) return 0;
+  size_t i = 0;
+  while (x[i] != m) ++i;  // m is one of the values
+  return i;
+}
+
 }  // namespace
 
 Status SamplingParams::validate() const {
@@ -98,13 +110,7 @@ int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
     x = probs_.data();
   }
 
-  if (params_.temperature <= 0.0f) {
-    size_t best = 0;
-    for (size_t i = 1; i < n; ++i) {
-      if (x[i] > x[best]) best = i;  // strict: the first maximum wins
-    }
-    return static_cast<int32_t>(best);
-  }
+  if (params_.temperature <= 0.0f) return static_cast<int32_t>(first_max_index(x, n));
 
   const bool top_k_on = params_.top_k > 0 && params_.top_k < n_vocab;  // k >= n keeps everything: off
   if (top_k_on) return sample_top_k(x, n);

@@ -385,7 +385,7 @@ void Scheduler::run_step() {
   }
   std::vector<CompletionEvent> picks(pickers.size());
   engine_->pool().parallel_for(static_cast<int64_t>(pickers.size()), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) picks[size_t(i)] = choose_token(*pickers[size_t(i)], (*result)[size_t(i)]);
+    for (int64_t i = b; i < e; ++i) picks[size_t(i)] = choose_token(*pickers[size_t(i)], result->row(i), result->n_vocab());
   });
   for (Sequence* s : owners) register_blocks(*s);
   // Published before the events go out as well as after the step: a client holding a token must
@@ -395,7 +395,7 @@ void Scheduler::run_step() {
   running_.erase(std::remove_if(running_.begin(), running_.end(), [](auto& r) { return r->cancelled; }), running_.end());
 }
 
-CompletionEvent Scheduler::choose_token(Sequence& s, std::vector<float>& logits) const {
+CompletionEvent Scheduler::choose_token(Sequence& s, float* logits, int32_t n_vocab) const {
   const CompletionRequest& r = s.req;
   for (const auto& [tok, bias] : r.logit_bias) logits[static_cast<size_t>(tok)] += bias;
   if (r.presence_penalty != 0.0f || r.frequency_penalty != 0.0f) {
@@ -406,18 +406,18 @@ CompletionEvent Scheduler::choose_token(Sequence& s, std::vector<float>& logits)
   const TokenId eos = engine_->tokenizer().vocab().eos;
   if (r.ignore_eos && eos >= 0) logits[static_cast<size_t>(eos)] = -std::numeric_limits<float>::infinity();
 
-  const TokenId next = s.sampler->sample(logits.data(), static_cast<int32_t>(logits.size()));
+  const TokenId next = s.sampler->sample(logits, n_vocab);
   CompletionEvent ev;
   ev.kind = CompletionEvent::Kind::kToken;
   ev.token = next;
   if (r.top_logprobs >= 0) {
     float mx = -std::numeric_limits<float>::infinity();
-    for (float x : logits) mx = std::max(mx, x);
+    for (int32_t i = 0; i < n_vocab; ++i) mx = std::max(mx, logits[i]);
     double sum = 0;
-    for (float x : logits) sum += std::exp(static_cast<double>(x - mx));
+    for (int32_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - mx));
     const float lse = mx + static_cast<float>(std::log(sum));
-    ev.logprob = logits[static_cast<size_t>(next)] - lse;
-    std::vector<int32_t> idx(logits.size());
+    ev.logprob = logits[next] - lse;
+    std::vector<int32_t> idx(static_cast<size_t>(n_vocab));
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>(i);
     const size_t k = std::min<size_t>(static_cast<size_t>(r.top_logprobs), idx.size());
     std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),

@@ -52,7 +52,7 @@ class Scheduler {
   void run_step();
   // The next token from one sequence's logits (bias, penalties, sampler, logprobs): safe to run
   // for different sequences on different threads.
-  CompletionEvent choose_token(Sequence& s, std::vector<float>& logits) const;
+  CompletionEvent choose_token(Sequence& s, float* logits, int32_t n_vocab) const;
   // Records the chosen token and emits its text, stop or finish.
   void after_logits(Sequence& s, CompletionEvent ev);
   void finish(Sequence& s, const std::string& reason, bool emit_tail = true);

@@ -112,6 +112,34 @@ TEST(Sampler, GreedyPicksArgmaxAndFirstOfTies) {
   EXPECT_EQ(s.sample(negative.data(), 3), 1);
 }
 
+// Greedy as the one-pass loop `if (x[i] > x[best]) best = i` from best = 0 picks, on rows long
+// enough for the vector passes (every length 1..70 covers the 8-wide chains' tails): the
+// first maximum, NaNs skipped, a NaN at 0 kept, -0 and +0 equal.
+TEST(Sampler, GreedyMatchesTheSequentialFirstMaximumScan) {
+  auto scan = [](const std::vector<float>& x) {
+    size_t best = 0;
+    for (size_t i = 1; i < x.size(); ++i) {
+      if (x[i] > x[best]) best = i;
+    }
+    return static_cast<int32_t>(best);
+  };
+  Sampler s(Plain(0.0f));
+  std::mt19937 rng(11);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (size_t n = 1; n <= 70; ++n) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> x(n);
+      for (float& v : x) v = static_cast<float>(static_cast<int>(rng() % 7) - 3);  // many ties
+      if (trial % 4 == 1) x[rng() % n] = nan;
+      if (trial % 4 == 2) x[0] = nan;
+      if (trial % 4 == 3) {
+        for (float& v : x) v = (rng() % 2 != 0) ? 0.0f : -0.0f;
+      }
+      EXPECT_EQ(s.sample(x.data(), static_cast<int32_t>(n)), scan(x)) << "n " << n << " trial " << trial;
+    }
+  }
+}
+
 TEST(Sampler, DoesNotModifyCallerLogits) {
   SamplingParams p = Plain(0.7f);
   p.repeat_penalty = 1.3f;
