@@ -267,19 +267,22 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
   const Job job{q, a, step, cache, kern, group, scale, y};
   std::atomic<size_t> next{0};
   // Each thread claims its next item before running the current one, so that the current
-  // one's last blocks can ask for the next one's first (a thread may so hold one item the
-  // other could have taken: at most one item's imbalance, as with claiming on demand).
-  auto worker = [&](int, int) {
+  // one's last blocks can ask for the next one's first; but only while at least one item per
+  // thread is left unclaimed, else a thread could hold work another would sit idle for (decode
+  // with 2 kv heads is 2 items: one each, not both on the first thread to wake).
+  auto worker = [&](int, int nt) {
     Scratch s;
     bool announced = false;
-    for (size_t cur = next.fetch_add(1); cur < items.size();) {
-      const size_t nx = next.fetch_add(1);
+    size_t cur = next.fetch_add(1);
+    while (cur < items.size()) {
+      size_t nx = items.size();
+      if (next.load(std::memory_order_relaxed) + static_cast<size_t>(nt) <= items.size()) nx = next.fetch_add(1);
       ItemRef after;
       if (nx < items.size()) after = {&tiles[static_cast<size_t>(items[nx].tile)], items[nx].kvh};
       run_item(job, tiles[static_cast<size_t>(items[cur].tile)], items[cur].kvh, s,
                after.tile != nullptr ? &after : nullptr, announced);
       announced = after.tile != nullptr;
-      cur = nx;
+      cur = nx < items.size() ? nx : next.fetch_add(1);
     }
   };
   // Below ~8k multiply-adds one thread is quicker than waking another; decode of a small model
