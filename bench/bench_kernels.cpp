@@ -8,7 +8,8 @@
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
 //   build/bin/bench_kernels --stream [--tokens 1] [--reps 7]
-//   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--reps 7]
+//   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
+//                                       [--group 3] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
 //
 // --stream: decode's memory side instead. One token (--tokens: a batched decode step's several)
@@ -19,7 +20,8 @@
 // then show how well a kernel overlaps the two.
 //
 // --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
-// KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads), each of --seqs sequences holding
+// KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads; --kv-heads and --group (query heads
+// per kv head) change the heads, as 2 and 7 for qwen2.5-0.5b), each of --seqs sequences holding
 // --ctx positions in blocks of --block slots handed out round-robin as a serving engine's growing sequences get
 // them; on the default thread count, alternating with the read probe: microseconds per layer
 // and the GB/s of K/V read against the probe.
@@ -262,9 +264,10 @@ int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
   return 0;
 }
 
-int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, int reps) {
+int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, int32_t kKvHeads, int32_t kGroup,
+                   int reps) {
   using namespace autoglm;
-  constexpr int32_t kKvHeads = 3, kHeadDim = 64, kGroup = 3;
+  constexpr int32_t kHeadDim = 64;
   ThreadPool pool(ThreadPool::default_threads());
   kv::KVCacheConfig c;
   c.n_layers = n_layers;
@@ -384,12 +387,13 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--attention") == 0) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
       const int64_t layers = arg(argc, argv, "--layers", 30), block = arg(argc, argv, "--block", 16);
+      const int64_t kv_heads = arg(argc, argv, "--kv-heads", 3), group = arg(argc, argv, "--group", 3);
       if (n_seqs <= 0 || n_seqs > 1024 || ctx <= 0 || ctx > 65536 || layers <= 0 || layers > 256 || block <= 0 ||
-          block > 1024 || reps <= 0) {
+          block > 1024 || kv_heads <= 0 || kv_heads > 64 || group <= 0 || group > 16 || reps <= 0) {
         return 2;
       }
       return attention_step(static_cast<int>(n_seqs), static_cast<int>(ctx), static_cast<int32_t>(layers),
-                            static_cast<int32_t>(block), reps);
+                            static_cast<int32_t>(block), static_cast<int32_t>(kv_heads), static_cast<int32_t>(group), reps);
     }
   }
   if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
