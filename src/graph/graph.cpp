@@ -22,6 +22,7 @@ const char* op_name(Op op) {
     case Op::kMatMulCat: return "matmul_cat";
     case Op::kSliceCols: return "slice_cols";
     case Op::kSwiGLUPaired: return "swiglu_paired";
+    case Op::kMatMulAdd: return "matmul_add";
   }
   return "?";
 }

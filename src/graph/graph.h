@@ -37,6 +37,7 @@ enum class Op : uint8_t {
   kMatMulCat,   // x times weights w1..wN side by side -> [n, m1 + .. + mN] (merged Q/K/V projections)
   kSliceCols,   // columns [attrs.col_begin, col_begin + shape[-1]) of x (one projection of a kMatMulCat)
   kSwiGLUPaired,  // silu(gate) * up of x[n, 2m] whose columns alternate kSwiGLUPairCols gate, then as many up
+  kMatMulAdd,   // fused x . w^T + r, r [n, m] (a residual add): each output added where it was computed
 };
 const char* op_name(Op op);
 

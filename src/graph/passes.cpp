@@ -192,6 +192,31 @@ Graph merge_parallel_matmuls(const Graph& g) {
   return out;
 }
 
+Graph fuse_matmul_add(const Graph& g) {
+  const auto uses = consumer_counts(g);
+  const size_t n = static_cast<size_t>(g.size());
+  std::vector<bool> keep(n, true), has_rep(n, false);
+  std::vector<Node> rep(n);
+  for (NodeId i = 0; i < g.size(); ++i) {
+    const Node& add = g.node(i);
+    if (add.op != Op::kAdd || add.inputs[0] == add.inputs[1]) continue;
+    for (int side : {1, 0}) {  // float addition commutes exactly: either operand may be the product
+      const NodeId mi = add.inputs[static_cast<size_t>(side)], ri = add.inputs[static_cast<size_t>(1 - side)];
+      const Node& mm = g.node(mi);
+      if (mm.op != Op::kMatMul || uses[static_cast<size_t>(mi)] != 1 || mm.shape != add.shape) continue;
+      if (g.node(ri).dtype != DType::F32 || g.node(ri).shape != add.shape) continue;
+      Node fused = add;
+      fused.op = Op::kMatMulAdd;
+      fused.inputs = {mm.inputs[0], mm.inputs[1], ri};
+      rep[static_cast<size_t>(i)] = std::move(fused);
+      has_rep[static_cast<size_t>(i)] = true;
+      keep[static_cast<size_t>(mi)] = false;
+      break;
+    }
+  }
+  return rebuild(g, keep, rep, has_rep);
+}
+
 MemoryPlan plan_memory(const Graph& g) {
   constexpr size_t kAlign = 64;
   const size_t n = static_cast<size_t>(g.size());
@@ -264,6 +289,7 @@ Graph optimize(const Graph& g, const PassOptions& opts) {
     out = fuse_rms_norm_mul(out);
     out = fuse_matmul_swiglu(out);
     out = merge_parallel_matmuls(out);  // after the gate/up fusion took its pair
+    out = fuse_matmul_add(out);         // the products left alone
   }
   if (opts.plan_memory) out.set_memory_plan(plan_memory(out));
   return out;

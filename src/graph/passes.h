@@ -26,6 +26,11 @@ Graph fuse_matmul_swiglu(const Graph& g);
 // nodes move to the front of the order (they have no inputs) so the merged node can read all.
 Graph merge_parallel_matmuls(const Graph& g);
 
+// add(a, matmul(x, w)) (either order) with the product used only there -> matmul_add(x, w, a):
+// the residual is added by the thread that computed each output, while it is in its cache,
+// instead of by a separate serial pass over outputs half computed on the other core.
+Graph fuse_matmul_add(const Graph& g);
+
 struct PassOptions {
   bool fuse = true;
   bool plan_memory = true;

@@ -25,6 +25,7 @@ Status CpuBackend::execute(const graph::Graph& g, graph::NodeId id, graph::ExecS
     case Op::kMul: mul_rows(in(0), in(1), out); return Status::OK();
     case Op::kAdd: add(in(0), in(1), out); return Status::OK();
     case Op::kMatMul: return matmul(in(0), in(1), out, pool);
+    case Op::kMatMulAdd: return matmul(in(0), in(1), out, pool, &in(2));
     case Op::kRope: rope(in(0), in(1), n.attrs, out, pool); return Status::OK();
     case Op::kAttention: return attention(in(0), in(1), in(2), n.attrs, *st.step, out, pool);
     case Op::kSwiGLU: swiglu(in(0), in(1), out, pool); return Status::OK();

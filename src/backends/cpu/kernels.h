@@ -16,12 +16,14 @@
 namespace autoglm::cpu {
 
 // y[n, m] = x[n, k] . w[m, k]^T for any weight type that has a reference vec_dot.
-Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
+// With `residual` ([n, m] f32), y = x . w^T + residual, each output added by the thread that
+// computed it (graph kMatMulAdd): the same floats as matmul, then add().
+Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, const Tensor* residual = nullptr);
 // y[n, m] = silu(x . w_gate^T) * (x . w_up^T), activations converted once for both weights.
 Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
 // The same two products on 16-row packed weights (packed.h); matmul / matmul_swiglu forward
 // to them when the weight's dtype is a packed layout.
-Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool);
+Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, const Tensor* residual = nullptr);
 Status matmul_swiglu_packed(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor& y, ThreadPool& pool);
 // y[n, m] = swiglu_paired(x . w_gate_up^T): w_gate_up[2m, k] holds gate and up rows interleaved
 // in groups of graph::kSwiGLUPairCols (gate rows 16g.., then up rows 16g..). Packed weights
@@ -54,6 +56,14 @@ Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const graph:
 inline constexpr int64_t kMinChunkWork = 32 * 1024;
 inline int64_t grain_for(int64_t work_per_item) {
   return work_per_item >= kMinChunkWork ? 1 : kMinChunkWork / (work_per_item > 0 ? work_per_item : 1);
+}
+
+// y[t * m + c] += r[t * m + c] for tokens t < n and columns c in [c0, c1): the residual half of a
+// fused matmul + add, on the columns one thread just computed.
+inline void add_residual(float* y, const float* r, int64_t m, int64_t n, int64_t c0, int64_t c1) {
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t c = c0; c < c1; ++c) y[t * m + c] += r[t * m + c];
+  }
 }
 
 // out[i] = silu(gate[i]) * up[i] with the active ISA's vector exp; every SwiGLU (fused or

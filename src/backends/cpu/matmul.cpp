@@ -40,10 +40,12 @@ Result<ConvertedActivations> convert_activations(const Tensor& x, const MatmulKe
   return ConvertedActivations{storage.data(), row};
 }
 
-Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
-  if (is_packed_type(w.dtype())) return matmul_packed(x, w, y, pool);
+Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, const Tensor* residual) {
+  if (is_packed_type(w.dtype())) return matmul_packed(x, w, y, pool, residual);
   const int64_t n = x.rows(), k = x.cols(), m = w.rows();
   AG_CHECK(x.dtype() == DType::F32 && y.dtype() == DType::F32 && w.cols() == k && y.rows() == n && y.cols() == m);
+  AG_CHECK(residual == nullptr || (residual->dtype() == DType::F32 && residual->rows() == n && residual->cols() == m));
+  const float* rf = residual != nullptr ? residual->data_as<float>() : nullptr;
   const MatmulKernels* kern = cpu_kernels_for(w.dtype());
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w.dtype()));
   float* yf = y.data_as<float>();
@@ -56,6 +58,7 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
     if (n == 1) {  // decode: one pass over the weight rows
       for (int64_t r = r0; r < r1; ++r) yf[r] = dot(k, w.row_ptr(r), ap);
+      if (rf != nullptr) add_residual(yf, rf, m, 1, r0, r1);
       return;
     }
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
@@ -68,6 +71,7 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
         }
       }
     }
+    if (rf != nullptr) add_residual(yf, rf, m, n, r0, r1);
   }, grain_for(n * k));
   return Status::OK();
 }

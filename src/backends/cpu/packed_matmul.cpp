@@ -30,13 +30,18 @@ Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& 
   return c;
 }
 
-Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool) {
+Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, const Tensor* residual) {
   const int64_t n = x.rows(), k = x.cols(), m = w.rows();
   AG_CHECK(is_packed_type(w.dtype()) && w.cols() == k && y.rows() == n && y.cols() == m && m % kPackRows == 0);
+  AG_CHECK(residual == nullptr || (residual->dtype() == DType::F32 && residual->rows() == n && residual->cols() == m));
+  const float* rf = residual != nullptr ? residual->data_as<float>() : nullptr;
   AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, w.dtype(), pool));
   float* yf = y.data_as<float>();
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g) call.group(w, g, 0, n, yf + g * kPackRows, m);
+    for (int64_t g = g0; g < g1; ++g) {
+      call.group(w, g, 0, n, yf + g * kPackRows, m);
+      if (rf != nullptr) add_residual(yf, rf, m, n, g * kPackRows, (g + 1) * kPackRows);
+    }
   }, group_grain(n, k));
   return Status::OK();
 }
