@@ -10,7 +10,8 @@
 
 namespace autoglm::graph {
 
-Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, ThreadPool& pool) {
+Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, ThreadPool& pool,
+                                          const std::vector<Binding>& inputs) {
   const int32_t n = g.size();
   // Last consumer of every node, so its buffer can go as soon as nobody needs it.
   std::vector<int32_t> last_use(static_cast<size_t>(n), -1);
@@ -28,12 +29,17 @@ Result<std::vector<Tensor>> Executor::run(const Graph& g, StepContext& step, Thr
 
   ExecState st;
   st.values.resize(static_cast<size_t>(n));
+  for (const Binding& b : inputs) {
+    if (b.node < 0 || b.node >= n || g.node(b.node).op != Op::kInput) return Internal("a binding names no input node");
+    st.values[static_cast<size_t>(b.node)] = b.value;
+  }
   st.step = &step;
   st.pool = &pool;
   size_t live = 0, peak = 0;
   for (NodeId i = 0; i < n; ++i) {
     const Node& node = g.node(i);
     if (node.op == Op::kInput || node.op == Op::kWeight) {
+      if (st.values[static_cast<size_t>(i)].defined()) continue;  // bound for this run
       if (!node.value.defined()) return Internal("graph input '" + node.name + "' is not bound");
       st.values[static_cast<size_t>(i)] = node.value;
       continue;

@@ -35,9 +35,18 @@ class Executor {
   // Backends in order of preference; the first that supports a node runs it.
   explicit Executor(std::vector<Backend*> backends) : backends_(std::move(backends)) {}
 
-  // Runs g; returns the values of g.outputs() in order. With a memory plan the outputs live in
-  // the arena: they stay valid until the next run().
-  Result<std::vector<Tensor>> run(const Graph& g, StepContext& step, ThreadPool& pool);
+  // A value for one input node, given per run (a step's tokens and positions), so that a cached
+  // graph is run as it is: copying the plan to set its inputs cost ~50 us per decode step, and
+  // as much again to free the copy.
+  struct Binding {
+    NodeId node = -1;
+    Tensor value;
+  };
+  // Runs g with `inputs` bound (any other input node must carry its own value); returns the
+  // values of g.outputs() in order. With a memory plan the outputs live in the arena: they stay
+  // valid until the next run().
+  Result<std::vector<Tensor>> run(const Graph& g, StepContext& step, ThreadPool& pool,
+                                  const std::vector<Binding>& inputs = {});
 
   // Peak bytes of intermediates in the last run (memory planning shows here).
   size_t last_peak_bytes() const { return last_peak_bytes_; }

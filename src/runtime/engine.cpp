@@ -121,7 +121,7 @@ Result<Engine::StepLogits> Engine::step(const std::vector<SeqChunk>& chunks) {
   if (n == 0) return InvalidArgument("step: no tokens");
   if (n_out == 0) n_out = 1;  // the graph always has an output; its row is ignored
 
-  graph::Graph g = step_graph(n, n_out);  // a copy: inputs are bound per step
+  const graph::Graph& g = step_graph(n, n_out);
   Tensor tok = Tensor::empty(DType::I32, {n});
   Tensor pos = Tensor::empty(DType::I32, {n});
   Tensor rows = Tensor::empty(DType::I32, {n_out});
@@ -140,10 +140,9 @@ Result<Engine::StepLogits> Engine::step(const std::vector<SeqChunk>& chunks) {
     }
     if (c.want_logits && !c.all_logits) rows.data_as<int32_t>()[o++] = static_cast<int32_t>(t - 1);
   }
-  g.mutable_node(g.find_input(kInputTokens)).value = tok;
-  g.mutable_node(g.find_input(kInputPositions)).value = pos;
-  g.mutable_node(g.find_input(kInputOutputRows)).value = rows;
-  AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_));
+  const std::vector<graph::Executor::Binding> inputs = {
+      {g.find_input(kInputTokens), tok}, {g.find_input(kInputPositions), pos}, {g.find_input(kInputOutputRows), rows}};
+  AG_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor_->run(g, step, pool_, inputs));
   if (outs.size() != 1 || outs[0].dtype() != DType::F32 || outs[0].rows() < o || outs[0].cols() != n_vocab) {
     return Internal("step: the graph's output is not [outputs, n_vocab] logits");
   }

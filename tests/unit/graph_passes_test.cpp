@@ -99,6 +99,30 @@ TEST(GraphPasses, UnboundInputIsAnError) {
   EXPECT_EQ(ex.run(g, step, pool).status().code(), StatusCode::kInternal);
 }
 
+TEST(GraphPasses, BindingsSupplyInputsPerRun) {
+  // One graph, run twice with different bound inputs (as a cached decode plan is): each run
+  // sees its own values and the graph's input node stays unbound; a binding of a non-input
+  // node is an error.
+  Graph g;
+  auto x = g.input("x", DType::F32, {1, 4});
+  auto w = g.weight("w", random_f32({4}, 61));
+  g.mark_output(g.mul(x, w));
+  cpu::CpuBackend cpu;
+  Executor ex({&cpu});
+  ThreadPool pool(1);
+  StepContext step;
+  for (uint32_t seed : {62u, 63u}) {
+    const Tensor xv = random_f32({1, 4}, seed);
+    auto out = ex.run(g, step, pool, {{x, xv}});
+    ASSERT_TRUE(out.ok());
+    for (int64_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(out->at(0).data_as<float>()[i], xv.data_as<float>()[i] * g.node(w).value.data_as<float>()[i]);
+    }
+  }
+  EXPECT_FALSE(g.node(x).value.defined());
+  EXPECT_EQ(ex.run(g, step, pool, {{w, random_f32({4}, 64)}}).status().code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace autoglm::graph
 
