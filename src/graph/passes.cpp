@@ -1,6 +1,7 @@
 #include "graph/passes.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <iterator>
 #include <map>
 #include <vector>
@@ -33,6 +34,25 @@ Graph rebuild(const Graph& g, const std::vector<bool>& keep, const std::vector<N
   return out;
 }
 
+// One fusion pass's edits: nodes replaced by fused ones, and the producers they absorbed dropped.
+struct Fusion {
+  const Graph& g;
+  std::vector<int32_t> uses;  // consumers of each node (outputs count as one)
+  std::vector<bool> keep, has_rep;
+  std::vector<Node> rep;
+  explicit Fusion(const Graph& graph)
+      : g(graph), uses(consumer_counts(graph)), keep(static_cast<size_t>(graph.size()), true),
+        has_rep(static_cast<size_t>(graph.size()), false), rep(static_cast<size_t>(graph.size())) {}
+  int32_t uses_of(NodeId i) const { return uses[static_cast<size_t>(i)]; }
+  // Node i becomes `fused`; `absorbed` (computed inside it now) leave the graph.
+  void replace(NodeId i, Node fused, std::initializer_list<NodeId> absorbed) {
+    rep[static_cast<size_t>(i)] = std::move(fused);
+    has_rep[static_cast<size_t>(i)] = true;
+    for (NodeId a : absorbed) keep[static_cast<size_t>(a)] = false;
+  }
+  Graph result() const { return rebuild(g, keep, rep, has_rep); }
+};
+
 }  // namespace
 
 Graph eliminate_dead_nodes(const Graph& g) {
@@ -61,46 +81,36 @@ Graph eliminate_dead_nodes(const Graph& g) {
 }
 
 Graph fuse_rms_norm_mul(const Graph& g) {
-  const auto uses = consumer_counts(g);
-  const size_t n = static_cast<size_t>(g.size());
-  std::vector<bool> keep(n, true), has_rep(n, false);
-  std::vector<Node> rep(n);
+  Fusion f(g);
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& m = g.node(i);
     if (m.op != Op::kMul) continue;
     const NodeId norm = m.inputs[0];
     const Node& nn = g.node(norm);
-    if (nn.op != Op::kRmsNorm || uses[static_cast<size_t>(norm)] != 1) continue;
+    if (nn.op != Op::kRmsNorm || f.uses_of(norm) != 1) continue;
     const Node& w = g.node(m.inputs[1]);
     if (w.op != Op::kWeight || w.dtype != DType::F32 || w.shape.size() != 1) continue;
     Node fused = m;
     fused.op = Op::kRmsNormMul;
     fused.inputs = {nn.inputs[0], m.inputs[1]};
     fused.attrs.eps = nn.attrs.eps;
-    rep[static_cast<size_t>(i)] = std::move(fused);
-    has_rep[static_cast<size_t>(i)] = true;
-    keep[static_cast<size_t>(norm)] = false;
+    f.replace(i, std::move(fused), {norm});
   }
-  return rebuild(g, keep, rep, has_rep);
+  return f.result();
 }
 
 Graph fuse_matmul_swiglu(const Graph& g) {
-  const auto uses = consumer_counts(g);
-  const size_t n = static_cast<size_t>(g.size());
-  std::vector<bool> keep(n, true), has_rep(n, false);
-  std::vector<Node> rep(n);
+  Fusion f(g);
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& sw = g.node(i);
     if (sw.op == Op::kSwiGLUPaired) {  // one matmul whose weight holds gate and up interleaved
       const NodeId mi = sw.inputs[0];
       const Node& mm = g.node(mi);
-      if (mm.op != Op::kMatMul || uses[static_cast<size_t>(mi)] != 1) continue;
+      if (mm.op != Op::kMatMul || f.uses_of(mi) != 1) continue;
       Node fused = sw;
       fused.op = Op::kMatMulSwiGLU;
       fused.inputs = {mm.inputs[0], mm.inputs[1]};
-      rep[static_cast<size_t>(i)] = std::move(fused);
-      has_rep[static_cast<size_t>(i)] = true;
-      keep[static_cast<size_t>(mi)] = false;
+      f.replace(i, std::move(fused), {mi});
       continue;
     }
     if (sw.op != Op::kSwiGLU) continue;
@@ -108,17 +118,14 @@ Graph fuse_matmul_swiglu(const Graph& g) {
     const Node& gate = g.node(gi);
     const Node& up = g.node(ui);
     if (gate.op != Op::kMatMul || up.op != Op::kMatMul || gi == ui) continue;
-    if (uses[static_cast<size_t>(gi)] != 1 || uses[static_cast<size_t>(ui)] != 1) continue;
+    if (f.uses_of(gi) != 1 || f.uses_of(ui) != 1) continue;
     if (gate.inputs[0] != up.inputs[0] || g.node(gate.inputs[1]).dtype != g.node(up.inputs[1]).dtype) continue;
     Node fused = sw;
     fused.op = Op::kMatMulSwiGLU;
     fused.inputs = {gate.inputs[0], gate.inputs[1], up.inputs[1]};
-    rep[static_cast<size_t>(i)] = std::move(fused);
-    has_rep[static_cast<size_t>(i)] = true;
-    keep[static_cast<size_t>(gi)] = false;
-    keep[static_cast<size_t>(ui)] = false;
+    f.replace(i, std::move(fused), {gi, ui});
   }
-  return rebuild(g, keep, rep, has_rep);
+  return f.result();
 }
 
 Graph merge_parallel_matmuls(const Graph& g) {
@@ -193,28 +200,23 @@ Graph merge_parallel_matmuls(const Graph& g) {
 }
 
 Graph fuse_matmul_add(const Graph& g) {
-  const auto uses = consumer_counts(g);
-  const size_t n = static_cast<size_t>(g.size());
-  std::vector<bool> keep(n, true), has_rep(n, false);
-  std::vector<Node> rep(n);
+  Fusion f(g);
   for (NodeId i = 0; i < g.size(); ++i) {
     const Node& add = g.node(i);
     if (add.op != Op::kAdd || add.inputs[0] == add.inputs[1]) continue;
     for (int side : {1, 0}) {  // float addition commutes exactly: either operand may be the product
       const NodeId mi = add.inputs[static_cast<size_t>(side)], ri = add.inputs[static_cast<size_t>(1 - side)];
       const Node& mm = g.node(mi);
-      if (mm.op != Op::kMatMul || uses[static_cast<size_t>(mi)] != 1 || mm.shape != add.shape) continue;
+      if (mm.op != Op::kMatMul || f.uses_of(mi) != 1 || mm.shape != add.shape) continue;
       if (g.node(ri).dtype != DType::F32 || g.node(ri).shape != add.shape) continue;
       Node fused = add;
       fused.op = Op::kMatMulAdd;
       fused.inputs = {mm.inputs[0], mm.inputs[1], ri};
-      rep[static_cast<size_t>(i)] = std::move(fused);
-      has_rep[static_cast<size_t>(i)] = true;
-      keep[static_cast<size_t>(mi)] = false;
+      f.replace(i, std::move(fused), {mi});
       break;
     }
   }
-  return rebuild(g, keep, rep, has_rep);
+  return f.result();
 }
 
 MemoryPlan plan_memory(const Graph& g) {
