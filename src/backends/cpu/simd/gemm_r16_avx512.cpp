@@ -21,8 +21,12 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-constexpr size_t kPrefetchBlocks = 16;     // L2 prefetch distance, tiles of 3+ tokens
-constexpr size_t kPrefetchBlocksNear = 8;  // L1 prefetch distance, tiles of 1-2 tokens
+// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 8 blocks ahead,
+// 3+ tokens into L2 16 ahead.
+template <int NT>
+constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
+template <int NT>
+constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
 // Loads the 8 column-group registers of one packed block (unsigned weights).
 template <bool kQ4>
@@ -59,14 +63,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     // - three tokens and more: T1, 16 ahead. At four tokens T0 read 4-8% slower: the tile's
     //   arithmetic then hides the latency itself, and the extra L1 fills cost it.
     // Prefetching past the end of the matrix is harmless.
-    if constexpr (NT <= 2) {
-      for (size_t off = 0; off < kBlockBytes; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocksNear * kBlockBytes + off), _MM_HINT_T0);
-      }
-    } else {
-      for (size_t off = 0; off < kBlockBytes; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBlocks * kBlockBytes + off), _MM_HINT_T1);
-      }
+    for (size_t off = 0; off < kBlockBytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kAheadBlocks<NT> * kBlockBytes + off),
+                   static_cast<_mm_hint>(kPrefetchHint<NT>));
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
