@@ -1,6 +1,7 @@
 // Paged attention (src/backends/cpu/attention.cpp) on every available ISA against a plain
 // double-precision softmax attention: odd head sizes, GQA groups, positions crossing blocks,
-// several sequences per step (prefill chunks and decode tokens mixed), f32/f16/int8 caches.
+// several sequences per step (prefill chunks and decode tokens mixed), f32/f16/int8 caches,
+// contexts long enough to be cut into several key segments.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,7 +40,7 @@ class AttentionRun {
     c.n_kv_heads = s.n_kv;
     c.head_dim = s.head_dim;
     c.block_size = s.block_size;
-    c.n_blocks = 64;
+    c.n_blocks = 256;
     c.dtype = t;
     cache_ = kv::KVCache::create(c).value();
   }
@@ -48,8 +49,9 @@ class AttentionRun {
   }
 
   // chunks[i] = number of new tokens of sequence i in this step (0: absent); sequences'
-  // tokens are interleaved round-robin so runs of one sequence are short and scattered.
-  void step(const std::vector<int32_t>& chunks, std::mt19937& rng, const std::string& what) {
+  // tokens are interleaved round-robin so runs of one sequence are short and scattered. Every
+  // `check_every`-th token and the last are checked (the reference is slow over long chunks).
+  void step(const std::vector<int32_t>& chunks, std::mt19937& rng, const std::string& what, int64_t check_every = 1) {
     const int32_t nh = s_.n_kv * s_.group, hd = s_.head_dim;
     graph::StepContext st;
     st.cache = cache_.get();
@@ -95,6 +97,7 @@ class AttentionRun {
     const bool lossy = cache_->config().dtype != DType::F32;
     const double loose = cache_->config().dtype == DType::I8 ? 0.06 : 5e-3;
     for (int64_t t = 0; t < n; ++t) {
+      if (t % check_every != 0 && t != n - 1) continue;
       const size_t si = static_cast<size_t>(st.token_seq[size_t(t)]);
       const int32_t pos = st.positions[size_t(t)];
       for (int32_t h = 0; h < nh; ++h) {
@@ -178,6 +181,11 @@ TEST(PagedAttention, MatchesReferenceOnEveryIsaShapeAndCacheType) {
         run.step({1, 14, 1}, rng, what + " step2");
         // Step 3: decode only.
         run.step({1, 1, 1}, rng, what + " step3");
+        // Steps 4-5: long chunks, then decode, past several segments of keys (attention.cpp's
+        // kSegmentKeys, where the kv heads do not divide among the 2 threads), whose softmax
+        // states are merged.
+        run.step({530, 0, 0}, rng, what + " step4", 41);
+        run.step({1, 1, 1}, rng, what + " step5");
         if (HasFatalFailure()) return;
       }
     }
@@ -187,7 +195,8 @@ TEST(PagedAttention, MatchesReferenceOnEveryIsaShapeAndCacheType) {
 // A token's output must not depend on what else is in the batch: a prompt run as one step,
 // one token per step, and interleaved with another sequence give bit-identical rows.
 TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
-  const int32_t hd = 64, nkv = 2, group = 3, nh = nkv * group, n = 40;
+  // 3 kv heads on 2 threads and 600 positions: several of attention.cpp's key segments.
+  const int32_t hd = 64, nkv = 3, group = 2, nh = nkv * group, n = 600;
   for (DType t : {DType::F32, DType::F16, DType::I8}) {
     std::mt19937 rng(5);
     Tensor q = random_tensor(n, nh * hd, rng, 1.5f), k = random_tensor(n, nkv * hd, rng, 1.5f);
@@ -201,7 +210,7 @@ TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
     c.n_layers = 1;
     c.n_kv_heads = nkv;
     c.head_dim = hd;
-    c.n_blocks = 32;
+    c.n_blocks = 96;
     c.dtype = t;
     ThreadPool pool(2);
     auto run = [&](int mode) {

@@ -7,10 +7,19 @@
 // query of the tile and group against it with an online softmax per query
 // (attention_kernels.h), so no score matrix is ever built and each K/V byte is read once per
 // tile rather than once per query head.
+//
+// Where the kv heads do not divide evenly among the threads, a tile's keys are also cut into
+// segments of kSegmentKeys positions (flash-decoding): each segment of each kv head is its own
+// work item, and the segments' softmax states are merged in order at the end. Without it a
+// one-sequence decode step has only as many items as kv heads (smollm2: 3 on 2 threads, one
+// thread doing two thirds of the attention). The cuts sit at fixed positions, so a query's
+// arithmetic still depends only on its own row and position (and the thread count), never on
+// what else is in the batch.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -28,14 +37,35 @@ namespace {
 // accumulators stay in L1/L2 (32 x head_dim 128 x 4 bytes = 16 KiB).
 constexpr int32_t kTileQueries = 32;
 
+// Keys per segment (rounded down to whole blocks, at least one). Each item and merge costs
+// about a block's work (bench_kernels --attention, one sequence, 3 kv heads on 2 threads): 64-
+// or 128-key segments were slower than none up to 2048 positions, and 256 took 130 us per
+// layer at 4096 where 512 took 111 (both with a first, scalar merge). With 512, us per
+// layer: 18.8 -> 17.5 at 600 positions, 30.0 -> 24.6 at 1024, 57.8 -> 46.9 at 2048; where
+// there was little to balance, 16 sequences x 1024 409 -> 405, 16 x 600 238 -> 251. Inside a
+// model on this 2-core host the cold KV reads bound attention instead (smollm2 tg2048: 36.0 ->
+// 35.3 us per call); the split is for hosts with more threads than kv heads.
+constexpr int32_t kSegmentKeys = 512;
+
 struct Tile {
   int64_t t0 = 0, t1 = 0;  // tokens [t0, t1) of the batch
   int32_t seq = 0;
   int32_t max_pos = 0;
+  int32_t n_seg = 1;        // segments of its keys
+  size_t partial_off = 0;   // where its segments' softmax states start in Job::partials
+};
+
+// A work item: one tile of queries against blocks [b0, b1) of one kv head, segment `seg` of
+// the tile's n_seg.
+struct Item {
+  int32_t tile = 0, kvh = 0, seg = 0, b0 = 0, b1 = 0;
+  int64_t cost = 0;
 };
 
 struct Scratch {
   std::vector<float> q, acc, m, l, scores, kt, v;
+  std::vector<const float*> merge_acc;  // merge_segments: one query's segment states
+  std::vector<float> merge_m, merge_l, merge_w;
   std::vector<int32_t> visible;
 };
 
@@ -48,7 +78,52 @@ struct Job {
   int32_t group;
   float scale;
   Tensor& y;
+  const std::vector<Tile>& tiles;
+  // Softmax states of the segments of tiles with n_seg > 1: per tile, kv head and segment, one
+  // slot of nq * (head_dim + 2) floats (acc, then m, then l).
+  std::vector<float>& partials;
+  // Per tile and kv head: segments not yet finished; the thread that finishes the last merges.
+  std::atomic<int32_t>* segments_left;
 };
+
+size_t slot_floats(const Job& job, const Tile& tile) {
+  const size_t nq = static_cast<size_t>(tile.t1 - tile.t0) * static_cast<size_t>(job.group);
+  return nq * (static_cast<size_t>(job.a.head_dim) + 2);
+}
+
+float* partial_slot(const Job& job, const Tile& tile, int32_t kvh, int32_t seg) {
+  return job.partials.data() + tile.partial_off +
+         (static_cast<size_t>(kvh) * static_cast<size_t>(tile.n_seg) + static_cast<size_t>(seg)) * slot_floats(job, tile);
+}
+
+// Where query qi of the tile's kv head kvh (token qi / group, head kvh * group + qi % group)
+// writes its output.
+float* output_row(const Job& job, const Tile& tile, int32_t kvh, size_t qi) {
+  const int64_t tt = static_cast<int64_t>(qi) / job.group, g = static_cast<int64_t>(qi) % job.group;
+  return job.y.data_as<float>() + (tile.t0 + tt) * job.y.cols() + (kvh * job.group + g) * job.a.head_dim;
+}
+
+// Gathers each query's segment states of (tile, kvh) and merges them into its output
+// (AttnKernels::merge).
+void merge_segments(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
+  const size_t nq = static_cast<size_t>(tile.t1 - tile.t0) * static_cast<size_t>(job.group);
+  const size_t hd = static_cast<size_t>(job.a.head_dim);
+  const size_t n = static_cast<size_t>(tile.n_seg);
+  s.merge_acc.resize(n);
+  s.merge_m.resize(n);
+  s.merge_l.resize(n);
+  s.merge_w.resize((n + kAttnKeyChunk - 1) / kAttnKeyChunk * kAttnKeyChunk);
+  for (size_t qi = 0; qi < nq; ++qi) {
+    for (size_t seg = 0; seg < n; ++seg) {
+      const float* p = partial_slot(job, tile, kvh, static_cast<int32_t>(seg));
+      s.merge_acc[seg] = p + qi * hd;
+      s.merge_m[seg] = p[nq * hd + qi];
+      s.merge_l[seg] = p[nq * hd + nq + qi];
+    }
+    job.kern.merge(tile.n_seg, s.merge_acc.data(), s.merge_m.data(), s.merge_l.data(), job.a.head_dim,
+                   s.merge_w.data(), output_row(job, tile, kvh, qi));
+  }
+}
 
 // Block b of seq (this layer, kv head kvh): where its keys and values start.
 std::pair<const char*, const char*> block_data(const Job& job, const kv::SequenceKV& seq, int32_t b, int32_t kvh) {
@@ -74,16 +149,12 @@ void prefetch_kv(const char* k, const char* v, int32_t bytes) {
   }
 }
 
-// A work item: one tile of queries against one kv head.
-struct ItemRef {
-  const Tile* tile = nullptr;
-  int32_t kvh = 0;
-};
-
 // `next`: the item this thread runs after this one (null if none), whose first blocks are
 // asked for while this one ends; `announced`: this item's first blocks were asked for so by
 // the previous item.
-void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s, const ItemRef* next, bool announced) {
+void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bool announced) {
+  const Tile& tile = job.tiles[static_cast<size_t>(item.tile)];
+  const int32_t kvh = item.kvh;
   const int32_t hd = job.a.head_dim, group = job.group;
   const auto& cc = job.cache.config();
   const int32_t bs = cc.block_size;
@@ -121,7 +192,7 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s, const I
   qs.l = s.l.data();
   qs.acc = s.acc.data();
   const kv::SequenceKV& seq = *job.step.seqs[static_cast<size_t>(tile.seq)];
-  const int32_t last_block = tile.max_pos / bs;
+  const int32_t last_block = item.b1 - 1;
   // Blocks lie anywhere in the cache, so the hardware prefetcher cannot run ahead of a block
   // change (batched decode reads every sequence's whole KV each step): the software asks for
   // them along this thread's stream of blocks, this item's and then the next item's. Each
@@ -131,9 +202,11 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s, const I
   qs.prefetch_bytes = static_cast<int32_t>(static_cast<size_t>(hd) * static_cast<size_t>(bs) * dtype_info(cc.dtype).type_size);
   auto stream_block = [&](int32_t j) -> std::pair<const char*, const char*> {
     if (j <= last_block) return block_data(job, seq, j, kvh);
-    const int32_t jn = j - last_block - 1;
-    if (next == nullptr || jn > next->tile->max_pos / bs) return {nullptr, nullptr};
-    return block_data(job, *job.step.seqs[static_cast<size_t>(next->tile->seq)], jn, next->kvh);
+    if (next == nullptr) return {nullptr, nullptr};
+    const int32_t jn = next->b0 + (j - last_block - 1);
+    if (jn >= next->b1) return {nullptr, nullptr};
+    const Tile& nt = job.tiles[static_cast<size_t>(next->tile)];
+    return block_data(job, *job.step.seqs[static_cast<size_t>(nt.seq)], jn, next->kvh);
   };
   auto prefetch_block = [&](int32_t j, bool into_l1) {
     const auto [kb, vb] = stream_block(j);
@@ -145,9 +218,11 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s, const I
     }
   };
   if (!announced) {
-    for (int32_t j = 0; j < kL2AheadBlocks && j <= last_block; ++j) prefetch_block(j, /*into_l1=*/j == 0);
+    for (int32_t j = item.b0; j < item.b0 + kL2AheadBlocks && j <= last_block; ++j) {
+      prefetch_block(j, /*into_l1=*/j == item.b0);
+    }
   }
-  for (int32_t b = 0; b <= last_block; ++b) {
+  for (int32_t b = item.b0; b <= last_block; ++b) {
     prefetch_block(b + kL2AheadBlocks, /*into_l1=*/false);
     std::tie(qs.prefetch_k, qs.prefetch_v) = stream_block(b + 1);
     const int32_t first = b * bs;
@@ -193,14 +268,24 @@ void run_item(const Job& job, const Tile& tile, int32_t kvh, Scratch& s, const I
     }
     job.kern.block(qs, s.visible.data(), kt, kt_stride, v, job.scale, s.scores.data());
   }
-  for (int32_t tt = 0; tt < n_tok; ++tt) {
-    for (int32_t g = 0; g < group; ++g) {
-      const size_t qi = static_cast<size_t>(tt * group + g);
-      float* out = job.y.data_as<float>() + (tile.t0 + tt) * job.y.cols() + static_cast<int64_t>(kvh * group + g) * hd;
+  if (tile.n_seg == 1) {
+    for (size_t qi = 0; qi < static_cast<size_t>(nq); ++qi) {
+      float* out = output_row(job, tile, kvh, qi);
       const float* acc = s.acc.data() + qi * static_cast<size_t>(hd);
       const float inv = 1.0f / s.l[qi];
       for (int32_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
     }
+    return;
+  }
+  float* slot = partial_slot(job, tile, kvh, item.seg);
+  std::copy(s.acc.begin(), s.acc.begin() + static_cast<std::ptrdiff_t>(qhd), slot);
+  std::copy(s.m.begin(), s.m.end(), slot + qhd);
+  std::copy(s.l.begin(), s.l.end(), slot + qhd + static_cast<size_t>(nq));
+  // The last of the tile's segments to finish merges them all (acq_rel: it sees the others'
+  // slots).
+  if (job.segments_left[static_cast<size_t>(item.tile) * static_cast<size_t>(job.a.n_head_kv) + static_cast<size_t>(kvh)]
+          .fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    merge_segments(job, tile, kvh, s);
   }
 }
 
@@ -255,22 +340,41 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
     tiles.back().max_pos = std::max(tiles.back().max_pos, pos);
   }
 
-  // 3. Work items (tile, kv head), costliest first, handed out dynamically: causal tiles differ
-  // in length, so a static split would leave one thread idle.
-  struct Item {
-    int32_t tile, kvh;
-    int64_t cost;
-  };
+  // 3. Work items (tile, kv head, segment), costliest first, handed out dynamically: causal
+  // tiles differ in length, so a static split would leave one thread idle.
+  const int32_t bs = cc.block_size;
+  // Kv heads that divide evenly among the threads balance already: no segments, no merge.
+  const bool segmented = nkv % pool.size() != 0;
+  const int32_t seg_blocks = segmented ? std::max(1, kSegmentKeys / bs) : std::numeric_limits<int32_t>::max();
   std::vector<Item> items;
   int64_t total = 0;
+  size_t partial_floats = 0;
   for (size_t i = 0; i < tiles.size(); ++i) {
-    const int64_t cost = (tiles[i].t1 - tiles[i].t0) * group * (tiles[i].max_pos + 1) * static_cast<int64_t>(hd);
-    for (int32_t h = 0; h < nkv; ++h) items.push_back({static_cast<int32_t>(i), h, cost});
-    total += cost * nkv;
+    Tile& tile = tiles[i];
+    const int32_t n_blocks = tile.max_pos / bs + 1;
+    tile.n_seg = 1 + (n_blocks - 1) / seg_blocks;
+    const int64_t rows = (tile.t1 - tile.t0) * group;
+    for (int32_t h = 0; h < nkv; ++h) {
+      for (int32_t seg = 0; seg < tile.n_seg; ++seg) {
+        const int32_t b0 = seg * seg_blocks, b1 = n_blocks - b0 > seg_blocks ? b0 + seg_blocks : n_blocks;
+        const int64_t keys = std::min(tile.max_pos + 1, b1 * bs) - b0 * bs;
+        items.push_back({static_cast<int32_t>(i), h, seg, b0, b1, rows * keys * static_cast<int64_t>(hd)});
+        total += items.back().cost;
+      }
+    }
+    if (tile.n_seg > 1) {
+      tile.partial_off = partial_floats;
+      partial_floats += static_cast<size_t>(nkv) * static_cast<size_t>(tile.n_seg) * static_cast<size_t>(rows) *
+                        (static_cast<size_t>(hd) + 2);
+    }
   }
   std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& z) { return x.cost > z.cost; });
+  std::vector<float> partials(partial_floats);
+  const size_t n_pairs = tiles.size() * static_cast<size_t>(nkv);
+  std::unique_ptr<std::atomic<int32_t>[]> segments_left(new std::atomic<int32_t>[n_pairs]);
+  for (size_t i = 0; i < n_pairs; ++i) segments_left[i].store(tiles[i / static_cast<size_t>(nkv)].n_seg, std::memory_order_relaxed);
   const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
-  const Job job{q, a, step, cache, kern, group, scale, y};
+  const Job job{q, a, step, cache, kern, group, scale, y, tiles, partials, segments_left.get()};
   std::atomic<size_t> next{0};
   // Each thread claims its next item before running the current one, so that the current
   // one's last blocks can ask for the next one's first; but only while at least one item per
@@ -283,11 +387,9 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
     while (cur < items.size()) {
       size_t nx = items.size();
       if (next.load(std::memory_order_relaxed) + static_cast<size_t>(nt) <= items.size()) nx = next.fetch_add(1);
-      ItemRef after;
-      if (nx < items.size()) after = {&tiles[static_cast<size_t>(items[nx].tile)], items[nx].kvh};
-      run_item(job, tiles[static_cast<size_t>(items[cur].tile)], items[cur].kvh, s,
-               after.tile != nullptr ? &after : nullptr, announced);
-      announced = after.tile != nullptr;
+      const Item* after = nx < items.size() ? &items[nx] : nullptr;
+      run_item(job, items[cur], s, after, announced);
+      announced = after != nullptr;
       cur = nx < items.size() ? nx : next.fetch_add(1);
     }
   };

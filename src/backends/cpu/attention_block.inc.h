@@ -255,7 +255,37 @@ inline void dequant_rows(const int8_t* q, const float* scale, int32_t rows, int3
   }
 }
 
+// One query's output from its segments' softmax states (attention.cpp's key segments): with M
+// the largest m_s of the segments that saw a key (l_s > 0), w_s = exp(m_s - M),
+// out = (sum_s w_s acc_s) * (1 / sum_s w_s l_s), segments added in order. w holds n floats of
+// scratch (rounded up to 16).
+inline void merge_segments(int32_t n, const float* const* acc, const float* m, const float* l, int32_t head_dim,
+                           float* w, float* out) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int32_t s = 0; s < n; ++s) {
+    if (l[s] > 0.0f) mx = std::max(mx, m[s]);
+  }
+  for (int32_t s = 0; s < n; s += kAttnKeyChunk) {
+    const int32_t c = std::min(kAttnKeyChunk, n - s);
+    sub(V16::load_n(m + s, c), V16::set1(mx)).exp().store(w + s);
+  }
+  float sum = 0.0f;
+  for (int32_t s = 0; s < n; ++s) {
+    if (l[s] > 0.0f) sum += w[s] * l[s];
+  }
+  const V16 inv = V16::set1(1.0f / sum);
+  for (int32_t i = 0; i < head_dim; i += kAttnKeyChunk) {
+    const int32_t c = std::min(kAttnKeyChunk, head_dim - i);
+    V16 a = V16::zero();
+    for (int32_t s = 0; s < n; ++s) {
+      if (l[s] > 0.0f) a = fma(V16::set1(w[s]), V16::load_n(acc[s] + i, c), a);
+    }
+    mul(a, inv).store_n(out + i, c);
+  }
+}
+
 inline const AttnKernels& kernels() {
-  static const AttnKernels k = {&attend_block, &attend_block_f16, &half_to_float, &dequant_cols, &dequant_rows};
+  static const AttnKernels k = {&attend_block, &attend_block_f16, &half_to_float, &dequant_cols, &dequant_rows,
+                                &merge_segments};
   return k;
 }

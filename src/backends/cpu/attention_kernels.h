@@ -56,12 +56,20 @@ using DequantI8Fn = void (*)(const int8_t* q, int64_t q_stride, const float* sca
 // Same for a value block, whose scale is per row: dst[i][j] = scale[i] * q[i][j].
 using DequantI8RowsFn = void (*)(const int8_t* q, const float* scale, int32_t rows, int32_t cols, float* dst);
 
+// One query's output from the softmax states of its n key segments (attention.cpp): acc[s] is
+// segment s's [head_dim] accumulator, m[s] / l[s] its running max / sum (l == 0: the segment
+// held no key the query sees, and adds nothing). out = sum_s exp(m_s - M) acc_s divided by
+// sum_s exp(m_s - M) l_s, M the largest m_s. w: scratch of n floats rounded up to 16.
+using AttnMergeFn = void (*)(int32_t n, const float* const* acc, const float* m, const float* l, int32_t head_dim,
+                             float* w, float* out);
+
 struct AttnKernels {
   AttnBlockFn block = nullptr;
   AttnBlockF16Fn block_f16 = nullptr;
   HalfToFloatFn half_to_float = nullptr;
   DequantI8Fn dequant_cols = nullptr;
   DequantI8RowsFn dequant_rows = nullptr;
+  AttnMergeFn merge = nullptr;
 };
 
 // The kernels of an ISA (must be available: isa_available()); attn_kernels() is the active ISA's.
