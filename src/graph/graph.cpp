@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include <atomic>
+
 #include "core/check.h"
 
 namespace autoglm::graph {
@@ -27,10 +29,37 @@ const char* op_name(Op op) {
   return "?";
 }
 
+uint64_t Graph::next_revision() {
+  static std::atomic<uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+Graph& Graph::operator=(const Graph& o) {
+  if (this != &o) {
+    nodes_ = o.nodes_;
+    outputs_ = o.outputs_;
+    plan_ = o.plan_;
+    revision_ = next_revision();
+  }
+  return *this;
+}
+
+Graph& Graph::operator=(Graph&& o) noexcept {
+  if (this != &o) {
+    nodes_ = std::move(o.nodes_);
+    outputs_ = std::move(o.outputs_);
+    plan_ = std::move(o.plan_);
+    revision_ = next_revision();
+    o.revision_ = next_revision();
+  }
+  return *this;
+}
+
 NodeId Graph::push(Node node) {
   for (NodeId in : node.inputs) AG_CHECK(in >= 0 && in < size());
   plan_ = MemoryPlan();
   nodes_.push_back(std::move(node));
+  revision_ = next_revision();
   return size() - 1;
 }
 

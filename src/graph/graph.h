@@ -96,12 +96,13 @@ class Graph {
   NodeId swiglu_paired(NodeId gate_up);  // x[n, 2m] (kSwiGLUPaired) -> [n, m]
   NodeId get_rows(NodeId x, NodeId ids);
 
-  void mark_output(NodeId id) { outputs_.push_back(id); }
+  void mark_output(NodeId id) {
+    outputs_.push_back(id);
+    revision_ = next_revision();
+  }
   const std::vector<NodeId>& outputs() const { return outputs_; }
-  std::vector<NodeId>& mutable_outputs() { return outputs_; }
 
   const Node& node(NodeId id) const { return nodes_[static_cast<size_t>(id)]; }
-  Node& mutable_node(NodeId id) { return nodes_[static_cast<size_t>(id)]; }
   const std::vector<Node>& nodes() const { return nodes_; }
   int32_t size() const { return static_cast<int32_t>(nodes_.size()); }
   // Finds an input node by name (-1 if none).
@@ -112,12 +113,32 @@ class Graph {
 
   // Set by the memory-planning pass; any change to the nodes drops it.
   const MemoryPlan* memory_plan() const { return plan_.offsets.empty() ? nullptr : &plan_; }
-  void set_memory_plan(MemoryPlan p) { plan_ = std::move(p); }
+  void set_memory_plan(MemoryPlan p) {
+    plan_ = std::move(p);
+    revision_ = next_revision();
+  }
+
+  // Names this graph's contents: a value no other graph state in the process has had, new on
+  // construction, copy, move and every change (a graph changes only through push, mark_output
+  // and set_memory_plan). The executor keeps a run's setup per revision (executor.h).
+  uint64_t revision() const { return revision_; }
+
+  Graph() = default;
+  Graph(const Graph& o) : nodes_(o.nodes_), outputs_(o.outputs_), plan_(o.plan_) {}
+  Graph(Graph&& o) noexcept : nodes_(std::move(o.nodes_)), outputs_(std::move(o.outputs_)), plan_(std::move(o.plan_)) {
+    o.revision_ = next_revision();
+  }
+  Graph& operator=(const Graph& o);
+  Graph& operator=(Graph&& o) noexcept;
+  ~Graph() = default;
 
  private:
+  static uint64_t next_revision();
+
   std::vector<Node> nodes_;
   std::vector<NodeId> outputs_;
   MemoryPlan plan_;
+  uint64_t revision_ = next_revision();
 };
 
 }  // namespace autoglm::graph

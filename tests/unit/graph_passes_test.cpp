@@ -178,6 +178,62 @@ TEST(MemoryPlan, ArenaExecutionMatchesPerNodeBuffers) {
   EXPECT_EQ(ex.last_peak_bytes(), planned.memory_plan()->arena_bytes);
 }
 
+// The executor keeps a planned graph's run setup per Graph::revision(): a graph changed after a
+// run, a copy, a larger graph growing the arena, and then the first graph again must all give
+// what a fresh executor gives.
+TEST(MemoryPlan, KeptRunSetupFollowsGraphChanges) {
+  auto planned = [](Graph g) {
+    g.set_memory_plan(plan_memory(g));
+    return g;
+  };
+  auto chain = [](int layers, uint32_t seed) {
+    Graph g;
+    auto x = g.weight("x", random_f32({3, 48}, seed));
+    auto w = g.weight("w", random_f32({48, 48}, seed + 1));
+    for (int i = 0; i < layers; ++i) x = g.add(x, g.matmul(g.rms_norm(x, 1e-5f), w));
+    g.mark_output(x);
+    return g;
+  };
+  auto values = [](const std::vector<Tensor>& outs) {
+    std::vector<std::vector<float>> r;
+    for (const Tensor& t : outs) r.emplace_back(t.data_as<float>(), t.data_as<float>() + t.numel());
+    return r;
+  };
+  auto fresh = [&](const Graph& g) {
+    cpu::CpuBackend cpu;
+    Executor ex({&cpu});
+    ThreadPool pool(2);
+    StepContext step;
+    return values(ex.run(g, step, pool).value());
+  };
+  cpu::CpuBackend cpu;
+  Executor ex({&cpu});
+  ThreadPool pool(2);
+  StepContext step;
+  auto kept = [&](const Graph& g) { return values(ex.run(g, step, pool).value()); };
+
+  Graph a = planned(chain(3, 51));
+  const auto a_out = fresh(a);
+  EXPECT_EQ(kept(a), a_out);
+  EXPECT_EQ(kept(a), a_out);  // from the kept setup
+  const uint64_t before = a.revision();
+  a.mark_output(a.add(a.outputs()[0], a.outputs()[0]));  // changed after a run
+  EXPECT_NE(a.revision(), before);
+  a = planned(a);
+  EXPECT_EQ(kept(a), fresh(a));
+  const Graph copy = a;
+  EXPECT_EQ(kept(copy), fresh(a));
+  Graph big = planned(chain(12, 61));  // more arena than a's plan
+  Graph wide;
+  auto x = wide.weight("x", random_f32({64, 256}, 71));
+  wide.mark_output(wide.matmul(x, wide.weight("w", random_f32({256, 256}, 72))));
+  wide = planned(wide);
+  EXPECT_EQ(kept(big), fresh(big));
+  EXPECT_EQ(kept(wide), fresh(wide));  // grows the arena: every kept setup is dropped
+  EXPECT_EQ(kept(a), fresh(a));
+  EXPECT_EQ(kept(big), fresh(big));
+}
+
 }  // namespace
 }  // namespace autoglm::graph
 
