@@ -11,6 +11,7 @@
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
 //                                       [--group 3] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
+//   build/bin/bench_kernels --pipes [--reps 7]
 //
 // --stream: decode's memory side instead. One token (--tokens: a batched decode step's several)
 // against a 1 GiB packed matrix (far past any cache) through matmul_packed on the default thread
@@ -30,6 +31,13 @@
 // qwen2.5-0.5b's by default) to be far past any cache, with gate and up as two packed matrices
 // and as one paired matrix (WeightLoader::gate_up's layout), alternating each round with
 // the read probe: GB/s of weights for each.
+//
+// --pipes (AVX-512 VNNI): which other instructions take vpdpbusd's execution slots. A loop of 8
+// independent vpdpbusd, alone and with a float multiply and an fma, 2 vpaddd or 2 vcvtdq2ps on
+// registers of their own: the time each added instruction costs, in vpdpbusd slots (1: it runs
+// where vpdpbusd would, 0: elsewhere). The packed tiles do 8 vpdpbusd per block and token plus a
+// scale multiply and an fma, so where those take a slot each the tile tops out at 8/10 of the
+// int8 roofline.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -105,6 +113,59 @@ __attribute__((target("avx512f,avx512vnni"))) int64_t vnni_loop(int64_t iters) {
   int64_t r = 0;
   for (int32_t v : lanes) r += v;
   return r;
+}
+
+// --pipes: 8 vpdpbusd per iteration on 8 accumulators, plus 2 instructions of kind E (0: none,
+// 1: vmulps + vfmadd231ps, 2: vpaddd, 3: vcvtdq2ps) writing registers nothing reads, so none
+// waits on another. In assembly: compiled from intrinsics, the loop kept extra moves.
+template <int E>
+__attribute__((target("avx512f,avx512vnni"))) void pipes_loop(int64_t iters) {
+#define AG_DP(r) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #r "\n\t"
+#define AG_DP8 AG_DP(0) AG_DP(1) AG_DP(2) AG_DP(3) AG_DP(4) AG_DP(5) AG_DP(6) AG_DP(7)
+  for (int64_t i = 0; i < iters; ++i) {
+    if constexpr (E == 0) __asm__ volatile(AG_DP8 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7");
+    if constexpr (E == 1) {
+      __asm__ volatile(AG_DP8 "vmulps %%zmm29, %%zmm28, %%zmm10\n\tvfmadd231ps %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 2) {
+      __asm__ volatile(AG_DP8 "vpaddd %%zmm29, %%zmm28, %%zmm10\n\tvpaddd %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 3) {
+      __asm__ volatile(AG_DP8 "vcvtdq2ps %%zmm29, %%zmm10\n\tvcvtdq2ps %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+  }
+#undef AG_DP
+#undef AG_DP8
+}
+
+int pipes(int reps) {
+  using autoglm::cpu::Isa;
+  if (!autoglm::cpu::isa_available(Isa::kAvx512)) {
+    std::fprintf(stderr, "bench_kernels --pipes: needs AVX-512 VNNI\n");
+    return 2;
+  }
+  constexpr int64_t kIters = 20'000'000;
+  auto ns_per_iter = [&](void (*loop)(int64_t)) {
+    std::vector<double> t;
+    for (int r = 0; r < reps; ++r) {
+      const auto t0 = Clock::now();
+      loop(kIters);
+      t.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / static_cast<double>(kIters));
+    }
+    return median(t);
+  };
+  const double base = ns_per_iter(pipes_loop<0>);
+  std::printf("8 vpdpbusd: %.3f ns per iteration, median of %d\n", base, reps);
+  const char* names[] = {"", "vmulps + vfmadd231ps", "2 vpaddd", "2 vcvtdq2ps"};
+  void (*loops[])(int64_t) = {nullptr, pipes_loop<1>, pipes_loop<2>, pipes_loop<3>};
+  for (int e = 1; e <= 3; ++e) {
+    const double t = ns_per_iter(loops[e]);
+    std::printf("+ %-20s %.3f ns: %.2f vpdpbusd slots per added instruction\n", names[e], t, (t - base) / base * 8.0 / 2.0);
+  }
+  return 0;
 }
 
 // Without VNNI (AVX2): the packed Q4_0/Q4_K kernels' inner step, vpmaddubsw (32 u8 x s8
@@ -384,6 +445,9 @@ int main(int argc, char** argv) {
                       kk <= (1 << 16) && tokens > 0 && tokens <= 64;
       return ok ? mlp(ff, kk, tokens, reps) : 2;
     }
+#if defined(__x86_64__)
+    if (std::strcmp(argv[i], "--pipes") == 0) return reps > 0 ? pipes(reps) : 2;
+#endif
     if (std::strcmp(argv[i], "--attention") == 0) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
       const int64_t layers = arg(argc, argv, "--layers", 30), block = arg(argc, argv, "--block", 16);
