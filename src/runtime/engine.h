@@ -115,6 +115,8 @@ class Engine {
   // Runs tokens at positions [start, start + n) of seq and returns the logits of the last one.
   // Tokens must be valid ids. For tests and tools (perplexity, logits comparisons).
   Result<std::vector<float>> eval(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start);
+  // The same, the last token's logits as row 0 of a view that the next step overwrites.
+  Result<StepLogits> eval_view(kv::SequenceKV& seq, const std::vector<TokenId>& tokens, int32_t start);
   kv::KVCache& kv_cache() { return *cache_; }
 
   struct Perplexity {
