@@ -33,11 +33,13 @@
 // the read probe: GB/s of weights for each.
 //
 // --pipes (AVX-512 VNNI): which other instructions take vpdpbusd's execution slots. A loop of 8
-// independent vpdpbusd, alone and with a float multiply and an fma, 2 vpaddd or 2 vcvtdq2ps on
-// registers of their own: the time each added instruction costs, in vpdpbusd slots (1: it runs
-// where vpdpbusd would, 0: elsewhere). The packed tiles do 8 vpdpbusd per block and token plus a
-// scale multiply and an fma, so where those take a slot each the tile tops out at 8/10 of the
-// int8 roofline.
+// independent vpdpbusd, alone and with a float multiply and an fma, or two of another
+// instruction, on registers of their own: the time each added instruction costs, in vpdpbusd
+// slots (1: it runs where vpdpbusd would, 0: elsewhere). The packed tiles do 8 vpdpbusd per
+// block and token plus a scale multiply and an fma, so where those take a slot each the tile
+// tops out at 8/10 of the int8 roofline. Also vpmulld, vpmaddubsw, vpaddw, vpdpwssd and a
+// broadcast load: the Q4_K tile scales each sub-block's dot with one vpmulld, which costs what
+// AVX2's vpmaddubsw + vpdpwssd route would.
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -116,8 +118,9 @@ __attribute__((target("avx512f,avx512vnni"))) int64_t vnni_loop(int64_t iters) {
 }
 
 // --pipes: 8 vpdpbusd per iteration on 8 accumulators, plus 2 instructions of kind E (0: none,
-// 1: vmulps + vfmadd231ps, 2: vpaddd, 3: vcvtdq2ps) writing registers nothing reads, so none
-// waits on another. In assembly: compiled from intrinsics, the loop kept extra moves.
+// 1: vmulps + vfmadd231ps, 2: vpaddd, 3: vcvtdq2ps, 4: vpmulld, 5: vpmaddubsw, 6: vpaddw,
+// 7: vpdpwssd, 8: vpbroadcastd from memory) writing registers nothing reads, so none waits on
+// another. In assembly: compiled from intrinsics, the loop kept extra moves.
 template <int E>
 __attribute__((target("avx512f,avx512vnni"))) void pipes_loop(int64_t iters) {
 #define AG_DP(r) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #r "\n\t"
@@ -134,6 +137,26 @@ __attribute__((target("avx512f,avx512vnni"))) void pipes_loop(int64_t iters) {
     }
     if constexpr (E == 3) {
       __asm__ volatile(AG_DP8 "vcvtdq2ps %%zmm29, %%zmm10\n\tvcvtdq2ps %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 4) {
+      __asm__ volatile(AG_DP8 "vpmulld %%zmm29, %%zmm28, %%zmm10\n\tvpmulld %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 5) {
+      __asm__ volatile(AG_DP8 "vpmaddubsw %%zmm29, %%zmm28, %%zmm10\n\tvpmaddubsw %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 6) {
+      __asm__ volatile(AG_DP8 "vpaddw %%zmm29, %%zmm28, %%zmm10\n\tvpaddw %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 7) {
+      __asm__ volatile(AG_DP8 "vpdpwssd %%zmm29, %%zmm28, %%zmm10\n\tvpdpwssd %%zmm29, %%zmm28, %%zmm11\n\t" :::
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
+    }
+    if constexpr (E == 8) {
+      __asm__ volatile(AG_DP8 "vpbroadcastd (%%rsp), %%zmm10\n\tvpbroadcastd 4(%%rsp), %%zmm11\n\t" :::
                        "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
     }
   }
@@ -159,9 +182,11 @@ int pipes(int reps) {
   };
   const double base = ns_per_iter(pipes_loop<0>);
   std::printf("8 vpdpbusd: %.3f ns per iteration, median of %d\n", base, reps);
-  const char* names[] = {"", "vmulps + vfmadd231ps", "2 vpaddd", "2 vcvtdq2ps"};
-  void (*loops[])(int64_t) = {nullptr, pipes_loop<1>, pipes_loop<2>, pipes_loop<3>};
-  for (int e = 1; e <= 3; ++e) {
+  const char* names[] = {"", "vmulps + vfmadd231ps", "2 vpaddd", "2 vcvtdq2ps", "2 vpmulld", "2 vpmaddubsw",
+                         "2 vpaddw", "2 vpdpwssd", "2 vpbroadcastd (mem)"};
+  void (*loops[])(int64_t) = {nullptr, pipes_loop<1>, pipes_loop<2>, pipes_loop<3>, pipes_loop<4>,
+                              pipes_loop<5>, pipes_loop<6>, pipes_loop<7>, pipes_loop<8>};
+  for (int e = 1; e <= 8; ++e) {
     const double t = ns_per_iter(loops[e]);
     std::printf("+ %-20s %.3f ns: %.2f vpdpbusd slots per added instruction\n", names[e], t, (t - base) / base * 8.0 / 2.0);
   }
