@@ -39,7 +39,7 @@ Status CpuBackend::execute(const graph::Graph& g, graph::NodeId id, graph::ExecS
       for (size_t i = 1; i < n.inputs.size(); ++i) ws.push_back(&in(i));
       return matmul_cat(in(0), ws, out, pool);
     }
-    case Op::kSliceCols: slice_cols(in(0), n.attrs.col_begin, out); return Status::OK();
+    case Op::kSliceCols: slice_cols(in(0), n.attrs.col_begin, out, *st.pool); return Status::OK();
     case Op::kInput:
     case Op::kWeight: break;
   }

@@ -33,8 +33,8 @@ Status matmul_swiglu_paired_packed(const Tensor& x, const Tensor& w_gate_up, Ten
 // y = [x . w1^T | x . w2^T | ...]: weights of one type and row length (merged Q/K/V);
 // every element equals what matmul() gives for its matrix alone.
 Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor& y, ThreadPool& pool);
-// y[t, :] = x[t, col_begin : col_begin + y.cols()].
-void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y);
+// y[t, :] = x[t, col_begin : col_begin + y.cols()], rows in parallel.
+void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y, ThreadPool& pool);
 // y[i, :] = dequantize(table[ids[i], :]); ids out of range -> OutOfRange.
 Status embed(const Tensor& table, const Tensor& ids, Tensor& y, ThreadPool& pool);
 // y = x / sqrt(mean(x^2) + eps) [* w]; w may be null.

@@ -78,12 +78,16 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   return Status::OK();
 }
 
-void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y) {
+void slice_cols(const Tensor& x, int64_t col_begin, Tensor& y, ThreadPool& pool) {
   const int64_t n = y.rows(), w = y.cols(), ld = x.cols();
   AG_CHECK(x.rows() == n && col_begin >= 0 && col_begin + w <= ld);
   const float* src = x.data_as<float>() + col_begin;
   float* dst = y.data_as<float>();
-  for (int64_t t = 0; t < n; ++t) std::copy(src + t * ld, src + t * ld + w, dst + t * w);
+  // Rows in parallel for prefill (qwen2.5 pp512: one thread copied ~4.5 GB/s, 2% of the step);
+  // a decode step's few rows stay on the calling thread.
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) std::copy(src + t * ld, src + t * ld + w, dst + t * w);
+  }, grain_for(w));
 }
 
 }  // namespace autoglm::cpu
