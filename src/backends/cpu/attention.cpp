@@ -55,15 +55,17 @@ struct Tile {
   size_t partial_off = 0;   // where its segments' softmax states start in Job::partials
 };
 
-// A work item: one tile of queries against blocks [b0, b1) of one kv head, segment `seg` of
-// the tile's n_seg.
+// A work item: one tile of queries against blocks [b0, b1) of one kv head: one of the tile's
+// n_seg segments (its state goes to Job::partials, the last one to finish merges), or all of
+// them (the states stay in the thread's scratch, merged at the item's end).
 struct Item {
-  int32_t tile = 0, kvh = 0, seg = 0, b0 = 0, b1 = 0;
+  int32_t tile = 0, kvh = 0, b0 = 0, b1 = 0;
   int64_t cost = 0;
 };
 
 struct Scratch {
   std::vector<float> q, acc, m, l, scores, kt, v;
+  std::vector<float> states;  // an item's segment states, when it runs all of a tile's segments
   std::vector<const float*> merge_acc;  // merge_segments: one query's segment states
   std::vector<float> merge_m, merge_l, merge_w;
   std::vector<int32_t> visible;
@@ -79,8 +81,9 @@ struct Job {
   float scale;
   Tensor& y;
   const std::vector<Tile>& tiles;
-  // Softmax states of the segments of tiles with n_seg > 1: per tile, kv head and segment, one
-  // slot of nq * (head_dim + 2) floats (acc, then m, then l).
+  int32_t seg_blocks;  // blocks per key segment
+  // Softmax states of the segments of tiles whose segments are items of their own: per tile,
+  // kv head and segment, one slot of nq * (head_dim + 2) floats (acc, then m, then l).
   std::vector<float>& partials;
   // Per tile and kv head: segments not yet finished; the thread that finishes the last merges.
   std::atomic<int32_t>* segments_left;
@@ -91,9 +94,10 @@ size_t slot_floats(const Job& job, const Tile& tile) {
   return nq * (static_cast<size_t>(job.a.head_dim) + 2);
 }
 
-float* partial_slot(const Job& job, const Tile& tile, int32_t kvh, int32_t seg) {
+// Where (tile, kvh)'s segment states start in Job::partials (one slot per segment follows).
+float* partial_slots(const Job& job, const Tile& tile, int32_t kvh) {
   return job.partials.data() + tile.partial_off +
-         (static_cast<size_t>(kvh) * static_cast<size_t>(tile.n_seg) + static_cast<size_t>(seg)) * slot_floats(job, tile);
+         static_cast<size_t>(kvh) * static_cast<size_t>(tile.n_seg) * slot_floats(job, tile);
 }
 
 // Where query qi of the tile's kv head kvh (token qi / group, head kvh * group + qi % group)
@@ -103,9 +107,9 @@ float* output_row(const Job& job, const Tile& tile, int32_t kvh, size_t qi) {
   return job.y.data_as<float>() + (tile.t0 + tt) * job.y.cols() + (kvh * job.group + g) * job.a.head_dim;
 }
 
-// Gathers each query's segment states of (tile, kvh) and merges them into its output
-// (AttnKernels::merge).
-void merge_segments(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
+// Gathers each query's segment states of (tile, kvh), n_seg slots from `slots` on, and merges
+// them into its output (AttnKernels::merge).
+void merge_segments(const Job& job, const Tile& tile, int32_t kvh, const float* slots, Scratch& s) {
   const size_t nq = static_cast<size_t>(tile.t1 - tile.t0) * static_cast<size_t>(job.group);
   const size_t hd = static_cast<size_t>(job.a.head_dim);
   const size_t n = static_cast<size_t>(tile.n_seg);
@@ -115,7 +119,7 @@ void merge_segments(const Job& job, const Tile& tile, int32_t kvh, Scratch& s) {
   s.merge_w.resize((n + kAttnKeyChunk - 1) / kAttnKeyChunk * kAttnKeyChunk);
   for (size_t qi = 0; qi < nq; ++qi) {
     for (size_t seg = 0; seg < n; ++seg) {
-      const float* p = partial_slot(job, tile, kvh, static_cast<int32_t>(seg));
+      const float* p = slots + seg * slot_floats(job, tile);
       s.merge_acc[seg] = p + qi * hd;
       s.merge_m[seg] = p[nq * hd + qi];
       s.merge_l[seg] = p[nq * hd + nq + qi];
@@ -163,9 +167,12 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
   const size_t qhd = static_cast<size_t>(nq) * static_cast<size_t>(hd);
   const int64_t kt_stride = (bs + kAttnKeyChunk - 1) / kAttnKeyChunk * kAttnKeyChunk;
   s.q.resize(qhd);
-  s.acc.assign(qhd, 0.0f);
-  s.m.assign(static_cast<size_t>(nq), -std::numeric_limits<float>::infinity());
-  s.l.assign(static_cast<size_t>(nq), 0.0f);
+  auto reset_state = [&] {
+    s.acc.assign(qhd, 0.0f);
+    s.m.assign(static_cast<size_t>(nq), -std::numeric_limits<float>::infinity());
+    s.l.assign(static_cast<size_t>(nq), 0.0f);
+  };
+  reset_state();
   s.visible.resize(static_cast<size_t>(nq));
   s.scores.resize(static_cast<size_t>(kAttnQueryBatch * kt_stride));
   for (int32_t tt = 0; tt < n_tok; ++tt) {
@@ -222,7 +229,21 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
       prefetch_block(j, /*into_l1=*/j == item.b0);
     }
   }
+  // An item running several segments keeps each one's state in s.states (slot per segment).
+  const int32_t seg0 = item.b0 / job.seg_blocks;
+  const bool whole = tile.n_seg > 1 && (last_block - item.b0) >= job.seg_blocks;
+  const size_t slot = slot_floats(job, tile);
+  if (whole) s.states.resize(static_cast<size_t>(tile.n_seg) * slot);
+  auto save_state = [&](float* dst) {
+    std::copy(s.acc.begin(), s.acc.begin() + static_cast<std::ptrdiff_t>(qhd), dst);
+    std::copy(s.m.begin(), s.m.end(), dst + qhd);
+    std::copy(s.l.begin(), s.l.end(), dst + qhd + static_cast<size_t>(nq));
+  };
   for (int32_t b = item.b0; b <= last_block; ++b) {
+    if (whole && b > item.b0 && b % job.seg_blocks == 0) {  // a segment ends: keep its state, start the next
+      save_state(s.states.data() + static_cast<size_t>(b / job.seg_blocks - 1) * slot);
+      reset_state();
+    }
     prefetch_block(b + kL2AheadBlocks, /*into_l1=*/false);
     std::tie(qs.prefetch_k, qs.prefetch_v) = stream_block(b + 1);
     const int32_t first = b * bs;
@@ -277,15 +298,18 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
     }
     return;
   }
-  float* slot = partial_slot(job, tile, kvh, item.seg);
-  std::copy(s.acc.begin(), s.acc.begin() + static_cast<std::ptrdiff_t>(qhd), slot);
-  std::copy(s.m.begin(), s.m.end(), slot + qhd);
-  std::copy(s.l.begin(), s.l.end(), slot + qhd + static_cast<size_t>(nq));
+  if (whole) {
+    save_state(s.states.data() + static_cast<size_t>(tile.n_seg - 1) * slot);
+    merge_segments(job, tile, kvh, s.states.data(), s);
+    return;
+  }
+  float* slots = partial_slots(job, tile, kvh);
+  save_state(slots + static_cast<size_t>(seg0) * slot);
   // The last of the tile's segments to finish merges them all (acq_rel: it sees the others'
   // slots).
   if (job.segments_left[static_cast<size_t>(item.tile) * static_cast<size_t>(job.a.n_head_kv) + static_cast<size_t>(kvh)]
           .fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    merge_segments(job, tile, kvh, s);
+    merge_segments(job, tile, kvh, slots, s);
   }
 }
 
@@ -346,6 +370,11 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
   // Kv heads that divide evenly among the threads balance already: no segments, no merge.
   const bool segmented = nkv % pool.size() != 0;
   const int32_t seg_blocks = segmented ? std::max(1, kSegmentKeys / bs) : std::numeric_limits<int32_t>::max();
+  // Segments become items of their own only where items are few (decode); a prefill step has
+  // plenty of tiles, and its (tile, kv head) items run their segments in turn, their states in
+  // the thread's scratch: the same arithmetic without a state buffer for every tile at once
+  // (a 32k-token prompt in one step would have needed ~2.5 GB).
+  const bool split_segments = segmented && tiles.size() * static_cast<size_t>(nkv) < 4 * static_cast<size_t>(pool.size());
   std::vector<Item> items;
   int64_t total = 0;
   size_t partial_floats = 0;
@@ -355,14 +384,19 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
     tile.n_seg = 1 + (n_blocks - 1) / seg_blocks;
     const int64_t rows = (tile.t1 - tile.t0) * group;
     for (int32_t h = 0; h < nkv; ++h) {
+      if (!split_segments) {
+        items.push_back({static_cast<int32_t>(i), h, 0, n_blocks, rows * (tile.max_pos + 1) * static_cast<int64_t>(hd)});
+        total += items.back().cost;
+        continue;
+      }
       for (int32_t seg = 0; seg < tile.n_seg; ++seg) {
         const int32_t b0 = seg * seg_blocks, b1 = n_blocks - b0 > seg_blocks ? b0 + seg_blocks : n_blocks;
         const int64_t keys = std::min(tile.max_pos + 1, b1 * bs) - b0 * bs;
-        items.push_back({static_cast<int32_t>(i), h, seg, b0, b1, rows * keys * static_cast<int64_t>(hd)});
+        items.push_back({static_cast<int32_t>(i), h, b0, b1, rows * keys * static_cast<int64_t>(hd)});
         total += items.back().cost;
       }
     }
-    if (tile.n_seg > 1) {
+    if (split_segments && tile.n_seg > 1) {
       tile.partial_off = partial_floats;
       partial_floats += static_cast<size_t>(nkv) * static_cast<size_t>(tile.n_seg) * static_cast<size_t>(rows) *
                         (static_cast<size_t>(hd) + 2);
@@ -374,7 +408,7 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
   std::unique_ptr<std::atomic<int32_t>[]> segments_left(new std::atomic<int32_t>[n_pairs]);
   for (size_t i = 0; i < n_pairs; ++i) segments_left[i].store(tiles[i / static_cast<size_t>(nkv)].n_seg, std::memory_order_relaxed);
   const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
-  const Job job{q, a, step, cache, kern, group, scale, y, tiles, partials, segments_left.get()};
+  const Job job{q, a, step, cache, kern, group, scale, y, tiles, seg_blocks, partials, segments_left.get()};
   std::atomic<size_t> next{0};
   // Each thread claims its next item before running the current one, so that the current
   // one's last blocks can ask for the next one's first; but only while at least one item per
