@@ -125,43 +125,26 @@ template <int E>
 __attribute__((target("avx512f,avx512vnni"))) void pipes_loop(int64_t iters) {
 #define AG_DP(r) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #r "\n\t"
 #define AG_DP8 AG_DP(0) AG_DP(1) AG_DP(2) AG_DP(3) AG_DP(4) AG_DP(5) AG_DP(6) AG_DP(7)
+// Two of one instruction into zmm10 and zmm11, from the operands src0 / src1 (zmm29 and zmm28,
+// or memory).
+#define AG_TWO(op, src0, src1) op " " src0 ", %%zmm10\n\t" op " " src1 ", %%zmm11\n\t"
+#define AG_RUN(extra) \
+  __asm__ volatile(AG_DP8 extra ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11")
   for (int64_t i = 0; i < iters; ++i) {
-    if constexpr (E == 0) __asm__ volatile(AG_DP8 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7");
-    if constexpr (E == 1) {
-      __asm__ volatile(AG_DP8 "vmulps %%zmm29, %%zmm28, %%zmm10\n\tvfmadd231ps %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 2) {
-      __asm__ volatile(AG_DP8 "vpaddd %%zmm29, %%zmm28, %%zmm10\n\tvpaddd %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 3) {
-      __asm__ volatile(AG_DP8 "vcvtdq2ps %%zmm29, %%zmm10\n\tvcvtdq2ps %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 4) {
-      __asm__ volatile(AG_DP8 "vpmulld %%zmm29, %%zmm28, %%zmm10\n\tvpmulld %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 5) {
-      __asm__ volatile(AG_DP8 "vpmaddubsw %%zmm29, %%zmm28, %%zmm10\n\tvpmaddubsw %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 6) {
-      __asm__ volatile(AG_DP8 "vpaddw %%zmm29, %%zmm28, %%zmm10\n\tvpaddw %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 7) {
-      __asm__ volatile(AG_DP8 "vpdpwssd %%zmm29, %%zmm28, %%zmm10\n\tvpdpwssd %%zmm29, %%zmm28, %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
-    if constexpr (E == 8) {
-      __asm__ volatile(AG_DP8 "vpbroadcastd (%%rsp), %%zmm10\n\tvpbroadcastd 4(%%rsp), %%zmm11\n\t" :::
-                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm10", "xmm11");
-    }
+    if constexpr (E == 0) AG_RUN("");
+    if constexpr (E == 1) AG_RUN("vmulps %%zmm29, %%zmm28, %%zmm10\n\tvfmadd231ps %%zmm29, %%zmm28, %%zmm11\n\t");
+    if constexpr (E == 2) AG_RUN(AG_TWO("vpaddd", "%%zmm29, %%zmm28", "%%zmm29, %%zmm28"));
+    if constexpr (E == 3) AG_RUN(AG_TWO("vcvtdq2ps", "%%zmm29", "%%zmm28"));
+    if constexpr (E == 4) AG_RUN(AG_TWO("vpmulld", "%%zmm29, %%zmm28", "%%zmm29, %%zmm28"));
+    if constexpr (E == 5) AG_RUN(AG_TWO("vpmaddubsw", "%%zmm29, %%zmm28", "%%zmm29, %%zmm28"));
+    if constexpr (E == 6) AG_RUN(AG_TWO("vpaddw", "%%zmm29, %%zmm28", "%%zmm29, %%zmm28"));
+    if constexpr (E == 7) AG_RUN(AG_TWO("vpdpwssd", "%%zmm29, %%zmm28", "%%zmm29, %%zmm28"));
+    if constexpr (E == 8) AG_RUN(AG_TWO("vpbroadcastd", "(%%rsp)", "4(%%rsp)"));
   }
 #undef AG_DP
 #undef AG_DP8
+#undef AG_TWO
+#undef AG_RUN
 }
 
 int pipes(int reps) {
