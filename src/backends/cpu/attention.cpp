@@ -9,12 +9,12 @@
 // tile rather than once per query head.
 //
 // Where the kv heads do not divide evenly among the threads, a tile's keys are also cut into
-// segments of kSegmentKeys positions (flash-decoding): each segment of each kv head is its own
-// work item, and the segments' softmax states are merged in order at the end. Without it a
-// one-sequence decode step has only as many items as kv heads (smollm2: 3 on 2 threads, one
-// thread doing two thirds of the attention). The cuts sit at fixed positions, so a query's
-// arithmetic still depends only on its own row and position (and the thread count), never on
-// what else is in the batch.
+// segments of kSegmentKeys positions (flash-decoding), whose softmax states are merged in order
+// at the end. In a step with few items (decode) each segment is a work item of its own: without
+// that a one-sequence decode step has only as many items as kv heads (smollm2: 3 on 2 threads,
+// one thread doing two thirds of the attention). Otherwise an item runs its segments in turn.
+// The cuts sit at fixed positions, so a query's arithmetic still depends only on its own row
+// and position (and the thread count), never on what else is in the batch.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -42,7 +42,8 @@ constexpr int32_t kTileQueries = 32;
 // or 128-key segments were slower than none up to 2048 positions, and 256 took 130 us per
 // layer at 4096 where 512 took 111 (both with a first, scalar merge). With 512, us per
 // layer: 18.8 -> 17.5 at 600 positions, 30.0 -> 24.6 at 1024, 57.8 -> 46.9 at 2048; where
-// there was little to balance, 16 sequences x 1024 409 -> 405, 16 x 600 238 -> 251. Inside a
+// there was little to balance, 16 sequences x 1024 409 -> 405, 16 x 600 238 -> 251 (every
+// segment an item then; such steps now run segments in turn within items). Inside a
 // model on this 2-core host the cold KV reads bound attention instead (smollm2 tg2048: 36.0 ->
 // 35.3 us per call); the split is for hosts with more threads than kv heads.
 constexpr int32_t kSegmentKeys = 512;
@@ -112,14 +113,14 @@ float* output_row(const Job& job, const Tile& tile, int32_t kvh, size_t qi) {
 void merge_segments(const Job& job, const Tile& tile, int32_t kvh, const float* slots, Scratch& s) {
   const size_t nq = static_cast<size_t>(tile.t1 - tile.t0) * static_cast<size_t>(job.group);
   const size_t hd = static_cast<size_t>(job.a.head_dim);
-  const size_t n = static_cast<size_t>(tile.n_seg);
+  const size_t n = static_cast<size_t>(tile.n_seg), slot = slot_floats(job, tile);
   s.merge_acc.resize(n);
   s.merge_m.resize(n);
   s.merge_l.resize(n);
   s.merge_w.resize((n + kAttnKeyChunk - 1) / kAttnKeyChunk * kAttnKeyChunk);
   for (size_t qi = 0; qi < nq; ++qi) {
     for (size_t seg = 0; seg < n; ++seg) {
-      const float* p = slots + seg * slot_floats(job, tile);
+      const float* p = slots + seg * slot;
       s.merge_acc[seg] = p + qi * hd;
       s.merge_m[seg] = p[nq * hd + qi];
       s.merge_l[seg] = p[nq * hd + nq + qi];
@@ -383,14 +384,11 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
     const int32_t n_blocks = tile.max_pos / bs + 1;
     tile.n_seg = 1 + (n_blocks - 1) / seg_blocks;
     const int64_t rows = (tile.t1 - tile.t0) * group;
+    // Blocks per item: a segment's, or all of the tile's.
+    const int32_t item_blocks = split_segments ? seg_blocks : n_blocks;
     for (int32_t h = 0; h < nkv; ++h) {
-      if (!split_segments) {
-        items.push_back({static_cast<int32_t>(i), h, 0, n_blocks, rows * (tile.max_pos + 1) * static_cast<int64_t>(hd)});
-        total += items.back().cost;
-        continue;
-      }
-      for (int32_t seg = 0; seg < tile.n_seg; ++seg) {
-        const int32_t b0 = seg * seg_blocks, b1 = n_blocks - b0 > seg_blocks ? b0 + seg_blocks : n_blocks;
+      for (int32_t b0 = 0; b0 < n_blocks; b0 += item_blocks) {
+        const int32_t b1 = n_blocks - b0 > item_blocks ? b0 + item_blocks : n_blocks;
         const int64_t keys = std::min(tile.max_pos + 1, b1 * bs) - b0 * bs;
         items.push_back({static_cast<int32_t>(i), h, b0, b1, rows * keys * static_cast<int64_t>(hd)});
         total += items.back().cost;
@@ -404,9 +402,13 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
   }
   std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& z) { return x.cost > z.cost; });
   std::vector<float> partials(partial_floats);
-  const size_t n_pairs = tiles.size() * static_cast<size_t>(nkv);
-  std::unique_ptr<std::atomic<int32_t>[]> segments_left(new std::atomic<int32_t>[n_pairs]);
-  for (size_t i = 0; i < n_pairs; ++i) segments_left[i].store(tiles[i / static_cast<size_t>(nkv)].n_seg, std::memory_order_relaxed);
+  // Countdowns only where segments are items of their own (no allocation in other steps).
+  std::unique_ptr<std::atomic<int32_t>[]> segments_left;
+  if (split_segments) {
+    const size_t n_pairs = tiles.size() * static_cast<size_t>(nkv);
+    segments_left.reset(new std::atomic<int32_t>[n_pairs]);
+    for (size_t i = 0; i < n_pairs; ++i) segments_left[i].store(tiles[i / static_cast<size_t>(nkv)].n_seg, std::memory_order_relaxed);
+  }
   const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
   const Job job{q, a, step, cache, kern, group, scale, y, tiles, seg_blocks, partials, segments_left.get()};
   std::atomic<size_t> next{0};
