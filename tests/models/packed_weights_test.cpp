@@ -30,7 +30,7 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(PackedWeights, SameTokensAndAccuracyAsFileLayout) {
   if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
   auto f32 = Engine::load(stories_path()).value();
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     EngineOptions packed, plain;
     packed.requantize = plain.requantize = t;
     plain.pack_weights = false;
@@ -74,7 +74,7 @@ TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
   if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
   ThreadPool pool(2);
   const int64_t m = 48, k = 256;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K}) {
     gguf::Writer wr;
     std::vector<float> row(static_cast<size_t>(k));
     for (int w = 0; w < 3; ++w) {

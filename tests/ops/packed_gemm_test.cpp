@@ -35,7 +35,7 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
 }
 
 TEST(OpsPacked, PackingKeepsEveryRow) {
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     for (int64_t k : {32, 96, 576}) {
       Tensor w = random_blocks(t, 48, k, 7);
       Tensor p = pack_matrix(w);
@@ -57,7 +57,7 @@ TEST(OpsPacked, PackingKeepsEveryRow) {
 TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 64, n = 5;
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     for (uint8_t fill : {uint8_t{0x80}, uint8_t{0x7F}, uint8_t{0xFF}, uint8_t{0x00}}) {
       Tensor w = random_blocks(t, m, k, 1);
       const size_t block = dtype_info(t).type_size;
@@ -82,7 +82,7 @@ TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
 
 TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     const int64_t m = 32, k = 160;
     Tensor w = pack_matrix(random_blocks(t, m, k, 3));
     for (int64_t n : {1, 3, 7, 8, 9, 17}) {
@@ -112,7 +112,7 @@ TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
 
 TEST(OpsPacked, MatmulMatchesRowLayoutReference) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     for (auto [n, m, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 16, 32}, {2, 48, 576}, {9, 64, 96}, {33, 32, 1536}}) {
       Tensor x = random_rows(n, k, 11), w = quantized(t, random_rows(m, k, 12));
       Tensor p = pack_matrix(w);
@@ -134,7 +134,7 @@ TEST(OpsPacked, MatmulMatchesRowLayoutReference) {
 
 TEST(OpsPacked, FusedSwigluMatchesUnpacked) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
     for (int64_t n : {1, 5, 40}) {
       const int64_t m = 48, k = 192;
       Tensor x = random_rows(n, k, 21);
@@ -155,7 +155,7 @@ TEST(OpsPacked, PairedSwigluEqualsSeparateWeights) {
   // product of the two packed matrices, fused or as matmul + swiglu_paired; the unpacked
   // fallback equals the unpacked pair.
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K}) {
     for (int64_t n : {1, 3, 9, 40}) {
       const int64_t m = 48, k = 256;
       Tensor x = random_rows(n, k, 41);

@@ -68,6 +68,7 @@ Table build_table(Isa isa) {
   set(DType::BF16, s->bf16);
   set(DType::Q8_0, s->q8_0);
   set(DType::Q4_0, s->q4_0);
+  set(DType::Q5_0, s->q5_0);
   set(DType::Q4_K, s->q4_K);
   set(DType::Q5_K, s->q5_K);
   set(DType::Q6_K, s->q6_K);

@@ -1,4 +1,4 @@
-// Packing Q8_0 / Q4_0 matrices into 16-row interleaved layouts, the activation preparation
+// Packing Q8_0 / Q4_0 / Q5_0 matrices into 16-row interleaved layouts, the activation preparation
 // their kernels share, and the scalar reference of those kernels (layouts: packed.h).
 #include "backends/cpu/packed.h"
 
@@ -16,6 +16,7 @@ namespace autoglm::cpu {
 namespace {
 
 using quant::block_q4_0;
+using quant::block_q5_0;
 using quant::block_q8_0;
 
 constexpr size_t kScaleBytes = kPackRows * sizeof(uint16_t);  // 16 f16 scales per packed block
@@ -23,16 +24,26 @@ constexpr size_t kScaleBytes = kPackRows * sizeof(uint16_t);  // 16 f16 scales p
 // Bytes of one packed block (16 rows x 32 columns).
 size_t packed_block_bytes(DType packed) { return dtype_info(packed).type_size * kPackRows; }
 
+// Q5_0_R16: where the fifth bits' masks start in a packed block (after the scales and nibbles).
+constexpr size_t kQ5HighBitsOffset = kScaleBytes + 4 * 64;
+
 // The unsigned weight of row i, column c (0..31) of a packed block, and the offset it carries.
 int weight_u(DType packed, const uint8_t* blk, int i, int c) {
   const uint8_t* q = blk + kScaleBytes;
   if (packed == DType::Q8_0_R16) return q[64 * (c / 4) + 4 * i + c % 4];
   const int lo = c % 16;  // Q4_0: column c lives in chunk (c%16)/4, low nibble for c < 16
   const uint8_t byte = q[64 * (lo / 4) + 4 * i + lo % 4];
-  return c < 16 ? (byte & 0x0F) : (byte >> 4);
+  const int nibble = c < 16 ? (byte & 0x0F) : (byte >> 4);
+  if (packed != DType::Q5_0_R16) return nibble;
+  const int reg = lo / 4 + (c < 16 ? 0 : 4), bit = 4 * i + lo % 4;  // mask `reg`, bit 4i + t
+  const uint8_t mask_byte = blk[kQ5HighBitsOffset + 8 * static_cast<size_t>(reg) + static_cast<size_t>(bit / 8)];
+  return nibble | (((mask_byte >> (bit % 8)) & 1) << 4);
 }
 
-int weight_offset(DType packed) { return packed == DType::Q8_0_R16 ? 128 : 8; }
+int weight_offset(DType packed) {
+  if (packed == DType::Q8_0_R16) return 128;
+  return packed == DType::Q5_0_R16 ? 16 : 8;
+}
 
 float scale_of(const uint8_t* blk, int i) {
   uint16_t h;
@@ -42,20 +53,29 @@ float scale_of(const uint8_t* blk, int i) {
 
 }  // namespace
 
-bool is_packed_type(DType t) { return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q4_K_R16; }
+bool is_packed_type(DType t) {
+  return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q5_0_R16 || t == DType::Q4_K_R16;
+}
 
 DType source_of_packed(DType packed) {
   AG_CHECK(is_packed_type(packed));
-  if (packed == DType::Q4_K_R16) return DType::Q4_K;
-  return packed == DType::Q8_0_R16 ? DType::Q8_0 : DType::Q4_0;
+  switch (packed) {
+    case DType::Q8_0_R16: return DType::Q8_0;
+    case DType::Q4_0_R16: return DType::Q4_0;
+    case DType::Q5_0_R16: return DType::Q5_0;
+    default: return DType::Q4_K;
+  }
 }
 
 namespace {
 DType packed_of(DType source) {
-  if (source == DType::Q8_0) return DType::Q8_0_R16;
-  if (source == DType::Q4_0) return DType::Q4_0_R16;
-  if (source == DType::Q4_K) return DType::Q4_K_R16;
-  return DType::F32;  // no packed layout
+  switch (source) {
+    case DType::Q8_0: return DType::Q8_0_R16;
+    case DType::Q4_0: return DType::Q4_0_R16;
+    case DType::Q5_0: return DType::Q5_0_R16;
+    case DType::Q4_K: return DType::Q4_K_R16;
+    default: return DType::F32;  // no packed layout
+  }
 }
 }  // namespace
 
@@ -78,6 +98,7 @@ Tensor pack_matrix(const Tensor& w) {
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* blk = dst + static_cast<size_t>(g * nb + b) * bb;
       uint8_t* q = blk + kScaleBytes;
+      if (p == DType::Q5_0_R16) std::memset(blk + kQ5HighBitsOffset, 0, 64);  // the rows OR their bits in
       for (int i = 0; i < kPackRows; ++i) {
         const uint8_t* src_row = w.row_ptr(g * kPackRows + i);
         if (p == DType::Q8_0_R16) {
@@ -89,11 +110,25 @@ Tensor pack_matrix(const Tensor& w) {
             v ^= 0x80808080u;
             std::memcpy(q + 64 * j + 4 * i, &v, 4);
           }
-        } else {
+        } else if (p == DType::Q4_0_R16) {
           const auto* s = reinterpret_cast<const block_q4_0*>(src_row) + b;
           std::memcpy(blk + 2 * i, &s->d, 2);
           // Q4_0's byte j already holds columns j and j + 16: only the 4-byte groups move.
           for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
+        } else {
+          const auto* s = reinterpret_cast<const block_q5_0*>(src_row) + b;
+          std::memcpy(blk + 2 * i, &s->d, 2);
+          for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
+          // Q5_0's qh bit c is column c's fifth bit; register (c % 16) / 4 (+4 for c >= 16)
+          // holds column c of row i at byte 4i + c % 4.
+          uint32_t qh;
+          std::memcpy(&qh, s->qh, 4);
+          uint8_t* masks = blk + kQ5HighBitsOffset;
+          for (int c = 0; c < quant::kQK; ++c) {
+            if (((qh >> c) & 1u) == 0) continue;
+            const int reg = (c % 16) / 4 + (c < 16 ? 0 : 4), bit = 4 * i + c % 4;
+            masks[8 * reg + bit / 8] = static_cast<uint8_t>(masks[8 * reg + bit / 8] | (1u << (bit % 8)));
+          }
         }
       }
     }
@@ -192,6 +227,9 @@ void ref_q8_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t 
 void ref_q4_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
   packed_gemm_reference(DType::Q4_0_R16, nb, w, a, t0, nt, y, ldy);
 }
+void ref_q5_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  packed_gemm_reference(DType::Q5_0_R16, nb, w, a, t0, nt, y, ldy);
+}
 }  // namespace
 
 PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
@@ -203,6 +241,16 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
 #endif
 #if defined(AUTOGLM_HAVE_AVX2_KERNELS)
     if (isa == Isa::kAvx2) return simd::gemm_q4_K_r16_avx2;
+#endif
+    return nullptr;
+  }
+  if (packed == DType::Q5_0_R16) {
+    if (isa == Isa::kScalar) return ref_q5_0;
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+    if (isa == Isa::kAvx512) return simd::gemm_q5_0_r16_avx512;
+#endif
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+    if (isa == Isa::kAvx2) return simd::gemm_q5_0_r16_avx2;
 #endif
     return nullptr;
   }

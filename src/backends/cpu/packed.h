@@ -1,4 +1,5 @@
-// Pre-packed weight layouts for the CPU matmul: Q8_0 and Q4_0 matrices with 16 rows interleaved.
+// Pre-packed weight layouts for the CPU matmul: Q8_0, Q4_0 and Q5_0 matrices with 16 rows
+// interleaved.
 //
 // Why: a row-at-a-time dot product ends every row with a horizontal reduction and re-reads each
 // activation block once per weight row. With 16 rows interleaved, one 512-bit register holds
@@ -6,14 +7,20 @@
 // advances 16 outputs at once, and a tile of tokens shares every weight load (prefill, batched
 // decode). Decode reads exactly the bytes of the source format.
 //
-// Layout of Q8_0_R16 / Q4_0_R16 (rows must be a multiple of 16): for each group of 16 rows,
+// Layout of Q8_0_R16 / Q4_0_R16 / Q5_0_R16 (rows must be a multiple of 16): for each group of 16 rows,
 // for each 32-column block b, one packed block:
 //   Q8_0_R16: 16 f16 scales (row 0..15), then 8 chunks of 64 bytes; chunk j holds, for row i,
 //             bytes [4i, 4i+4) = columns 4j..4j+3 of row i, each stored as q + 128 (unsigned).
 //   Q4_0_R16: 16 f16 scales, then 4 chunks of 64 bytes; in chunk c, byte 4i+t holds row i's
 //             column 4c+t in its low nibble and column 16+4c+t in its high nibble (values
 //             0..15, i.e. q + 8 as in Q4_0 itself).
-// The unsigned weights meet signed Q8_0 activations; the offset (128 or 8) times the sum of the
+//   Q5_0_R16: Q4_0_R16's 16 scales and 4 chunks of low nibbles, then the fifth bits as 8
+//             little-endian uint64 masks, one per 64-byte register of unpacked columns: mask j
+//             (j < 4: chunk j's low nibbles, j >= 4: chunk j-4's high ones) has bit 4i+t set
+//             where that register's byte 4i+t is >= 16. Values 0..31, i.e. q + 16 as in Q5_0;
+//             22 bytes per row and block, as Q5_0 (real Q4_K_M files hold it wherever a row
+//             length is not a multiple of 256: SmolLM2's 576, Qwen2.5's 896).
+// The unsigned weights meet signed Q8_0 activations; the offset (128, 8 or 16) times the sum of the
 // activation block is subtracted exactly in integers, so each block's integer dot equals the
 // reference's.
 #pragma once
@@ -29,13 +36,13 @@ namespace autoglm::cpu {
 
 inline constexpr int64_t kPackRows = 16;
 
-// Q8_0_R16, Q4_0_R16 or Q4_K_R16 (packed_q4k.h), and the source type each interleaves.
+// Q8_0_R16, Q4_0_R16, Q5_0_R16 or Q4_K_R16 (packed_q4k.h), and the source type each interleaves.
 bool is_packed_type(DType t);
 DType source_of_packed(DType packed);
 // Whether pack_matrix() would pack w for the active ISA (type has a layout, rows % 16 == 0,
 // the ISA has a packed kernel).
 bool should_pack(const Tensor& w);
-// An owned packed copy of w (Q8_0 or Q4_0, rows % 16 == 0).
+// An owned packed copy of w (Q8_0, Q4_0, Q5_0 or Q4_K, rows % 16 == 0).
 Tensor pack_matrix(const Tensor& w);
 // gate and up ([m, k] each, one type, m % 16 == 0) as one [2m, k] matrix whose 16-row groups
 // alternate: rows 16i.. of gate, then the same rows of up (graph::kSwiGLUPaired's order). Packed,
@@ -52,7 +59,8 @@ struct PackedActivations {
   std::vector<float> d;    // [n, nb]
   std::vector<int32_t> sum;  // [n, nb]
   // [n, nb]: -offset * sum for the packed type prepared for (128 for Q8_0_R16, 8 for
-  // Q4_0_R16): where the SIMD kernels' integer dot starts, read with one broadcast load.
+  // Q4_0_R16, 16 for Q5_0_R16): where the SIMD kernels' integer dot starts, read with one
+  // broadcast load.
   std::vector<int32_t> bias;
   // Q4_K_R16 only: q holds Q8_K rows (nb super-blocks), d their scales, and msum the
   // sub-block sums the mins term needs (packed_q4k.h); sum is unused.

@@ -1,4 +1,4 @@
-// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 (backends/cpu/packed.h),
+// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 (backends/cpu/packed.h),
 // for CPUs without AVX-512 (Zen 1-3, Haswell..Alder Lake). One 256-bit register holds 4 columns
 // of 8 rows, so each packed block is worked as two halves of 8 rows.
 //
@@ -7,6 +7,9 @@
 //   Q4_0: weights 0..15 times |a| <= 127 give pairs of at most 3810, so the 8 column groups of a
 //     block add up in int16 (16 products, <= 30480) and one vpmaddwd per block and half widens
 //     them: 9 multiply uops per 256 multiply-adds, where a row-at-a-time dot needs 16.
+//   Q5_0: weights 0..31 give pairs of at most 7874, so only 4 products fit in int16: vpmaddwd
+//     after every two column-group pairs. The fifth bits come as one 32-bit mask per register
+//     and half, spread to bytes (vpshufb, vpcmpeqb) and OR'ed in as 16.
 //   Q8_0: unsigned weights (q + 128, up to 255) would saturate, so the signed weight w = u ^ 0x80
 //     goes in as |w| (<= 128) and its sign moves onto the activation (vpsignb): pairs of at most
 //     2 * 128 * 127 = 32512, widened per column group. The start is then 0, not the bias.
@@ -16,6 +19,7 @@
 // so results are bit-identical to it.
 #include <immintrin.h>
 
+#include "backends/cpu/simd/fifth_bits_x86.h"
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/token_tiles.h"
@@ -37,24 +41,50 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+enum class Layout { kQ8, kQ4, kQ5 };
+
+// Bytes of one packed block (16 rows x 32 columns).
+template <Layout L>
+constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
+
 // The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
-template <bool kQ4, int NT>
-inline void half_dots(const uint8_t* q, const quant::block_q8_0* const a[NT], int64_t b, __m256i out[NT]) {
+// hb: Q5_0 only, this half's fifth bits (32 bits per register, 8 bytes apart).
+template <Layout L, int NT>
+inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8_0* const a[NT], int64_t b,
+                      __m256i out[NT]) {
   const __m256i ones = _mm256_set1_epi16(1);
-  if constexpr (kQ4) {
+  if constexpr (L != Layout::kQ8) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
+    // Column-group pairs (lo and hi of one chunk) summed in int16 before widening: all four
+    // for Q4_0 (<= 8 * 3810), two for Q5_0 (<= 4 * 7874).
+    constexpr int kPairsPerWiden = L == Layout::kQ4 ? 4 : 2;
     __m256i s16[NT];
-    for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+    for (int t = 0; t < NT; ++t) {
+      s16[t] = _mm256_setzero_si256();
+      out[t] = _mm256_setzero_si256();
+    }
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
-      const __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
+      __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
+      if constexpr (L == Layout::kQ5) {
+        uint32_t blo, bhi;
+        __builtin_memcpy(&blo, hb + 8 * c, 4);
+        __builtin_memcpy(&bhi, hb + 8 * (c + 4), 4);
+        lo = _mm256_or_si256(lo, fifth_bits(blo));
+        hi = _mm256_or_si256(hi, fifth_bits(bhi));
+      }
       for (int t = 0; t < NT; ++t) {
         s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast4(a[t][b].qs + 4 * c)));
         s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, bcast4(a[t][b].qs + 16 + 4 * c)));
       }
+      if ((c + 1) % kPairsPerWiden == 0) {
+        for (int t = 0; t < NT; ++t) {
+          out[t] = _mm256_add_epi32(out[t], _mm256_madd_epi16(s16[t], ones));
+          s16[t] = _mm256_setzero_si256();
+        }
+      }
     }
-    for (int t = 0; t < NT; ++t) out[t] = _mm256_madd_epi16(s16[t], ones);
   } else {
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
     for (int t = 0; t < NT; ++t) out[t] = _mm256_setzero_si256();
@@ -73,10 +103,10 @@ inline void half_dots(const uint8_t* q, const quant::block_q8_0* const a[NT], in
 // next to the tokens' sums and the unpacked weights would spill. For decode the halves alternate
 // every kChunk blocks (simd/half_passes.h): the second half's pass finds the chunk in L1, so each
 // weight byte is still read from memory once, and the memory stream runs through both passes.
-template <bool kQ4, int NT>
+template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
+  constexpr size_t kBlockBytes = kPackedBlockBytes<L>;
   const quant::block_q8_0* a[NT];
   for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
   __m256 acc[2][NT];
@@ -96,10 +126,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         prefetch_for_half<kInterleave>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
-        half_dots<kQ4, NT>(blk + 32 + 32 * h, a, b, dot);
+        half_dots<L, NT>(blk + 32 + 32 * h, blk + 32 + 4 * 64 + 4 * h, a, b, dot);
         for (int t = 0; t < NT; ++t) {
           const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-          if constexpr (kQ4) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
+          if constexpr (L != Layout::kQ8) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
           const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
           sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, sum[t]);
         }
@@ -112,11 +142,11 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   }
 }
 
-template <bool kQ4>
+template <Layout L>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kQ4, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<L, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
@@ -124,12 +154,17 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
 
 void gemm_q8_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy) {
-  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Layout::kQ8>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_q4_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy) {
-  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Layout::kQ4>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q5_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<Layout::kQ5>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

@@ -1,4 +1,5 @@
-// AVX-512 VNNI kernels for the 16-row interleaved layouts (backends/cpu/packed.h).
+// AVX-512 VNNI kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16
+// (backends/cpu/packed.h).
 // Per packed block: the 16 rows' 32 columns sit in 8 registers (4 columns x 16 rows each);
 // for each token of a tile, 8 vpdpbusd against broadcast 4-byte activation groups give the 16
 // rows' integer dots, started from -offset * sum(activation block) (PackedActivations::bias)
@@ -28,25 +29,39 @@ constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
+enum class Layout { kQ8, kQ4, kQ5 };
+
+// Bytes of one packed block (16 rows x 32 columns).
+template <Layout L>
+constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
+
 // Loads the 8 column-group registers of one packed block (unsigned weights).
-template <bool kQ4>
+template <Layout L>
 inline void load_weights(const uint8_t* q, __m512i w[8]) {
-  if constexpr (kQ4) {
+  if constexpr (L == Layout::kQ8) {
+    for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + 64 * j);
+  } else {
     const __m512i mask = _mm512_set1_epi8(0x0F);
     for (int c = 0; c < 4; ++c) {
       const __m512i v = _mm512_loadu_si512(q + 64 * c);
       w[c] = _mm512_and_si512(v, mask);                           // columns 4c..4c+3
       w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);  // columns 16+4c..
     }
-  } else {
-    for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + 64 * j);
+    if constexpr (L == Layout::kQ5) {  // the fifth bits: one byte mask per register, +16 where set
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      for (int j = 0; j < 8; ++j) {
+        uint64_t bits;
+        __builtin_memcpy(&bits, q + 4 * 64 + 8 * j, 8);
+        w[j] = _mm512_mask_add_epi8(w[j], _cvtu64_mask64(bits), w[j], sixteen);
+      }
+    }
   }
 }
 
-template <bool kQ4, int NT>
+template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  constexpr size_t kBlockBytes = kQ4 ? 16 * 18 : 16 * 34;
+  constexpr size_t kBlockBytes = kPackedBlockBytes<L>;
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   const auto* arow0 = reinterpret_cast<const quant::block_q8_0*>(act.row(t0));
@@ -69,7 +84,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
-    load_weights<kQ4>(blk + 32, w);
+    load_weights<L>(blk + 32, w);
     for (int t = 0; t < NT; ++t) {
       const size_t ai = static_cast<size_t>(t) * astride + static_cast<size_t>(b);
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
@@ -81,11 +96,11 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-template <bool kQ4>
+template <Layout L>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kQ4, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<L, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
@@ -93,12 +108,17 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
 
 void gemm_q8_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Layout::kQ8>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_q4_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Layout::kQ4>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q5_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Layout::kQ5>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/simd/fifth_bits_x86.h"
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -21,6 +22,7 @@ namespace autoglm::cpu::simd::AG_SIMD_NS {
 namespace {
 
 using quant::block_q4_0;
+using quant::block_q5_0;
 using quant::block_q4_K;
 using quant::block_q5_K;
 using quant::block_q6_K;
@@ -186,6 +188,32 @@ float dot_q4_0(int64_t n, const void* vx, const void* vy) {
   for (; i < nb; ++i) {
     const __m256i q = _mm256_sub_epi8(unpack_nibbles16(x[i].qs), eight);
     const __m256i p = dot_s8s8(q, loadu(y[i].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// Q5_0: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j); value q - 16.
+inline __m256i load_q5_0(const block_q5_0& b) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(b.qs), fifth_bits(qh)), _mm256_set1_epi8(16));
+}
+
+float dot_q5_0(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_q5_0*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const __m256i p0 = dot_s8s8(load_q5_0(x[i]), loadu(y[i].qs));
+    const __m256i p1 = dot_s8s8(load_q5_0(x[i + 1]), loadu(y[i + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+  }
+  for (; i < nb; ++i) {
+    const __m256i p = dot_s8s8(load_q5_0(x[i]), loadu(y[i].qs));
     acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
   }
   return hsum(_mm256_add_ps(acc0, acc1));
@@ -458,6 +486,7 @@ const IsaKernels& kernels() {
     t.bf16 = dot_bf16;
     t.q8_0 = dot_q8_0;
     t.q4_0 = dot_q4_0;
+    t.q5_0 = dot_q5_0;
     t.q4_K = dot_q4_K;
     t.q5_K = dot_q5_K;
     t.q6_K = dot_q6_K;
