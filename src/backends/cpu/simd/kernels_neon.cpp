@@ -129,6 +129,22 @@ inline void load_q4_0(const block_q4_0& b, int8x16_t& v0, int8x16_t& v1) {
   v1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
 }
 
+// Q5_0: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j); value q - 16.
+inline void load_q5_0(const quant::block_q5_0& b, int8x16_t& v0, int8x16_t& v1) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  const uint8x16_t bits = vreinterpretq_u8_u32(vdupq_n_u32(qh));  // qh's 4 bytes, repeated
+  const uint8x16_t lo_bytes = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+  const uint8x16_t hi_bytes = {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+  const uint8x16_t select = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x16_t sixteen = vdupq_n_u8(16);
+  const uint8x16_t h0 = vandq_u8(vtstq_u8(vqtbl1q_u8(bits, lo_bytes), select), sixteen);
+  const uint8x16_t h1 = vandq_u8(vtstq_u8(vqtbl1q_u8(bits, hi_bytes), select), sixteen);
+  const uint8x16_t q = vld1q_u8(b.qs);
+  v0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, vdupq_n_u8(0x0f)), h0)), vreinterpretq_s8_u8(sixteen));
+  v1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), h1)), vreinterpretq_s8_u8(sixteen));
+}
+
 // Sum over blocks of d_x * d_y * dot(x, y) for weight blocks Block (decoded by Load). The SDOT
 // versions are in kernels_neon_dotprod.cpp, the only file compiled with +dotprod.
 template <class Block, void (*Load)(const Block&, int8x16_t&, int8x16_t&)>
@@ -147,6 +163,7 @@ float dot_blocks(int64_t n, const void* vx, const void* vy) {
 
 float dot_q8_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q8_0, load_q8_0>(n, x, y); }
 float dot_q4_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q4_0, load_q4_0>(n, x, y); }
+float dot_q5_0(int64_t n, const void* x, const void* y) { return dot_blocks<quant::block_q5_0, load_q5_0>(n, x, y); }
 
 // ---- K-quants with Q8_K activations ----
 
@@ -285,6 +302,7 @@ IsaKernels make_kernels(bool sdot) {
   t.bf16 = dot_bf16;
   t.q8_0 = sdot ? neon_dotprod_q8_0 : dot_q8_0;
   t.q4_0 = sdot ? neon_dotprod_q4_0 : dot_q4_0;
+  t.q5_0 = dot_q5_0;
   t.q4_K = dot_q4_K;
   t.q5_K = dot_q5_K;
   t.quantize_q8_0 = quantize_q8_0;
