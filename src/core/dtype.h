@@ -41,6 +41,8 @@ enum class DType : uint32_t {
   // Q4_K with 16 rows interleaved (backends/cpu/packed_q4k.h): 144 bytes per row and 256
   // columns, as Q4_K; rows % 16 == 0.
   Q4_K_R16 = 1012,
+  // Q6_K with 16 rows interleaved (backends/cpu/packed_q6k.h): 210 bytes per row and 256 columns.
+  Q6_K_R16 = 1014,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

@@ -36,13 +36,14 @@ namespace autoglm::cpu {
 
 inline constexpr int64_t kPackRows = 16;
 
-// Q8_0_R16, Q4_0_R16, Q5_0_R16 or Q4_K_R16 (packed_q4k.h), and the source type each interleaves.
+// Q8_0_R16, Q4_0_R16, Q5_0_R16, Q4_K_R16 (packed_q4k.h) or Q6_K_R16 (packed_q6k.h), and the
+// source type each interleaves.
 bool is_packed_type(DType t);
 DType source_of_packed(DType packed);
 // Whether pack_matrix() would pack w for the active ISA (type has a layout, rows % 16 == 0,
 // the ISA has a packed kernel).
 bool should_pack(const Tensor& w);
-// An owned packed copy of w (Q8_0, Q4_0, Q5_0 or Q4_K, rows % 16 == 0).
+// An owned packed copy of w (Q8_0, Q4_0, Q5_0, Q4_K or Q6_K, rows % 16 == 0).
 Tensor pack_matrix(const Tensor& w);
 // gate and up ([m, k] each, one type, m % 16 == 0) as one [2m, k] matrix whose 16-row groups
 // alternate: rows 16i.. of gate, then the same rows of up (graph::kSwiGLUPaired's order). Packed,
@@ -60,14 +61,14 @@ struct PackedActivations {
   std::vector<int32_t> sum;  // [n, nb]
   // [n, nb]: -offset * sum for the packed type prepared for (128 for Q8_0_R16, 8 for
   // Q4_0_R16, 16 for Q5_0_R16): where the SIMD kernels' integer dot starts, read with one
-  // broadcast load.
+  // broadcast load. Q6_K_R16: [n, nb, 16], -32 * each 16-column sub-block's sum (packed_q6k.h).
   std::vector<int32_t> bias;
-  // Q4_K_R16 only: q holds Q8_K rows (nb super-blocks), d their scales, and msum the
-  // sub-block sums the mins term needs (packed_q4k.h); sum is unused.
+  // Q4_K_R16 and Q6_K_R16: q holds Q8_K rows (nb super-blocks), d their scales; for Q4_K_R16
+  // msum holds the sub-block sums the mins term needs (packed_q4k.h); sum is unused.
   std::vector<int32_t> msum;
   const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
 };
-// `packed` is the weight's type: Q4_K_R16 needs Q8_K activations, the others share Q8_0.
+// `packed` is the weight's type: Q4_K_R16 and Q6_K_R16 need Q8_K activations, the others Q8_0.
 Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed);
 
 // One row group against nt tokens: y[t * ldy + i] = dot(row 16g + i, token t0 + t) for

@@ -114,7 +114,9 @@ void dequantize_q4_K_r16_row(const Tensor& packed, int64_t r, float* out) {
   }
 }
 
-Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
+  AG_CHECK(packed == DType::Q4_K_R16 || packed == DType::Q6_K_R16);
+  const bool q6 = packed == DType::Q6_K_R16;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
   const MatmulKernels* kq = cpu_kernels_for(DType::Q4_K);  // the row kernels' Q8_K quantizer
@@ -124,7 +126,8 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
   act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_K));
   act.d.resize(static_cast<size_t>(n * act.nb));
   act.sum.clear();
-  act.msum.resize(static_cast<size_t>(n * act.nb) * 4);
+  act.msum.resize(q6 ? 0 : static_cast<size_t>(n * act.nb) * 4);
+  act.bias.resize(q6 ? static_cast<size_t>(n * act.nb) * 16 : 0);
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -134,6 +137,10 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
       for (int64_t s = 0; s < act.nb; ++s) {
         const size_t si = static_cast<size_t>(t * act.nb + s);
         act.d[si] = blocks[s].d;
+        if (q6) {
+          for (int j = 0; j < 16; ++j) act.bias[si * 16 + static_cast<size_t>(j)] = -32 * blocks[s].bsums[j];
+          continue;
+        }
         for (int p = 0; p < 4; ++p) {
           int32_t h[2] = {0, 0};  // |sum of 32 int8| <= 4096: fits int16
           for (int l = 0; l < 64; ++l) h[l / 32] += blocks[s].qs[64 * p + l];
