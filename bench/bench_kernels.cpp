@@ -1,4 +1,4 @@
-// Kernel micro-benchmark: the packed matmul kernels (Q8_0_R16, Q4_0_R16, Q4_K_R16) of the active
+// Kernel micro-benchmark: the packed matmul kernels (Q8_0, Q4_0, Q5_0, Q4_K, Q6_K _R16) of the active
 // ISA on one thread, against a tile of T tokens, with the weights resident in L2 so the figure is
 // the kernel's arithmetic rate, not the memory's. Beside them, the machine's int8 compute
 // roofline: independent vpdpbusd chains (AVX2: vpmaddubsw + vpaddw) on 1 and on all threads. Batched decode and prefill are
@@ -56,6 +56,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/packed_q6k.h"
 #include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
 #include "graph/graph.h"
@@ -231,9 +232,12 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
     const uint32_t v = rng();
     std::memcpy(p + i, &v, 4);
   }
-  // The f16 scales lead each block (16 rows x 32 columns; Q4_K: a super-block's d and dmin).
-  const bool q4k = packed == DType::Q4_K_R16;
-  const size_t block = q4k ? autoglm::cpu::kQ4KR16Bytes : group / static_cast<size_t>(k / autoglm::quant::kQK);
+  // The f16 scales lead each block (16 rows x 32 columns; Q4_K: a super-block's d and dmin,
+  // Q6_K: its d).
+  const bool q4k = packed == DType::Q4_K_R16, q6k = packed == DType::Q6_K_R16;
+  const size_t block = q4k   ? autoglm::cpu::kQ4KR16Bytes
+                       : q6k ? autoglm::cpu::kQ6KR16Bytes
+                             : group / static_cast<size_t>(k / autoglm::quant::kQK);
   const int64_t scales = q4k ? 2 * autoglm::cpu::kPackRows : autoglm::cpu::kPackRows;
   for (size_t b = 0; b < w.nbytes() / block; ++b) {
     for (int64_t r = 0; r < scales; ++r) {
@@ -257,7 +261,8 @@ int stream(int64_t tokens, int reps) {
   Tensor x = Tensor::empty(DType::F32, {tokens, k});
   for (int64_t i = 0; i < tokens * k; ++i) x.data_as<float>()[i] = nd(rng);
   std::vector<Tensor> ws;
-  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q4_K_R16}) ws.push_back(random_packed(t, k, kBytes));
+  const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_K_R16, DType::Q6_K_R16};
+  for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < ws.size(); ++i) {
@@ -270,10 +275,10 @@ int stream(int64_t tokens, int reps) {
   }
   const double probe = median(rate[ws.size()]);
   std::printf("read probe: %.1f GB/s\n", probe);
-  const char* names[] = {"q8_0", "q4_0", "q4_k"};
   for (size_t i = 0; i < ws.size(); ++i) {
     const double r = median(rate[i]);
-    std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", names[i], r, 100.0 * r / probe);
+    std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", autoglm::dtype_name(source_of_packed(types[i])), r,
+                100.0 * r / probe);
   }
   return 0;
 }
@@ -488,8 +493,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
-    if (k % autoglm::dtype_info(t).block_size != 0) continue;  // Q4_K: rows of 256
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K}) {
+    if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
     const Tensor w = random_weights(t, m, k, 3);
     if (!should_pack(w)) {
       std::printf("| %s | not packed on this ISA |\n", autoglm::dtype_name(t));

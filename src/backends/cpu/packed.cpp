@@ -36,9 +36,9 @@ int weight_u(DType packed, const uint8_t* blk, int i, int c) {
   const uint8_t byte = q[64 * (lo / 4) + 4 * i + lo % 4];
   const int nibble = c < 16 ? (byte & 0x0F) : (byte >> 4);
   if (packed != DType::Q5_0_R16) return nibble;
-  const int reg = lo / 4 + (c < 16 ? 0 : 4), bit = 4 * i + lo % 4;  // mask `reg`, bit 4i + t
-  const uint8_t mask_byte = blk[kQ5HighBitsOffset + 8 * static_cast<size_t>(reg) + static_cast<size_t>(bit / 8)];
-  return nibble | (((mask_byte >> (bit % 8)) & 1) << 4);
+  const int reg = lo / 4 + (c < 16 ? 0 : 4);  // its register; byte 4i + t there
+  const uint8_t bits = blk[kQ5HighBitsOffset + 4 * static_cast<size_t>(i) + static_cast<size_t>(lo % 4)];
+  return nibble | (((bits >> reg) & 1) << 4);
 }
 
 int weight_offset(DType packed) {
@@ -125,14 +125,14 @@ Tensor pack_matrix(const Tensor& w) {
           std::memcpy(blk + 2 * i, &s->d, 2);
           for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
           // Q5_0's qh bit c is column c's fifth bit; register (c % 16) / 4 (+4 for c >= 16)
-          // holds column c of row i at byte 4i + c % 4.
+          // holds column c of row i at byte 4i + c % 4, whose fifth bits byte keeps it in bit
+          // `register`.
           uint32_t qh;
           std::memcpy(&qh, s->qh, 4);
-          uint8_t* masks = blk + kQ5HighBitsOffset;
+          uint8_t* bits = blk + kQ5HighBitsOffset + 4 * i;
           for (int c = 0; c < quant::kQK; ++c) {
-            if (((qh >> c) & 1u) == 0) continue;
-            const int reg = (c % 16) / 4 + (c < 16 ? 0 : 4), bit = 4 * i + c % 4;
-            masks[8 * reg + bit / 8] = static_cast<uint8_t>(masks[8 * reg + bit / 8] | (1u << (bit % 8)));
+            const int reg = (c % 16) / 4 + (c < 16 ? 0 : 4);
+            bits[c % 4] = static_cast<uint8_t>(bits[c % 4] | ((qh >> c) & 1u) << reg);
           }
         }
       }

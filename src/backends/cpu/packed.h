@@ -14,10 +14,10 @@
 //   Q4_0_R16: 16 f16 scales, then 4 chunks of 64 bytes; in chunk c, byte 4i+t holds row i's
 //             column 4c+t in its low nibble and column 16+4c+t in its high nibble (values
 //             0..15, i.e. q + 8 as in Q4_0 itself).
-//   Q5_0_R16: Q4_0_R16's 16 scales and 4 chunks of low nibbles, then the fifth bits as 8
-//             little-endian uint64 masks, one per 64-byte register of unpacked columns: mask j
-//             (j < 4: chunk j's low nibbles, j >= 4: chunk j-4's high ones) has bit 4i+t set
-//             where that register's byte 4i+t is >= 16. Values 0..31, i.e. q + 16 as in Q5_0;
+//   Q5_0_R16: Q4_0_R16's 16 scales and 4 chunks of low nibbles, then one chunk of 64 bytes of
+//             fifth bits: of the 8 registers of unpacked columns (j < 4: chunk j's low
+//             nibbles, j >= 4: chunk j-4's high ones), byte 4i+t of register j is >= 16 where
+//             bit j of byte 4i+t is set. Values 0..31, i.e. q + 16 as in Q5_0;
 //             22 bytes per row and block, as Q5_0 (real Q4_K_M files hold it wherever a row
 //             length is not a multiple of 256: SmolLM2's 576, Qwen2.5's 896).
 // The unsigned weights meet signed Q8_0 activations; the offset (128, 8 or 16) times the sum of the

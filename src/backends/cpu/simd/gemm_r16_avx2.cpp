@@ -8,8 +8,8 @@
 //     block add up in int16 (16 products, <= 30480) and one vpmaddwd per block and half widens
 //     them: 9 multiply uops per 256 multiply-adds, where a row-at-a-time dot needs 16.
 //   Q5_0: weights 0..31 give pairs of at most 7874, so only 4 products fit in int16: vpmaddwd
-//     after every two column-group pairs. The fifth bits come as one 32-bit mask per register
-//     and half, spread to bytes (vpshufb, vpcmpeqb) and OR'ed in as 16.
+//     after every two column-group pairs. Register j's fifth bits are bit j of the half's 32
+//     bytes of them, shifted to bit 4 and OR'ed in.
 //   Q8_0: unsigned weights (q + 128, up to 255) would saturate, so the signed weight w = u ^ 0x80
 //     goes in as |w| (<= 128) and its sign moves onto the activation (vpsignb): pairs of at most
 //     2 * 128 * 127 = 32512, widened per column group. The start is then 0, not the bias.
@@ -19,7 +19,6 @@
 // so results are bit-identical to it.
 #include <immintrin.h>
 
-#include "backends/cpu/simd/fifth_bits_x86.h"
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/token_tiles.h"
@@ -48,7 +47,7 @@ template <Layout L>
 constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
 
 // The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
-// hb: Q5_0 only, this half's fifth bits (32 bits per register, 8 bytes apart).
+// hb: Q5_0 only, this half's 32 bytes of fifth bits.
 template <Layout L, int NT>
 inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8_0* const a[NT], int64_t b,
                       __m256i out[NT]) {
@@ -63,16 +62,21 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
       s16[t] = _mm256_setzero_si256();
       out[t] = _mm256_setzero_si256();
     }
+    __m256i h = _mm256_setzero_si256();
+    if constexpr (L == Layout::kQ5) h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hb));
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
       __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
-      if constexpr (L == Layout::kQ5) {
-        uint32_t blo, bhi;
-        __builtin_memcpy(&blo, hb + 8 * c, 4);
-        __builtin_memcpy(&bhi, hb + 8 * (c + 4), 4);
-        lo = _mm256_or_si256(lo, fifth_bits(blo));
-        hi = _mm256_or_si256(hi, fifth_bits(bhi));
+      if constexpr (L == Layout::kQ5) {  // registers c and c + 4: bits c and c + 4 to bit 4
+        // (16-bit shifts: bits crossing into the next byte land outside the 0x10 mask)
+        const __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : c == 1 ? _mm256_slli_epi16(h, 3)
+                         : c == 2 ? _mm256_slli_epi16(h, 2) : _mm256_slli_epi16(h, 1);
+        const __m256i hh = c == 0 ? h : c == 1 ? _mm256_srli_epi16(h, 1) : c == 2 ? _mm256_srli_epi16(h, 2)
+                                                                          : _mm256_srli_epi16(h, 3);
+        lo = _mm256_or_si256(lo, _mm256_and_si256(hl, bit4));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(hh, bit4));
       }
       for (int t = 0; t < NT; ++t) {
         s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast4(a[t][b].qs + 4 * c)));
@@ -126,7 +130,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         prefetch_for_half<kInterleave>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
-        half_dots<L, NT>(blk + 32 + 32 * h, blk + 32 + 4 * 64 + 4 * h, a, b, dot);
+        half_dots<L, NT>(blk + 32 + 32 * h, blk + 32 + 4 * 64 + 32 * h, a, b, dot);
         for (int t = 0; t < NT; ++t) {
           const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
           if constexpr (L != Layout::kQ8) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));

@@ -35,6 +35,12 @@ enum class Layout { kQ8, kQ4, kQ5 };
 template <Layout L>
 constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
 
+// w | (bits & 0x10): A | B & C is ternary-logic 0xF8. (The 16-bit shifts feeding it move bits
+// across bytes, but only into bits the 0x10 mask drops.)
+inline __m512i or_bit4(__m512i w, __m512i bits) {
+  return _mm512_ternarylogic_epi32(w, bits, _mm512_set1_epi8(0x10), 0xF8);
+}
+
 // Loads the 8 column-group registers of one packed block (unsigned weights).
 template <Layout L>
 inline void load_weights(const uint8_t* q, __m512i w[8]) {
@@ -47,13 +53,16 @@ inline void load_weights(const uint8_t* q, __m512i w[8]) {
       w[c] = _mm512_and_si512(v, mask);                           // columns 4c..4c+3
       w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);  // columns 16+4c..
     }
-    if constexpr (L == Layout::kQ5) {  // the fifth bits: one byte mask per register, +16 where set
-      const __m512i sixteen = _mm512_set1_epi8(16);
-      for (int j = 0; j < 8; ++j) {
-        uint64_t bits;
-        __builtin_memcpy(&bits, q + 4 * 64 + 8 * j, 8);
-        w[j] = _mm512_mask_add_epi8(w[j], _cvtu64_mask64(bits), w[j], sixteen);
-      }
+    if constexpr (L == Layout::kQ5) {  // the fifth bits: register j's in bit j of each byte
+      const __m512i h = _mm512_loadu_si512(q + 4 * 64);
+      w[0] = or_bit4(w[0], _mm512_slli_epi16(h, 4));
+      w[1] = or_bit4(w[1], _mm512_slli_epi16(h, 3));
+      w[2] = or_bit4(w[2], _mm512_slli_epi16(h, 2));
+      w[3] = or_bit4(w[3], _mm512_slli_epi16(h, 1));
+      w[4] = or_bit4(w[4], h);
+      w[5] = or_bit4(w[5], _mm512_srli_epi16(h, 1));
+      w[6] = or_bit4(w[6], _mm512_srli_epi16(h, 2));
+      w[7] = or_bit4(w[7], _mm512_srli_epi16(h, 3));
     }
   }
 }

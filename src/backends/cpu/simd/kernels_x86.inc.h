@@ -13,7 +13,6 @@
 #include <cstring>
 #include <type_traits>
 
-#include "backends/cpu/simd/fifth_bits_x86.h"
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -191,6 +190,15 @@ float dot_q4_0(int64_t n, const void* vx, const void* vy) {
     acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
   }
   return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// Byte i of the result is 16 where bit i of `bits` is set, else 0.
+inline __m256i fifth_bits(uint32_t bits) {
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                          3, 3, 3, 3, 3, 3);
+  const __m256i select = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(bits)), spread), select);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(v, select), _mm256_set1_epi8(16));
 }
 
 // Q5_0: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j); value q - 16.
