@@ -20,12 +20,12 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch as the Q4_K_R16 kernel: 1-2 tokens into L1 2 super-blocks ahead, 3+ into L2 4 ahead,
-// an eighth of that super-block's lines per unit.
+// Prefetch into L2, 1-2 tokens 2 super-blocks ahead, 3+ 4 ahead, an eighth of that
+// super-block's lines per unit. Unlike the Q4_K_R16 kernel's, L1 requests (the T0 hint) read
+// worse here: bench_kernels --stream, one token, 1 GiB, slow host state (probe 35-37 GB/s):
+// T0 1 / 2 / 4 ahead 75 / 77 / 77% of the probe; T1 2 / 4 / 8 ahead 93-94 / 87 / 90%.
 template <int NT>
 constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
-template <int NT>
-constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 constexpr int kSuperBlockLines = static_cast<int>((kQ6KR16Bytes + 63) / 64);
 constexpr int kLinesPerUnit = (kSuperBlockLines + 7) / 8;
 
@@ -73,7 +73,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       for (int l = 0; l < kLinesPerUnit; ++l) {
         const int line = std::min(kLinesPerUnit * j + l, kSuperBlockLines - 1);
         _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kQ6KR16Bytes + 64 * line),
-                     static_cast<_mm_hint>(kPrefetchHint<NT>));
+                     _MM_HINT_T1);
       }
       const uint8_t* low = sb + kQ6KR16LowOff + 512 * (j / 2);
       const uint8_t* top = sb + kQ6KR16HighOff + 256 * (j / 2);
