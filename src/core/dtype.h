@@ -32,12 +32,14 @@ enum class DType : uint32_t {
   I64 = 27,
   F64 = 28,
   BF16 = 30,
-  // Engine-internal layouts, never read from or written to a file: Q8_0 / Q4_0 / Q5_0 matrices
+  // Engine-internal layouts, never read from or written to a file: Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 matrices
   // with 16 rows interleaved per block so one SIMD register holds the same 4 columns of 16 rows
   // (backends/cpu/packed.h). Same bytes per row as the source type; rows % 16 == 0.
   Q8_0_R16 = 1008,
   Q4_0_R16 = 1002,
   Q5_0_R16 = 1006,
+  Q4_1_R16 = 1003,
+  Q5_1_R16 = 1007,
   // Q4_K with 16 rows interleaved (backends/cpu/packed_q4k.h): 144 bytes per row and 256
   // columns, as Q4_K; rows % 16 == 0.
   Q4_K_R16 = 1012,

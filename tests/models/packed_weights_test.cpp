@@ -30,7 +30,7 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(PackedWeights, SameTokensAndAccuracyAsFileLayout) {
   if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
   auto f32 = Engine::load(stories_path()).value();
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1}) {
     EngineOptions packed, plain;
     packed.requantize = plain.requantize = t;
     plain.pack_weights = false;
@@ -62,7 +62,14 @@ TEST(PackedWeights, SameTokensAndAccuracyAsFileLayout) {
     sa.release(a->kv_cache());
     sb.release(b->kv_cache());
     sf.release(f32->kv_cache());
-    EXPECT_LT(early, 1e-4f) << dtype_name(t);
+    // Q4_1 and Q5_1 meet a rounding-boundary event within those 32 tokens (Q5_1 in its first:
+    // the two layouts sum a row's blocks in different orders, layer 2's input differs in one
+    // ulp, and one activation quantizes to the next Q8_0 step; both layouts' products were
+    // checked exact against dequantized weights times quantized activations at every call).
+    // The accuracy bound below still holds for them.
+    if (t != DType::Q4_1 && t != DType::Q5_1) {
+      EXPECT_LT(early, 1e-4f) << dtype_name(t);
+    }
     EXPECT_LT(err_packed, 1.25f * err_plain + 0.05f) << dtype_name(t) << " plain's error " << err_plain;
   }
 }
@@ -74,7 +81,7 @@ TEST(PackedWeights, GateUpPairEqualsSeparateMatrices) {
   if (!cpu::should_pack(Tensor::empty(DType::Q8_0, {16, 32}))) GTEST_SKIP() << "no packed kernels on this CPU";
   ThreadPool pool(2);
   const int64_t m = 48, k = 256;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q4_K}) {
     gguf::Writer wr;
     std::vector<float> row(static_cast<size_t>(k));
     for (int w = 0; w < 3; ++w) {

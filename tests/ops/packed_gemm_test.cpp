@@ -20,7 +20,13 @@ namespace {
 using testing::quantized;
 using testing::random_rows;
 
-// Raw bytes covering every value, -128 included (a hostile file may hold it), valid f16 scales.
+// The legacy types with a packed layout.
+const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1};
+
+bool has_min(DType t) { return t == DType::Q4_1 || t == DType::Q5_1; }
+
+// Raw bytes covering every value, -128 included (a hostile file may hold it), valid f16 scales
+// (and mins, either sign).
 Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   Tensor w = Tensor::empty(t, {m, k});
   std::mt19937 rng(seed);
@@ -30,12 +36,16 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   for (size_t b = 0; b < w.nbytes() / block; ++b) {  // scale in [2^-10, 2^-5)
     const uint16_t h = static_cast<uint16_t>(0x1400 + rng() % 0x1400);
     std::memcpy(p + b * block, &h, 2);
+    if (has_min(t)) {
+      const uint16_t mn = static_cast<uint16_t>((rng() % 2 ? 0x8000 : 0) | (0x1400 + rng() % 0x1400));
+      std::memcpy(p + b * block + 2, &mn, 2);
+    }
   }
   return w;
 }
 
 TEST(OpsPacked, PackingKeepsEveryRow) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
+  for (DType t : kTypes) {
     for (int64_t k : {32, 96, 576}) {
       Tensor w = random_blocks(t, 48, k, 7);
       Tensor p = pack_matrix(w);
@@ -57,12 +67,13 @@ TEST(OpsPacked, PackingKeepsEveryRow) {
 TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 64, n = 5;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
+  for (DType t : kTypes) {
     for (uint8_t fill : {uint8_t{0x80}, uint8_t{0x7F}, uint8_t{0xFF}, uint8_t{0x00}}) {
       Tensor w = random_blocks(t, m, k, 1);
       const size_t block = dtype_info(t).type_size;
       auto* p = static_cast<uint8_t*>(w.data());
-      for (size_t b = 0; b < w.nbytes() / block; ++b) std::memset(p + b * block + 2, fill, block - 2);
+      const size_t head = has_min(t) ? 4 : 2;  // scale (and min) stay valid
+      for (size_t b = 0; b < w.nbytes() / block; ++b) std::memset(p + b * block + head, fill, block - head);
       Tensor packed = pack_matrix(w);
       Tensor x = Tensor::empty(DType::F32, {n, k});
       for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
@@ -82,7 +93,7 @@ TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
 
 TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
+  for (DType t : kTypes) {
     const int64_t m = 32, k = 160;
     Tensor w = pack_matrix(random_blocks(t, m, k, 3));
     for (int64_t n : {1, 3, 7, 8, 9, 17}) {
@@ -112,8 +123,8 @@ TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
 
 TEST(OpsPacked, MatmulMatchesRowLayoutReference) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
-    for (auto [n, m, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 16, 32}, {2, 48, 576}, {9, 64, 96}, {33, 32, 1536}}) {
+  for (DType t : kTypes) {
+    for (auto [n, m, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 16, 32}, {1, 64, 64}, {1, 512, 64}, {2, 48, 576}, {9, 64, 96}, {33, 32, 1536}}) {
       Tensor x = random_rows(n, k, 11), w = quantized(t, random_rows(m, k, 12));
       Tensor p = pack_matrix(w);
       Tensor y = Tensor::empty(DType::F32, {n, m});
@@ -134,7 +145,7 @@ TEST(OpsPacked, MatmulMatchesRowLayoutReference) {
 
 TEST(OpsPacked, FusedSwigluMatchesUnpacked) {
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0}) {
+  for (DType t : kTypes) {
     for (int64_t n : {1, 5, 40}) {
       const int64_t m = 48, k = 192;
       Tensor x = random_rows(n, k, 21);
@@ -155,7 +166,7 @@ TEST(OpsPacked, PairedSwigluEqualsSeparateWeights) {
   // product of the two packed matrices, fused or as matmul + swiglu_paired; the unpacked
   // fallback equals the unpacked pair.
   ThreadPool pool(2);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q4_K}) {
     for (int64_t n : {1, 3, 9, 40}) {
       const int64_t m = 48, k = 256;
       Tensor x = random_rows(n, k, 41);

@@ -1,9 +1,10 @@
-// Packing Q8_0 / Q4_0 / Q5_0 matrices into 16-row interleaved layouts, the activation preparation
+// Packing Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 matrices into 16-row interleaved layouts, the activation preparation
 // their kernels share, and the scalar reference of those kernels (layouts: packed.h).
 #include "backends/cpu/packed.h"
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -17,7 +18,9 @@ namespace autoglm::cpu {
 namespace {
 
 using quant::block_q4_0;
+using quant::block_q4_1;
 using quant::block_q5_0;
+using quant::block_q5_1;
 using quant::block_q8_0;
 
 constexpr size_t kScaleBytes = kPackRows * sizeof(uint16_t);  // 16 f16 scales per packed block
@@ -25,38 +28,90 @@ constexpr size_t kScaleBytes = kPackRows * sizeof(uint16_t);  // 16 f16 scales p
 // Bytes of one packed block (16 rows x 32 columns).
 size_t packed_block_bytes(DType packed) { return dtype_info(packed).type_size * kPackRows; }
 
-// Q5_0_R16: where the fifth bits' masks start in a packed block (after the scales and nibbles).
-constexpr size_t kQ5HighBitsOffset = kScaleBytes + 4 * 64;
+bool has_min(DType packed) { return packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16; }
+bool has_fifth_bits(DType packed) { return packed == DType::Q5_0_R16 || packed == DType::Q5_1_R16; }
+// Where the quants start in a packed block: after the 16 scales (and the 16 mins).
+size_t quants_offset(DType packed) { return has_min(packed) ? 2 * kScaleBytes : kScaleBytes; }
 
 // The unsigned weight of row i, column c (0..31) of a packed block, and the offset it carries.
 int weight_u(DType packed, const uint8_t* blk, int i, int c) {
-  const uint8_t* q = blk + kScaleBytes;
+  const uint8_t* q = blk + quants_offset(packed);
   if (packed == DType::Q8_0_R16) return q[64 * (c / 4) + 4 * i + c % 4];
-  const int lo = c % 16;  // Q4_0: column c lives in chunk (c%16)/4, low nibble for c < 16
+  const int lo = c % 16;  // column c lives in chunk (c%16)/4, low nibble for c < 16
   const uint8_t byte = q[64 * (lo / 4) + 4 * i + lo % 4];
   const int nibble = c < 16 ? (byte & 0x0F) : (byte >> 4);
-  if (packed != DType::Q5_0_R16) return nibble;
+  if (!has_fifth_bits(packed)) return nibble;
   const int reg = lo / 4 + (c < 16 ? 0 : 4);  // its register; byte 4i + t there
-  const uint8_t bits = blk[kQ5HighBitsOffset + 4 * static_cast<size_t>(i) + static_cast<size_t>(lo % 4)];
+  const uint8_t bits = q[4 * 64 + 4 * static_cast<size_t>(i) + static_cast<size_t>(lo % 4)];
   return nibble | (((bits >> reg) & 1) << 4);
 }
 
 int weight_offset(DType packed) {
-  if (packed == DType::Q8_0_R16) return 128;
-  return packed == DType::Q5_0_R16 ? 16 : 8;
+  switch (packed) {
+    case DType::Q8_0_R16: return 128;
+    case DType::Q4_0_R16: return 8;
+    case DType::Q5_0_R16: return 16;
+    default: return 0;  // Q4_1 / Q5_1: unsigned values and a min
+  }
 }
 
-float scale_of(const uint8_t* blk, int i) {
+float f16_at(const uint8_t* p, int i) {
   uint16_t h;
-  std::memcpy(&h, blk + 2 * i, sizeof h);
+  std::memcpy(&h, p + 2 * i, sizeof h);
   return quant::fp16_to_fp32(h);
+}
+float scale_of(const uint8_t* blk, int i) { return f16_at(blk, i); }
+float min_of(const uint8_t* blk, int i) { return f16_at(blk + kScaleBytes, i); }
+
+// The fields of one source block of the 4- and 5-bit legacy types (null where it has none).
+struct LegacyBlock {
+  const uint16_t* d = nullptr;
+  const uint16_t* m = nullptr;
+  const uint8_t* qh = nullptr;
+  const uint8_t* qs = nullptr;
+};
+template <typename B>
+LegacyBlock fields(const B& b) {
+  LegacyBlock f;
+  f.d = &b.d;
+  f.qs = b.qs;
+  if constexpr (std::is_same_v<B, block_q4_1> || std::is_same_v<B, block_q5_1>) f.m = &b.m;
+  if constexpr (std::is_same_v<B, block_q5_0> || std::is_same_v<B, block_q5_1>) f.qh = b.qh;
+  return f;
+}
+LegacyBlock legacy_block(DType src, const uint8_t* row, int64_t b) {
+  switch (src) {
+    case DType::Q4_0: return fields(reinterpret_cast<const block_q4_0*>(row)[b]);
+    case DType::Q5_0: return fields(reinterpret_cast<const block_q5_0*>(row)[b]);
+    case DType::Q4_1: return fields(reinterpret_cast<const block_q4_1*>(row)[b]);
+    default: return fields(reinterpret_cast<const block_q5_1*>(row)[b]);
+  }
+}
+
+// Row i of one packed block from a 4- or 5-bit source block: scale (and min), the nibbles (each
+// source byte j already holds columns j and j + 16: only the 4-byte groups move) and the fifth
+// bits (qh bit c is column c's; register (c % 16) / 4 (+4 for c >= 16) holds column c at byte
+// 4i + c % 4, whose fifth-bits byte keeps it in bit `register`; the caller zeroed them).
+void pack_legacy_row(DType packed, const LegacyBlock& s, int i, uint8_t* blk) {
+  std::memcpy(blk + 2 * i, s.d, 2);
+  if (s.m != nullptr) std::memcpy(blk + kScaleBytes + 2 * i, s.m, 2);
+  uint8_t* q = blk + quants_offset(packed);
+  for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s.qs + 4 * ch, 4);
+  if (s.qh == nullptr) return;
+  uint32_t qh;
+  std::memcpy(&qh, s.qh, 4);
+  uint8_t* bits = q + 4 * 64 + 4 * i;
+  for (int c = 0; c < quant::kQK; ++c) {
+    const int reg = (c % 16) / 4 + (c < 16 ? 0 : 4);
+    bits[c % 4] = static_cast<uint8_t>(bits[c % 4] | ((qh >> c) & 1u) << reg);
+  }
 }
 
 }  // namespace
 
 bool is_packed_type(DType t) {
-  return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q5_0_R16 || t == DType::Q4_K_R16 ||
-         t == DType::Q6_K_R16;
+  return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q5_0_R16 || t == DType::Q4_1_R16 ||
+         t == DType::Q5_1_R16 || t == DType::Q4_K_R16 || t == DType::Q6_K_R16;
 }
 
 DType source_of_packed(DType packed) {
@@ -65,6 +120,8 @@ DType source_of_packed(DType packed) {
     case DType::Q8_0_R16: return DType::Q8_0;
     case DType::Q4_0_R16: return DType::Q4_0;
     case DType::Q5_0_R16: return DType::Q5_0;
+    case DType::Q4_1_R16: return DType::Q4_1;
+    case DType::Q5_1_R16: return DType::Q5_1;
     case DType::Q6_K_R16: return DType::Q6_K;
     default: return DType::Q4_K;
   }
@@ -76,6 +133,8 @@ DType packed_of(DType source) {
     case DType::Q8_0: return DType::Q8_0_R16;
     case DType::Q4_0: return DType::Q4_0_R16;
     case DType::Q5_0: return DType::Q5_0_R16;
+    case DType::Q4_1: return DType::Q4_1_R16;
+    case DType::Q5_1: return DType::Q5_1_R16;
     case DType::Q4_K: return DType::Q4_K_R16;
     case DType::Q6_K: return DType::Q6_K_R16;
     default: return DType::F32;  // no packed layout
@@ -102,38 +161,21 @@ Tensor pack_matrix(const Tensor& w) {
   for (int64_t g = 0; g < m / kPackRows; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* blk = dst + static_cast<size_t>(g * nb + b) * bb;
-      uint8_t* q = blk + kScaleBytes;
-      if (p == DType::Q5_0_R16) std::memset(blk + kQ5HighBitsOffset, 0, 64);  // the rows OR their bits in
+      if (has_fifth_bits(p)) std::memset(blk + quants_offset(p) + 4 * 64, 0, 64);  // the rows OR their bits in
       for (int i = 0; i < kPackRows; ++i) {
         const uint8_t* src_row = w.row_ptr(g * kPackRows + i);
-        if (p == DType::Q8_0_R16) {
-          const auto* s = reinterpret_cast<const block_q8_0*>(src_row) + b;
-          std::memcpy(blk + 2 * i, &s->d, 2);
-          for (int j = 0; j < 8; ++j) {  // 4 columns at a time, each byte q -> q + 128
-            uint32_t v;
-            std::memcpy(&v, s->qs + 4 * j, 4);
-            v ^= 0x80808080u;
-            std::memcpy(q + 64 * j + 4 * i, &v, 4);
-          }
-        } else if (p == DType::Q4_0_R16) {
-          const auto* s = reinterpret_cast<const block_q4_0*>(src_row) + b;
-          std::memcpy(blk + 2 * i, &s->d, 2);
-          // Q4_0's byte j already holds columns j and j + 16: only the 4-byte groups move.
-          for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
-        } else {
-          const auto* s = reinterpret_cast<const block_q5_0*>(src_row) + b;
-          std::memcpy(blk + 2 * i, &s->d, 2);
-          for (int ch = 0; ch < 4; ++ch) std::memcpy(q + 64 * ch + 4 * i, s->qs + 4 * ch, 4);
-          // Q5_0's qh bit c is column c's fifth bit; register (c % 16) / 4 (+4 for c >= 16)
-          // holds column c of row i at byte 4i + c % 4, whose fifth bits byte keeps it in bit
-          // `register`.
-          uint32_t qh;
-          std::memcpy(&qh, s->qh, 4);
-          uint8_t* bits = blk + kQ5HighBitsOffset + 4 * i;
-          for (int c = 0; c < quant::kQK; ++c) {
-            const int reg = (c % 16) / 4 + (c < 16 ? 0 : 4);
-            bits[c % 4] = static_cast<uint8_t>(bits[c % 4] | ((qh >> c) & 1u) << reg);
-          }
+        if (p != DType::Q8_0_R16) {
+          pack_legacy_row(p, legacy_block(w.dtype(), src_row, b), i, blk);
+          continue;
+        }
+        const auto* s = reinterpret_cast<const block_q8_0*>(src_row) + b;
+        std::memcpy(blk + 2 * i, &s->d, 2);
+        uint8_t* q = blk + kScaleBytes;
+        for (int j = 0; j < 8; ++j) {  // 4 columns at a time, each byte q -> q + 128
+          uint32_t v;
+          std::memcpy(&v, s->qs + 4 * j, 4);
+          v ^= 0x80808080u;
+          std::memcpy(q + 64 * j + 4 * i, &v, 4);
         }
       }
     }
@@ -167,6 +209,11 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + b) * bb;
     const float d = scale_of(blk, i);
+    if (has_min(p)) {  // the reference dequantizers' arithmetic: q * d + m
+      const float mn = min_of(blk, i);
+      for (int c = 0; c < quant::kQK; ++c) out[b * quant::kQK + c] = static_cast<float>(weight_u(p, blk, i, c)) * d + mn;
+      continue;
+    }
     for (int c = 0; c < quant::kQK; ++c) {
       out[b * quant::kQK + c] = static_cast<float>(weight_u(p, blk, i, c) - off) * d;
     }
@@ -185,7 +232,9 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
   act.d.resize(static_cast<size_t>(n * act.nb));
   act.sum.resize(static_cast<size_t>(n * act.nb));
   act.bias.resize(static_cast<size_t>(n * act.nb));
+  act.dsum.resize(has_min(packed) ? static_cast<size_t>(n * act.nb) : 0);
   const int32_t off = weight_offset(packed);
+  const bool mins = has_min(packed);
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -198,6 +247,7 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
         act.d[static_cast<size_t>(t * act.nb + b)] = quant::fp16_to_fp32(blocks[b].d);
         act.sum[static_cast<size_t>(t * act.nb + b)] = s;
         act.bias[static_cast<size_t>(t * act.nb + b)] = -off * s;
+        if (mins) act.dsum[static_cast<size_t>(t * act.nb + b)] = act.d[static_cast<size_t>(t * act.nb + b)] * static_cast<float>(s);
       }
     }
   }, grain_for(k));
@@ -218,9 +268,11 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
         const uint8_t* blk = wgroup + static_cast<size_t>(b) * bb;
         int32_t isum = -off * act.sum[static_cast<size_t>((t0 + t) * act.nb + b)];
         for (int c = 0; c < quant::kQK; ++c) isum += weight_u(packed, blk, i, c) * a[b].qs[c];
-        // The SIMD kernels' arithmetic exactly: scale product rounded to f32, then one fma.
-        const float sc = scale_of(blk, i) * act.d[static_cast<size_t>((t0 + t) * act.nb + b)];
-        acc = std::fma(static_cast<float>(isum), sc, acc);
+        // The SIMD kernels' arithmetic exactly: scale product rounded to f32, then one fma (and
+        // for Q4_1 / Q5_1 one more: the min times the activation block's d * sum).
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+        acc = std::fma(static_cast<float>(isum), scale_of(blk, i) * act.d[si], acc);
+        if (has_min(packed)) acc = std::fma(min_of(blk, i), act.dsum[si], acc);
       }
       y[t * ldy + i] = acc;
     }
@@ -236,6 +288,12 @@ void ref_q4_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t 
 }
 void ref_q5_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
   packed_gemm_reference(DType::Q5_0_R16, nb, w, a, t0, nt, y, ldy);
+}
+void ref_q4_1(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  packed_gemm_reference(DType::Q4_1_R16, nb, w, a, t0, nt, y, ldy);
+}
+void ref_q5_1(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  packed_gemm_reference(DType::Q5_1_R16, nb, w, a, t0, nt, y, ldy);
 }
 }  // namespace
 
@@ -258,13 +316,22 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
 #endif
     return nullptr;  // AVX2 and NEON keep Q6_K's row layout
   }
-  if (packed == DType::Q5_0_R16) {
-    if (isa == Isa::kScalar) return ref_q5_0;
+  if (packed == DType::Q5_0_R16 || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16) {
+    const DType p = packed;
+    if (isa == Isa::kScalar) return p == DType::Q5_0_R16 ? ref_q5_0 : p == DType::Q4_1_R16 ? ref_q4_1 : ref_q5_1;
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) return simd::gemm_q5_0_r16_avx512;
+    if (isa == Isa::kAvx512) {
+      return p == DType::Q5_0_R16   ? simd::gemm_q5_0_r16_avx512
+             : p == DType::Q4_1_R16 ? simd::gemm_q4_1_r16_avx512
+                                    : simd::gemm_q5_1_r16_avx512;
+    }
 #endif
 #if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-    if (isa == Isa::kAvx2) return simd::gemm_q5_0_r16_avx2;
+    if (isa == Isa::kAvx2) {
+      return p == DType::Q5_0_R16   ? simd::gemm_q5_0_r16_avx2
+             : p == DType::Q4_1_R16 ? simd::gemm_q4_1_r16_avx2
+                                    : simd::gemm_q5_1_r16_avx2;
+    }
 #endif
     return nullptr;
   }

@@ -1,5 +1,5 @@
-// Pre-packed weight layouts for the CPU matmul: Q8_0, Q4_0 and Q5_0 matrices with 16 rows
-// interleaved.
+// Pre-packed weight layouts for the CPU matmul: Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 matrices with 16
+// rows interleaved.
 //
 // Why: a row-at-a-time dot product ends every row with a horizontal reduction and re-reads each
 // activation block once per weight row. With 16 rows interleaved, one 512-bit register holds
@@ -20,7 +20,11 @@
 //             bit j of byte 4i+t is set. Values 0..31, i.e. q + 16 as in Q5_0;
 //             22 bytes per row and block, as Q5_0 (real Q4_K_M files hold it wherever a row
 //             length is not a multiple of 256: SmolLM2's 576, Qwen2.5's 896).
-// The unsigned weights meet signed Q8_0 activations; the offset (128, 8 or 16) times the sum of the
+//   Q4_1_R16 / Q5_1_R16: as Q4_0_R16 / Q5_0_R16 with the 16 rows' f16 mins after their scales
+//             (quants 32 bytes later); values 0..15 / 0..31 unsigned, value = q * d + m (20 /
+//             24 bytes per row and block, as Q4_1 / Q5_1; Q5_K_M files hold Q5_1 where Q4_K_M
+//             ones hold Q5_0).
+// The unsigned weights meet signed Q8_0 activations; the offset (128, 8, 16; 0 for Q4_1 / Q5_1) times the sum of the
 // activation block is subtracted exactly in integers, so each block's integer dot equals the
 // reference's.
 #pragma once
@@ -63,6 +67,8 @@ struct PackedActivations {
   // Q4_0_R16, 16 for Q5_0_R16): where the SIMD kernels' integer dot starts, read with one
   // broadcast load. Q6_K_R16: [n, nb, 16], -32 * each 16-column sub-block's sum (packed_q6k.h).
   std::vector<int32_t> bias;
+  // [n, nb], Q4_1_R16 / Q5_1_R16 only: d * sum as f32, which the weight block's min multiplies.
+  std::vector<float> dsum;
   // Q4_K_R16 and Q6_K_R16: q holds Q8_K rows (nb super-blocks), d their scales; for Q4_K_R16
   // msum holds the sub-block sums the mins term needs (packed_q4k.h); sum is unused.
   std::vector<int32_t> msum;

@@ -1,4 +1,5 @@
-// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 (backends/cpu/packed.h),
+// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 and Q4_1_R16 /
+// Q5_1_R16 (as Q4_0 / Q5_0, plus the mins' fma) (backends/cpu/packed.h),
 // for CPUs without AVX-512 (Zen 1-3, Haswell..Alder Lake). One 256-bit register holds 4 columns
 // of 8 rows, so each packed block is worked as two halves of 8 rows.
 //
@@ -40,11 +41,19 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-enum class Layout { kQ8, kQ4, kQ5 };
+enum class Layout { kQ8, kQ4, kQ5, kQ41, kQ51 };
 
 // Bytes of one packed block (16 rows x 32 columns).
 template <Layout L>
-constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
+constexpr size_t kPackedBlockBytes = 16 * (L == Layout::kQ8    ? 34
+                                           : L == Layout::kQ4  ? 18
+                                           : L == Layout::kQ5  ? 22
+                                           : L == Layout::kQ41 ? 20
+                                                               : 24);
+template <Layout L>
+constexpr bool kHasMin = L == Layout::kQ41 || L == Layout::kQ51;
+template <Layout L>
+constexpr bool kHasFifthBits = L == Layout::kQ5 || L == Layout::kQ51;
 
 // The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
 // hb: Q5_0 only, this half's 32 bytes of fifth bits.
@@ -56,20 +65,20 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
     const __m256i mask = _mm256_set1_epi8(0x0F);
     // Column-group pairs (lo and hi of one chunk) summed in int16 before widening: all four
     // for Q4_0 (<= 8 * 3810), two for Q5_0 (<= 4 * 7874).
-    constexpr int kPairsPerWiden = L == Layout::kQ4 ? 4 : 2;
+    constexpr int kPairsPerWiden = kHasFifthBits<L> ? 2 : 4;
     __m256i s16[NT];
     for (int t = 0; t < NT; ++t) {
       s16[t] = _mm256_setzero_si256();
       out[t] = _mm256_setzero_si256();
     }
     __m256i h = _mm256_setzero_si256();
-    if constexpr (L == Layout::kQ5) h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hb));
+    if constexpr (kHasFifthBits<L>) h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hb));
     const __m256i bit4 = _mm256_set1_epi8(0x10);
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
       __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
-      if constexpr (L == Layout::kQ5) {  // registers c and c + 4: bits c and c + 4 to bit 4
+      if constexpr (kHasFifthBits<L>) {  // registers c and c + 4: bits c and c + 4 to bit 4
         // (16-bit shifts: bits crossing into the next byte land outside the 0x10 mask)
         const __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : c == 1 ? _mm256_slli_epi16(h, 3)
                          : c == 2 ? _mm256_slli_epi16(h, 2) : _mm256_slli_epi16(h, 1);
@@ -130,12 +139,16 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         prefetch_for_half<kInterleave>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
-        half_dots<L, NT>(blk + 32 + 32 * h, blk + 32 + 4 * 64 + 32 * h, a, b, dot);
+        constexpr size_t kQuants = kHasMin<L> ? 64 : 32;  // after the scales (and mins)
+        half_dots<L, NT>(blk + kQuants + 32 * h, blk + kQuants + 4 * 64 + 32 * h, a, b, dot);
+        __m256 mw = _mm256_setzero_ps();
+        if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
         for (int t = 0; t < NT; ++t) {
           const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-          if constexpr (L != Layout::kQ8) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
+          if constexpr (L == Layout::kQ4 || L == Layout::kQ5) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
           const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
           sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, sum[t]);
+          if constexpr (kHasMin<L>) sum[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(act.dsum[si]), sum[t]);
         }
       }
       for (int t = 0; t < NT; ++t) acc[h][t] = sum[t];
@@ -169,6 +182,16 @@ void gemm_q4_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivatio
 void gemm_q5_0_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy) {
   gemm<Layout::kQ5>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q4_1_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<Layout::kQ41>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q5_1_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<Layout::kQ51>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

@@ -1,5 +1,5 @@
-// AVX-512 VNNI kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16
-// (backends/cpu/packed.h).
+// AVX-512 VNNI kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 /
+// Q4_1_R16 / Q5_1_R16 (backends/cpu/packed.h).
 // Per packed block: the 16 rows' 32 columns sit in 8 registers (4 columns x 16 rows each);
 // for each token of a tile, 8 vpdpbusd against broadcast 4-byte activation groups give the 16
 // rows' integer dots, started from -offset * sum(activation block) (PackedActivations::bias)
@@ -7,7 +7,8 @@
 // of up to 8 tokens shares the weight registers, so prefill and batched decode load each
 // weight once per tile.
 // The arithmetic is exactly packed_gemm_reference's (per block: int dot, f32 scale product,
-// fma), so results are bit-identical to it.
+// fma; Q4_1 / Q5_1 one more fma with the rows' mins times the token's d * sum), so results are
+// bit-identical to it.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
@@ -29,11 +30,19 @@ constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
-enum class Layout { kQ8, kQ4, kQ5 };
+enum class Layout { kQ8, kQ4, kQ5, kQ41, kQ51 };
 
 // Bytes of one packed block (16 rows x 32 columns).
 template <Layout L>
-constexpr size_t kPackedBlockBytes = L == Layout::kQ8 ? 16 * 34 : L == Layout::kQ4 ? 16 * 18 : 16 * 22;
+constexpr size_t kPackedBlockBytes = 16 * (L == Layout::kQ8    ? 34
+                                           : L == Layout::kQ4  ? 18
+                                           : L == Layout::kQ5  ? 22
+                                           : L == Layout::kQ41 ? 20
+                                                               : 24);
+template <Layout L>
+constexpr bool kHasMin = L == Layout::kQ41 || L == Layout::kQ51;
+template <Layout L>
+constexpr bool kHasFifthBits = L == Layout::kQ5 || L == Layout::kQ51;
 
 // w | (bits & 0x10): A | B & C is ternary-logic 0xF8. (The 16-bit shifts feeding it move bits
 // across bytes, but only into bits the 0x10 mask drops.)
@@ -53,7 +62,7 @@ inline void load_weights(const uint8_t* q, __m512i w[8]) {
       w[c] = _mm512_and_si512(v, mask);                           // columns 4c..4c+3
       w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);  // columns 16+4c..
     }
-    if constexpr (L == Layout::kQ5) {  // the fifth bits: register j's in bit j of each byte
+    if constexpr (kHasFifthBits<L>) {  // the fifth bits: register j's in bit j of each byte
       const __m512i h = _mm512_loadu_si512(q + 4 * 64);
       w[0] = or_bit4(w[0], _mm512_slli_epi16(h, 4));
       w[1] = or_bit4(w[1], _mm512_slli_epi16(h, 3));
@@ -93,13 +102,16 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
-    load_weights<L>(blk + 32, w);
+    load_weights<L>(blk + (kHasMin<L> ? 64 : 32), w);
+    __m512 mw = _mm512_setzero_ps();
+    if constexpr (kHasMin<L>) mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
     for (int t = 0; t < NT; ++t) {
       const size_t ai = static_cast<size_t>(t) * astride + static_cast<size_t>(b);
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
       const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(act.bias[si]), w, arow0[ai].qs);
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[t]);
+      if constexpr (kHasMin<L>) acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(act.dsum[si]), acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
@@ -128,6 +140,16 @@ void gemm_q4_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
 void gemm_q5_0_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
   gemm<Layout::kQ5>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q4_1_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Layout::kQ41>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q5_1_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Layout::kQ51>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

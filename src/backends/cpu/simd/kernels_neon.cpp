@@ -165,6 +165,41 @@ float dot_q8_0(int64_t n, const void* x, const void* y) { return dot_blocks<bloc
 float dot_q4_0(int64_t n, const void* x, const void* y) { return dot_blocks<block_q4_0, load_q4_0>(n, x, y); }
 float dot_q5_0(int64_t n, const void* x, const void* y) { return dot_blocks<quant::block_q5_0, load_q5_0>(n, x, y); }
 
+// Q4_1 / Q5_1: unsigned values q (0..15 / 0..31) times d, plus the min m: d * dy * sum(q * y) +
+// m * dy * sum(y), both sums exact (q fits int8, so the signed widening dot serves).
+template <bool Five>
+float dot_q_1(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Five, quant::block_q5_1, quant::block_q4_1>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  float acc_m = 0.0f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int8x16_t x0, x1;
+    if constexpr (Five) {
+      quant::block_q5_0 b;  // the same nibbles and fifth bits, value q - 16: add the 16 back
+      std::memcpy(b.qh, x[i].qh, 4);
+      std::memcpy(b.qs, x[i].qs, sizeof b.qs);
+      load_q5_0(b, x0, x1);
+      x0 = vaddq_s8(x0, vdupq_n_s8(16));
+      x1 = vaddq_s8(x1, vdupq_n_s8(16));
+    } else {
+      const uint8x16_t q = vld1q_u8(x[i].qs);
+      x0 = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f)));
+      x1 = vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
+    }
+    const int8x16_t y0 = vld1q_s8(y[i].qs), y1 = vld1q_s8(y[i].qs + 16);
+    const float dy = h2f(y[i].d);
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(dot32_plain(x0, x1, y0, y1)), h2f(x[i].d) * dy);
+    const int32_t ysum = vaddlvq_s16(vaddq_s16(vpaddlq_s8(y0), vpaddlq_s8(y1)));
+    acc_m += h2f(x[i].m) * dy * static_cast<float>(ysum);
+  }
+  return vaddvq_f32(acc) + acc_m;
+}
+
+float dot_q4_1(int64_t n, const void* x, const void* y) { return dot_q_1<false>(n, x, y); }
+float dot_q5_1(int64_t n, const void* x, const void* y) { return dot_q_1<true>(n, x, y); }
+
 // ---- K-quants with Q8_K activations ----
 
 // Q4_K / Q5_K: sum_j sc[j] * dot(q_j, y_j) over the 8 sub-blocks of 32 (values 0..15 or 0..31,
@@ -303,6 +338,8 @@ IsaKernels make_kernels(bool sdot) {
   t.q8_0 = sdot ? neon_dotprod_q8_0 : dot_q8_0;
   t.q4_0 = sdot ? neon_dotprod_q4_0 : dot_q4_0;
   t.q5_0 = dot_q5_0;
+  t.q4_1 = dot_q4_1;
+  t.q5_1 = dot_q5_1;
   t.q4_K = dot_q4_K;
   t.q5_K = dot_q5_K;
   t.quantize_q8_0 = quantize_q8_0;

@@ -21,7 +21,9 @@ namespace autoglm::cpu::simd::AG_SIMD_NS {
 namespace {
 
 using quant::block_q4_0;
+using quant::block_q4_1;
 using quant::block_q5_0;
+using quant::block_q5_1;
 using quant::block_q4_K;
 using quant::block_q5_K;
 using quant::block_q6_K;
@@ -226,6 +228,33 @@ float dot_q5_0(int64_t n, const void* vx, const void* vy) {
   }
   return hsum(_mm256_add_ps(acc0, acc1));
 }
+
+// Q4_1 / Q5_1: unsigned values q (0..15 / 0..31, Q5_1's fifth bits as Q5_0's) times d, plus the
+// min m: d * dy * sum(q * y) + m * dy * sum(y), both sums exact in int32.
+template <bool Five>
+float dot_q_1(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Five, block_q5_1, block_q4_1>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    __m256i q = unpack_nibbles16(x[i].qs);
+    if constexpr (Five) {
+      uint32_t qh;
+      std::memcpy(&qh, x[i].qh, 4);
+      q = _mm256_or_si256(q, fifth_bits(qh));
+    }
+    const __m256i ya = loadu(y[i].qs);
+    const float dy = h2f(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(dot_u8s8(q, ya)), acc);
+    acc_m = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].m) * dy), _mm256_cvtepi32_ps(dot_u8s8(ones, ya)), acc_m);
+  }
+  return hsum(_mm256_add_ps(acc, acc_m));
+}
+
+float dot_q4_1(int64_t n, const void* x, const void* y) { return dot_q_1<false>(n, x, y); }
+float dot_q5_1(int64_t n, const void* x, const void* y) { return dot_q_1<true>(n, x, y); }
 
 // ---- K-quants with Q8_K activations ----
 
@@ -495,6 +524,8 @@ const IsaKernels& kernels() {
     t.q8_0 = dot_q8_0;
     t.q4_0 = dot_q4_0;
     t.q5_0 = dot_q5_0;
+    t.q4_1 = dot_q4_1;
+    t.q5_1 = dot_q5_1;
     t.q4_K = dot_q4_K;
     t.q5_K = dot_q5_K;
     t.q6_K = dot_q6_K;
