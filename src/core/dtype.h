@@ -45,6 +45,8 @@ enum class DType : uint32_t {
   Q4_K_R16 = 1012,
   // Q6_K with 16 rows interleaved (backends/cpu/packed_q6k.h): 210 bytes per row and 256 columns.
   Q6_K_R16 = 1014,
+  // Q5_K likewise (packed_q4k.h): 176 bytes per row and 256 columns.
+  Q5_K_R16 = 1013,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

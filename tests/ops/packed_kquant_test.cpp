@@ -1,4 +1,4 @@
-// Q4_K_R16 and Q6_K_R16 (backends/cpu/packed_q4k.h, packed_q6k.h): packing loses nothing, every
+// Q4_K_R16, Q5_K_R16 and Q6_K_R16 (backends/cpu/packed_q4k.h, packed_q6k.h): packing loses nothing, every
 // ISA's kernel equals the scalar packed reference bit for bit, and packed matmul / matmul_swiglu /
 // matmul_cat / tied embedding lookups agree with the row layout, on odd token counts around the
 // tiles.
@@ -24,7 +24,7 @@ namespace {
 using testing::random_rows;
 
 // The K-quant types with a packed layout.
-const DType kTypes[] = {DType::Q4_K, DType::Q6_K};
+const DType kTypes[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Raw bytes: every nibble and 6-bit value, every scale and min (Q4_K's 63, Q6_K's -128..127),
 // valid f16 d (and dmin).
@@ -37,6 +37,12 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   if (t == DType::Q4_K) {
     auto* b = static_cast<quant::block_q4_K*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q4_K); ++i) {
+      b[i].d = scale();
+      b[i].dmin = scale();
+    }
+  } else if (t == DType::Q5_K) {
+    auto* b = static_cast<quant::block_q5_K*>(w.data());
+    for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q5_K); ++i) {
       b[i].d = scale();
       b[i].dmin = scale();
     }
@@ -67,24 +73,25 @@ TEST(OpsPackedKQuant, ScalesRoundTripThroughTheir192Bytes) {
 
 TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
-      const bool q4 = t == DType::Q4_K;
-      for (int64_t k : {256, 768}) {
-        Tensor w = random_blocks(t, 48, k, 7);
-        Tensor p = pack_matrix(w);
-        ASSERT_EQ(p.dtype(), q4 ? DType::Q4_K_R16 : DType::Q6_K_R16);
-        EXPECT_EQ(source_of_packed(p.dtype()), t);
-        // 144 / 210 bytes per row and super-block, as Q4_K / Q6_K.
-        const size_t row_bytes = q4 ? 144 : 210;
-        EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256) * row_bytes);
-        EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256) * (q4 ? kQ4KR16Bytes : kQ6KR16Bytes));
-        std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
-        for (int64_t r = 0; r < w.rows(); ++r) {
-          quant::dequantize_row(t, w.row_ptr(r), a.data(), k);
-          dequantize_packed_row(p, r, b.data());
-          ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
-              << dtype_name(t) << " k=" << k << " row " << r;
-        }
+    const bool q4 = t == DType::Q4_K, q5 = t == DType::Q5_K;
+    for (int64_t k : {256, 768}) {
+      Tensor w = random_blocks(t, 48, k, 7);
+      Tensor p = pack_matrix(w);
+      ASSERT_EQ(p.dtype(), q4 ? DType::Q4_K_R16 : q5 ? DType::Q5_K_R16 : DType::Q6_K_R16);
+      EXPECT_EQ(source_of_packed(p.dtype()), t);
+      // 144 / 176 / 210 bytes per row and super-block, as Q4_K / Q5_K / Q6_K.
+      const size_t row_bytes = q4 ? 144 : q5 ? 176 : 210;
+      EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256) * row_bytes);
+      const size_t sb_bytes = q4 ? kQ4KR16Bytes : q5 ? kQ5KR16Bytes : kQ6KR16Bytes;
+      EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256) * sb_bytes);
+      std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
+      for (int64_t r = 0; r < w.rows(); ++r) {
+        quant::dequantize_row(t, w.row_ptr(r), a.data(), k);
+        dequantize_packed_row(p, r, b.data());
+        ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+            << dtype_name(t) << " k=" << k << " row " << r;
       }
+    }
   }
 }
 

@@ -1,10 +1,11 @@
-// Q4_K_R16: packing, dequantization, Q8_K activations and the scalar reference kernel
-// (layout: packed_q4k.h).
+// Q4_K_R16 / Q5_K_R16: packing, dequantization, Q8_K activations and the scalar reference
+// kernels (layout: packed_q4k.h).
 #include "backends/cpu/packed_q4k.h"
 
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "core/check.h"
 #include "quant/blocks.h"
@@ -15,6 +16,7 @@ namespace autoglm::cpu {
 namespace {
 
 using quant::block_q4_K;
+using quant::block_q5_K;
 using quant::block_q8_K;
 using quant::kQKK;
 
@@ -28,12 +30,18 @@ float f16_at(const uint8_t* p, int i) {
 // In unpacked scales u (unpack_q4_K_r16_scales).
 int sc_of(const uint8_t* u, int i, int j) { return u[16 * j + i]; }
 int min_of(const uint8_t* u, int i, int j) { return u[128 + 32 * (j / 2) + 2 * i + j % 2]; }
-// The nibble of row i, column c (0..255) of a packed super-block.
-int q_of(const uint8_t* sb, int i, int c) {
+// The value of row i, column c (0..255) of a packed super-block: its nibble, and for Q5_K_R16
+// (five) its fifth bit.
+int q_of(const uint8_t* sb, int i, int c, bool five) {
   const int p = c / 64, l = c % 64, lo = l % 32;
   const uint8_t byte = sb[kQOff + 512 * p + 64 * (lo / 4) + 4 * i + lo % 4];
-  return l < 32 ? (byte & 0x0F) : (byte >> 4);
+  const int nibble = l < 32 ? (byte & 0x0F) : (byte >> 4);
+  if (!five) return nibble;
+  const int o = c % 32;  // sub-block c / 32, register o / 4, byte 4i + o % 4
+  return nibble | ((sb[kQ5KR16HighOff + 64 * (c / 32) + 4 * i + o % 4] >> (o / 4)) & 1) << 4;
 }
+
+size_t super_block_bytes(DType packed) { return packed == DType::Q5_K_R16 ? kQ5KR16Bytes : kQ4KR16Bytes; }
 
 }  // namespace
 
@@ -62,29 +70,54 @@ void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb) {
   }
 }
 
-Tensor pack_q4_K_r16(const Tensor& w) {
-  AG_CHECK(w.dtype() == DType::Q4_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(DType::Q4_K_R16, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ4KR16Bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
+namespace {
+
+// Row i of packed super-block sb from source block src (block_q4_K or block_q5_K).
+template <typename Block>
+void pack_row(const Block& src, int i, uint8_t* sb, uint8_t u[256]) {
   quant::detail::KBlock kb;
+  std::memcpy(sb + 2 * i, &src.d, 2);
+  std::memcpy(sb + kDminOff + 2 * i, &src.dmin, 2);
+  quant::detail::decode(src, &kb);  // the 6-bit fields and the values, read by the reference decoder
+  for (int j = 0; j < 8; ++j) {
+    u[16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
+    u[128 + 32 * (j / 2) + 2 * i + j % 2] = static_cast<uint8_t>(kb.m[j]);
+  }
+  // qs[32p + l] already pairs columns 64p + l and 64p + 32 + l: only 4-byte groups move.
+  for (int p = 0; p < 4; ++p) {
+    for (int c = 0; c < 8; ++c) std::memcpy(sb + kQOff + 512 * p + 64 * c + 4 * i, src.qs + 32 * p + 4 * c, 4);
+  }
+  if constexpr (std::is_same_v<Block, block_q5_K>) {  // the caller zeroed the fifth bits
+    for (int c = 0; c < kQKK; ++c) {
+      const int o = c % 32;
+      uint8_t& byte = sb[kQ5KR16HighOff + 64 * (c / 32) + 4 * i + o % 4];
+      byte = static_cast<uint8_t>(byte | (kb.q[c] >> 4) << (o / 4));
+    }
+  }
+}
+
+}  // namespace
+
+Tensor pack_q45_K_r16(const Tensor& w) {
+  const bool five = w.dtype() == DType::Q5_K;
+  AG_CHECK((five || w.dtype() == DType::Q4_K) && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const DType packed = five ? DType::Q5_K_R16 : DType::Q4_K_R16;
+  const size_t bytes = super_block_bytes(packed);
+  const int64_t m = w.rows(), nb = w.cols() / kQKK;
+  Tensor out = Tensor::empty_weight(packed, w.shape());
+  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * bytes);
+  uint8_t* dst = static_cast<uint8_t*>(out.data());
   uint8_t u[256];
   for (int64_t g = 0; g < m / kPackRows; ++g) {
     for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
+      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * bytes;
+      if (five) std::memset(sb + kQ5KR16HighOff, 0, kQ5KR16Bytes - kQ5KR16HighOff);
       for (int i = 0; i < kPackRows; ++i) {
-        const auto* src = reinterpret_cast<const block_q4_K*>(w.row_ptr(g * kPackRows + i)) + s;
-        std::memcpy(sb + 2 * i, &src->d, 2);
-        std::memcpy(sb + kDminOff + 2 * i, &src->dmin, 2);
-        quant::detail::decode(*src, &kb);  // the 6-bit fields, read by the reference decoder
-        for (int j = 0; j < 8; ++j) {
-          u[16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
-          u[128 + 32 * (j / 2) + 2 * i + j % 2] = static_cast<uint8_t>(kb.m[j]);
-        }
-        // Q4_K's qs[32p + l] already pairs columns 64p + l and 64p + 32 + l: only 4-byte groups move.
-        for (int p = 0; p < 4; ++p) {
-          for (int c = 0; c < 8; ++c) std::memcpy(sb + kQOff + 512 * p + 64 * c + 4 * i, src->qs + 32 * p + 4 * c, 4);
+        const uint8_t* row = w.row_ptr(g * kPackRows + i);
+        if (five) {
+          pack_row(reinterpret_cast<const block_q5_K*>(row)[s], i, sb, u);
+        } else {
+          pack_row(reinterpret_cast<const block_q4_K*>(row)[s], i, sb, u);
         }
       }
       pack_q4_K_r16_scales(u, sb);
@@ -93,12 +126,14 @@ Tensor pack_q4_K_r16(const Tensor& w) {
   return out;
 }
 
-void dequantize_q4_K_r16_row(const Tensor& packed, int64_t r, float* out) {
-  AG_CHECK(packed.dtype() == DType::Q4_K_R16 && r >= 0 && r < packed.rows());
+void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
+  const bool five = packed.dtype() == DType::Q5_K_R16;
+  AG_CHECK((five || packed.dtype() == DType::Q4_K_R16) && r >= 0 && r < packed.rows());
+  const size_t bytes = super_block_bytes(packed.dtype());
   const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
   for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ4KR16Bytes;
+    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * bytes;
     const float d = f16_at(sb, i), dmin = f16_at(sb + kDminOff, i);
     uint8_t u[256];
     unpack_q4_K_r16_scales(sb, u);
@@ -108,14 +143,14 @@ void dequantize_q4_K_r16_row(const Tensor& packed, int64_t r, float* out) {
       const float ml = dmin * static_cast<float>(min_of(u, i, j));
       for (int l = 0; l < 32; ++l) {
         const int c = 32 * j + l;
-        out[s * kQKK + c] = dl * static_cast<float>(q_of(sb, i, c)) - ml;
+        out[s * kQKK + c] = dl * static_cast<float>(q_of(sb, i, c, five)) - ml;
       }
     }
   }
 }
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
-  AG_CHECK(packed == DType::Q4_K_R16 || packed == DType::Q6_K_R16);
+  AG_CHECK(packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 || packed == DType::Q6_K_R16);
   const bool q6 = packed == DType::Q6_K_R16;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
@@ -153,14 +188,17 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
   return Status::OK();
 }
 
-void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
-                             int64_t nt, float* y, int64_t ldy) {
+namespace {
+
+void gemm_q45_K_r16_reference(bool five, int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                              int64_t nt, float* y, int64_t ldy) {
+  const size_t bytes = five ? kQ5KR16Bytes : kQ4KR16Bytes;
   for (int64_t t = 0; t < nt; ++t) {
     const auto* a = reinterpret_cast<const block_q8_K*>(act.q.data()) + (t0 + t) * act.nb;
     for (int i = 0; i < kPackRows; ++i) {
       float acc = 0.0f;
       for (int64_t s = 0; s < nb; ++s) {
-        const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+        const uint8_t* sb = wgroup + static_cast<size_t>(s) * bytes;
         const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
         uint8_t u[256];
         unpack_q4_K_r16_scales(sb, u);
@@ -170,7 +208,7 @@ void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
           const int16_t ysum = static_cast<int16_t>(j % 2 ? pair >> 16 : pair & 0xFFFF);
           imin += min_of(u, i, j) * ysum;
           int32_t dot = 0;
-          for (int l = 0; l < 32; ++l) dot += q_of(sb, i, 32 * j + l) * a[s].qs[32 * j + l];
+          for (int l = 0; l < 32; ++l) dot += q_of(sb, i, 32 * j + l, five) * a[s].qs[32 * j + l];
           isum += sc_of(u, i, j) * dot;
         }
         // The SIMD kernel's arithmetic exactly: scale products rounded to f32, mins first.
@@ -181,6 +219,18 @@ void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
       y[t * ldy + i] = acc;
     }
   }
+}
+
+}  // namespace
+
+void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                             int64_t nt, float* y, int64_t ldy) {
+  gemm_q45_K_r16_reference(false, nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q5_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                             int64_t nt, float* y, int64_t ldy) {
+  gemm_q45_K_r16_reference(true, nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu

@@ -1,10 +1,11 @@
-// AVX-512 VNNI kernel for Q4_K_R16 (backends/cpu/packed_q4k.h). Per super-block and sub-block j:
+// AVX-512 VNNI kernels for Q4_K_R16 and Q5_K_R16 (backends/cpu/packed_q4k.h). Per super-block and sub-block j:
 // the 16 rows' 32 nibbles sit in 8 registers (4 columns x 16 rows each); for each token of a
 // tile, 8 vpdpbusd against broadcast 4-byte groups of the Q8_K activations give the 16 rows'
 // integer dots, multiplied by the rows' 6-bit scales into an exact int32 sum. The mins term is
 // 4 vpdpwssd of the rows' int16 min pairs against the token's sub-block sums. Per super-block
 // two fmas: mins first, then scales, exactly as gemm_q4_K_r16_reference, so results are
-// bit-identical to it. A tile of up to 8 tokens shares every weight register.
+// bit-identical to it. A tile of up to 8 tokens shares every weight register. Q5_K_R16 ORs each
+// register's fifth bits in as 16 (Q5_0_R16's way: bit c of each byte belongs to register c).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
@@ -27,8 +28,18 @@ template <int NT>
 constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
-constexpr int kSuperBlockLines = static_cast<int>((kQ4KR16Bytes + 63) / 64);
-constexpr int kLinesPerSubBlock = (kSuperBlockLines + 7) / 8;
+template <bool kFive>
+constexpr size_t kSuperBlockBytes = kFive ? kQ5KR16Bytes : kQ4KR16Bytes;
+template <bool kFive>
+constexpr int kSuperBlockLines = static_cast<int>((kSuperBlockBytes<kFive> + 63) / 64);
+template <bool kFive>
+constexpr int kLinesPerSubBlock = (kSuperBlockLines<kFive> + 7) / 8;
+
+// w | (bits & 0x10): A | B & C is ternary-logic 0xF8 (16-bit shifts feeding it move bits across
+// bytes only into bits the mask drops).
+inline __m512i or_bit4(__m512i w, __m512i bits) {
+  return _mm512_ternarylogic_epi32(w, bits, _mm512_set1_epi8(0x10), 0xF8);
+}
 
 // unpack_q4_K_r16_scales in vector form: 2 x (one 64-byte load of low nibbles, one 32-byte load
 // of top bits) -> the 256 bytes u.
@@ -48,7 +59,7 @@ inline void unpack_scales(const uint8_t* sb, uint8_t* u) {
   }
 }
 
-template <int NT>
+template <bool kFive, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   __m512 acc[NT];
@@ -58,7 +69,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const size_t astride = static_cast<size_t>(act.nb);
   const __m512i mask = _mm512_set1_epi8(0x0F);
   for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kSuperBlockBytes<kFive>;
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
     alignas(64) uint8_t u[256];
@@ -88,9 +99,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // 40 rounds, 1 GiB matrix): at 1-2 tokens L1 2 ahead beat L2 2/4/8 ahead by 6-9% at the
       // host's usual ~35 GB/s. At 4 tokens L2 4 ahead tied L1 2 ahead there (34.3 / 34.2 GB/s)
       // and led it 44 / 34 GB/s in the host's 55-65 GB/s spells; no prefetch read 28.
-      for (int l = 0; l < kLinesPerSubBlock; ++l) {
-        const int line = std::min(kLinesPerSubBlock * j + l, kSuperBlockLines - 1);
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kQ4KR16Bytes + 64 * line),
+      for (int l = 0; l < kLinesPerSubBlock<kFive>; ++l) {
+        const int line = std::min(kLinesPerSubBlock<kFive> * j + l, kSuperBlockLines<kFive> - 1);
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kSuperBlockBytes<kFive> + 64 * line),
                      static_cast<_mm_hint>(kPrefetchHint<NT>));
       }
       const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j)));
@@ -99,6 +110,17 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       for (int c = 0; c < 8; ++c) {
         const __m512i v = _mm512_loadu_si512(q + 64 * c);
         w[c] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+      }
+      if constexpr (kFive) {
+        const __m512i h = _mm512_loadu_si512(sb + kQ5KR16HighOff + 64 * j);
+        w[0] = or_bit4(w[0], _mm512_slli_epi16(h, 4));
+        w[1] = or_bit4(w[1], _mm512_slli_epi16(h, 3));
+        w[2] = or_bit4(w[2], _mm512_slli_epi16(h, 2));
+        w[3] = or_bit4(w[3], _mm512_slli_epi16(h, 1));
+        w[4] = or_bit4(w[4], h);
+        w[5] = or_bit4(w[5], _mm512_srli_epi16(h, 1));
+        w[6] = or_bit4(w[6], _mm512_srli_epi16(h, 2));
+        w[7] = or_bit4(w[7], _mm512_srli_epi16(h, 3));
       }
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
@@ -119,7 +141,14 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 void gemm_q4_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<false, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
+void gemm_q5_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<true, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
