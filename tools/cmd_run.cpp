@@ -30,7 +30,7 @@ constexpr const char* kHelp =
     "  --kv-type T           KV cache type: f16 (default), f32 or int8\n"
     "  --quantize BITS       quantize float weights at load: 8 (Q8_0) or 4 (Q4_0)\n"
     "  --no-optimize         skip graph optimization passes\n"
-    "  --no-pack             keep Q8_0/Q4_0/Q4_K weights in the file's layout (no SIMD re-layout)\n"
+    "  --no-pack             keep the weights in the file's layout (no 16-row SIMD re-layout)\n"
     "  --dump-graph          print the step graph before and after the passes to stderr\n"
     "  --verbose             timings and load details on stderr\n";
 
