@@ -10,6 +10,9 @@
 # build-perf-rel/bin/autoglm), PYTHON (a python with pip), THREADS (2), REPS (5),
 # SHAPES ("smollm2-135m"), TYPES ("q8_0 q4_0"), P (512), N (128), BATCH (e.g. "4,16": our
 # batched-decode rows too; llama-bench has no equivalent, so those rows have no peer figure).
+# TYPES may also name llama.cpp's quantization mixes (q4_k_m, q5_k_m, q6_k, ...): those files
+# are an f16 gen-random file quantized by the same build's llama-quantize, so they hold the
+# types real downloads do (Q5_0 / Q5_1 where a row is not a multiple of 256, Q6_K heads).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,6 +27,7 @@ P="${P:-512}"
 N="${N:-128}"
 BATCH="${BATCH:-}"
 LLAMA_BENCH="$CACHE/llama-build/bin/llama-bench"
+LLAMA_QUANTIZE="$CACHE/llama-build/bin/llama-quantize"
 
 build_llamacpp() {
   mkdir -p "$CACHE"
@@ -39,6 +43,7 @@ build_llamacpp() {
       -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF
     cmake --build "$CACHE/llama-build" --target llama-bench -j2
   fi
+  [[ -x "$LLAMA_QUANTIZE" ]] || cmake --build "$CACHE/llama-build" --target llama-quantize -j2
   "$LLAMA_BENCH" --help >/dev/null
 }
 
@@ -47,7 +52,14 @@ make_models() {
   for s in $SHAPES; do
     for t in $TYPES; do
       local f="$CACHE/models/$s-$t.gguf"
-      [[ -f "$f" ]] || "$AUTOGLM" gen-random --arch llama --shape "$s" --type "$t" --output "$f" --seed 1
+      [[ -f "$f" ]] && continue
+      case "$t" in
+        f32 | f16 | q8_0 | q4_0 | q4_k) "$AUTOGLM" gen-random --arch llama --shape "$s" --type "$t" --output "$f" --seed 1 ;;
+        *)  # a llama.cpp mix: quantize the f16 file
+          local src="$CACHE/models/$s-f16.gguf"
+          [[ -f "$src" ]] || "$AUTOGLM" gen-random --arch llama --shape "$s" --type f16 --output "$src" --seed 1
+          "$LLAMA_QUANTIZE" "$src" "$f" "${t^^}" >/dev/null ;;
+      esac
     done
   done
 }

@@ -17,7 +17,7 @@ using testing::random_rows;
 
 TEST(OpsMatMul, BatchesMatchReferencePath) {
   ThreadPool pool(2);
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q4_K, DType::Q5_K,
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
                   DType::Q6_K}) {
     const quant::TypeTraits* tr = quant::type_traits(t);
     // Token counts around the tile size (32) and row counts around the row tile (16).

@@ -71,6 +71,8 @@ Table build_table(Isa isa) {
   set(DType::Q5_0, s->q5_0);
   set(DType::Q4_1, s->q4_1);
   set(DType::Q5_1, s->q5_1);
+  set(DType::Q2_K, s->q2_K);
+  set(DType::Q3_K, s->q3_K);
   set(DType::Q4_K, s->q4_K);
   set(DType::Q5_K, s->q5_K);
   set(DType::Q6_K, s->q6_K);

@@ -24,6 +24,8 @@ using quant::block_q4_0;
 using quant::block_q4_1;
 using quant::block_q5_0;
 using quant::block_q5_1;
+using quant::block_q2_K;
+using quant::block_q3_K;
 using quant::block_q4_K;
 using quant::block_q5_K;
 using quant::block_q6_K;
@@ -257,6 +259,72 @@ float dot_q4_1(int64_t n, const void* x, const void* y) { return dot_q_1<false>(
 float dot_q5_1(int64_t n, const void* x, const void* y) { return dot_q_1<true>(n, x, y); }
 
 // ---- K-quants with Q8_K activations ----
+
+// Q2_K / Q3_K: 16 sub-blocks of 16, the 2-bit values of element 128h + 32g + l in bits 2g of
+// qs[32h + l] (Q3_K: plus 4 where bit 4h + g of hmask[l] is set, then the value is u - 4). Each
+// 32-element chunk is one vpmaddubsw (u <= 7, pairs <= 1778 in int16) and one vpmaddwd against
+// the two sub-blocks' scales; the offset (Q3_K: -4 * sum_j sc_j * ysum_j) and Q2_K's min term
+// come from Q8_K's bsums. Integer sums per super-block are exact.
+template <bool Three>
+float dot_q23_K(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Three, block_q3_K, block_q2_K>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const block_q8_K*>(vy);
+  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps();
+  float acc_min = 0.0f;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    // The 16 scales as int16 (Q3_K: 6-bit, low nibbles in scales[0..7], top 2 bits in
+    // scales[8..11], minus 32; Q2_K: low nibbles, the mins in the high ones) and the offset
+    // (Q3_K: sum_j sc_j * ysum_j; Q2_K: sum_j m_j * ysum_j), in vectors: scalar unpacking cost
+    // more than the 256 multiply-adds.
+    alignas(32) int16_t sc[16];
+    __m256i off_with;  // the int16 factors of the bsums in the offset
+    if constexpr (Three) {
+      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x[i].scales));
+      const __m128i m4 = _mm_set1_epi8(0x0f);
+      const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(b, m4), _mm_and_si128(_mm_srli_epi16(b, 4), m4));
+      int32_t top;
+      std::memcpy(&top, x[i].scales + 8, 4);
+      const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(top), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+      const __m128i s8 = _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+      off_with = _mm256_cvtepi8_epi16(s8);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sc), off_with);
+    } else {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+      const __m128i m4 = _mm_set1_epi8(0x0f);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sc), _mm256_cvtepu8_epi16(_mm_and_si128(b, m4)));
+      off_with = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), m4));
+    }
+    const int32_t off = hsum_i32(_mm256_madd_epi16(off_with, loadu(y[i].bsums)));
+    __m256i hm = _mm256_setzero_si256();
+    if constexpr (Three) hm = loadu(x[i].hmask);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = loadu(x[i].qs + 32 * h);
+      for (int g = 0; g < 4; ++g) {
+        const int k = 4 * h + g;  // elements 32k.. : sub-blocks 2k and 2k + 1
+        // (16-bit shifts: only bits of the same byte reach the masked ones)
+        __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), three);
+        if constexpr (Three) u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, k), one), 2));
+        const __m256i p = _mm256_maddubs_epi16(u, loadu(y[i].qs + 32 * k));
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+      }
+    }
+    const float dy = y[i].d;
+    if constexpr (Three) {
+      sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * off, 0, 0, 0, 0, 0, 0, 0));
+    } else {
+      acc_min += h2f(x[i].dmin) * dy * static_cast<float>(off);
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc) - acc_min;
+}
+
+float dot_q2_K(int64_t n, const void* x, const void* y) { return dot_q23_K<false>(n, x, y); }
+float dot_q3_K(int64_t n, const void* x, const void* y) { return dot_q23_K<true>(n, x, y); }
 
 // Q4_K / Q5_K: sum_j sc[j] * dot(q, y) over the 8 sub-blocks of 32, and the min term from bsums.
 template <bool Five>
@@ -526,6 +594,8 @@ const IsaKernels& kernels() {
     t.q5_0 = dot_q5_0;
     t.q4_1 = dot_q4_1;
     t.q5_1 = dot_q5_1;
+    t.q2_K = dot_q2_K;
+    t.q3_K = dot_q3_K;
     t.q4_K = dot_q4_K;
     t.q5_K = dot_q5_K;
     t.q6_K = dot_q6_K;
