@@ -96,7 +96,7 @@ TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
 }
 
 // The bounds the kernels' integer sums rely on (AVX2 vpmaddubsw's int16, int32 for Q6_K): every
-// weight at its largest, every scale at its extreme (Q4_K 63, Q6_K -128), activations at +-127.
+// weight at its largest, every scale at its extreme (Q4_K / Q5_K 63, Q6_K -128), activations at +-127.
 TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 256, n = 5;
@@ -107,6 +107,11 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
         auto& b = static_cast<quant::block_q4_K*>(w.data())[r];
         std::memset(b.scales, 0xFF, sizeof b.scales);
         std::memset(b.qs, 0xFF, sizeof b.qs);
+      } else if (t == DType::Q5_K) {
+        auto& b = static_cast<quant::block_q5_K*>(w.data())[r];
+        std::memset(b.scales, 0xFF, sizeof b.scales);
+        std::memset(b.qs, 0xFF, sizeof b.qs);
+        std::memset(b.qh, 0xFF, sizeof b.qh);
       } else {
         auto& b = static_cast<quant::block_q6_K*>(w.data())[r];
         std::memset(b.scales, 0x80, sizeof b.scales);

@@ -45,10 +45,10 @@ size_t super_block_bytes(DType packed) { return packed == DType::Q5_K_R16 ? kQ5K
 
 }  // namespace
 
-void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]) {
+void unpack_scales192(const uint8_t* area, uint8_t u[256]) {
   for (int v = 0; v < 2; ++v) {
-    const uint8_t* lo = sb + kQ4KR16ScalesOff + 64 * v;
-    const uint8_t* hi = sb + kQ4KR16ScalesOff + 128 + 32 * v;
+    const uint8_t* lo = area + 64 * v;
+    const uint8_t* hi = area + 128 + 32 * v;
     uint8_t* out = u + 128 * v;
     for (int k = 0; k < 128; ++k) {
       const int low = k < 64 ? lo[k] & 0x0F : lo[k - 64] >> 4;
@@ -58,17 +58,20 @@ void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]) {
   }
 }
 
-void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb) {
+void pack_scales192(const uint8_t u[256], uint8_t* area) {
   for (int v = 0; v < 2; ++v) {
     const uint8_t* in = u + 128 * v;
-    uint8_t* lo = sb + kQ4KR16ScalesOff + 64 * v;
-    uint8_t* hi = sb + kQ4KR16ScalesOff + 128 + 32 * v;
+    uint8_t* lo = area + 64 * v;
+    uint8_t* hi = area + 128 + 32 * v;
     for (int k = 0; k < 64; ++k) lo[k] = static_cast<uint8_t>((in[k] & 0x0F) | (in[k + 64] & 0x0F) << 4);
     for (int k = 0; k < 32; ++k) {
       hi[k] = static_cast<uint8_t>((in[k] >> 4) | (in[k + 32] >> 4) << 2 | (in[k + 64] >> 4) << 4 | (in[k + 96] >> 4) << 6);
     }
   }
 }
+
+void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]) { unpack_scales192(sb + kQ4KR16ScalesOff, u); }
+void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb) { pack_scales192(u, sb + kQ4KR16ScalesOff); }
 
 namespace {
 

@@ -39,8 +39,12 @@ inline constexpr size_t kQ4KR16ScalesOff = 64, kQ4KR16ScalesBytes = 192;
 inline constexpr size_t kQ4KR16QOff = kQ4KR16ScalesOff + kQ4KR16ScalesBytes;  // 256
 inline constexpr size_t kQ5KR16Bytes = 2816, kQ5KR16HighOff = kQ4KR16Bytes;  // Q5_K_R16
 
-// The 256 scale and min bytes u of packed super-block sb (layout above); the scalar reference
-// of the kernels' own vector unpacking, and its inverse.
+// 256 values of 6 bits in 192 bytes (the packing above, from `area` on); the scalar reference
+// of the kernels' own vector unpacking (simd/scales192_avx512.h), and its inverse. Q3_K_R16
+// keeps its scales so too.
+void unpack_scales192(const uint8_t* area, uint8_t u[256]);
+void pack_scales192(const uint8_t u[256], uint8_t* area);
+// The 256 scale and min bytes u of packed super-block sb (layout above).
 void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]);
 void pack_q4_K_r16_scales(const uint8_t u[256], uint8_t* sb);
 

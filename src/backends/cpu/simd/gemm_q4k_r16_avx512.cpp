@@ -14,6 +14,7 @@
 
 
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/simd/scales192_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -41,24 +42,6 @@ inline __m512i or_bit4(__m512i w, __m512i bits) {
   return _mm512_ternarylogic_epi32(w, bits, _mm512_set1_epi8(0x10), 0xF8);
 }
 
-// unpack_q4_K_r16_scales in vector form: 2 x (one 64-byte load of low nibbles, one 32-byte load
-// of top bits) -> the 256 bytes u.
-inline void unpack_scales(const uint8_t* sb, uint8_t* u) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
-  // Top bits of V[0..31] / V[32..63] sit in bits 0-1 / 2-3 of the same 32 bytes, V[64..] in 4-7.
-  const __m512i shift_lo = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  const __m512i shift_hi = _mm512_add_epi16(shift_lo, _mm512_set1_epi16(4));
-  for (int v = 0; v < 2; ++v) {
-    const __m512i lo = _mm512_loadu_si512(sb + kQ4KR16ScalesOff + 64 * v);
-    const __m512i hi = _mm512_broadcast_i64x4(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KR16ScalesOff + 128 + 32 * v)));
-    const __m512i top0 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hi, shift_lo), m2), 4);
-    const __m512i top1 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hi, shift_hi), m2), 4);
-    _mm512_store_si512(u + 128 * v, _mm512_or_si512(_mm512_and_si512(lo, m4), top0));
-    _mm512_store_si512(u + 128 * v + 64, _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4), top1));
-  }
-}
-
 template <bool kFive, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
@@ -73,7 +56,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
     alignas(64) uint8_t u[256];
-    unpack_scales(sb, u);
+    unpack_scales192(sb + kQ4KR16ScalesOff, u);
     __m512i mins[4];
     for (int p = 0; p < 4; ++p) {
       mins[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 128 + 32 * p)));
