@@ -32,13 +32,14 @@ constexpr std::array<DTypeInfo, 19> kInfos = {{
 constexpr DTypeInfo kBF16 = {DType::BF16, "bf16", 1, 2, false};
 // Internal interleaved layouts: a "block" here is one source block of one row, so row sizes
 // and tensor byte counts are those of the source type.
-constexpr std::array<DTypeInfo, 8> kInternal = {{
+constexpr std::array<DTypeInfo, 9> kInternal = {{
     {DType::Q8_0_R16, "q8_0_r16", 32, 34, true},
     {DType::Q4_0_R16, "q4_0_r16", 32, 18, true},
     {DType::Q5_0_R16, "q5_0_r16", 32, 22, true},
     {DType::Q4_1_R16, "q4_1_r16", 32, 20, true},
     {DType::Q5_1_R16, "q5_1_r16", 32, 24, true},
     {DType::Q4_K_R16, "q4_K_r16", 256, 144, true},
+    {DType::Q3_K_R16, "q3_K_r16", 256, 110, true},
     {DType::Q5_K_R16, "q5_K_r16", 256, 176, true},
     {DType::Q6_K_R16, "q6_K_r16", 256, 210, true},
 }};

@@ -47,6 +47,8 @@ enum class DType : uint32_t {
   Q6_K_R16 = 1014,
   // Q5_K likewise (packed_q4k.h): 176 bytes per row and 256 columns.
   Q5_K_R16 = 1013,
+  // Q3_K likewise (packed_q3k.h): 110 bytes per row and 256 columns.
+  Q3_K_R16 = 1011,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

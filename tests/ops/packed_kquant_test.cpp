@@ -1,4 +1,4 @@
-// Q4_K_R16, Q5_K_R16 and Q6_K_R16 (backends/cpu/packed_q4k.h, packed_q6k.h): packing loses nothing, every
+// Q3_K_R16, Q4_K_R16, Q5_K_R16 and Q6_K_R16 (backends/cpu/packed_q3k.h, packed_q4k.h, packed_q6k.h): packing loses nothing, every
 // ISA's kernel equals the scalar packed reference bit for bit, and packed matmul / matmul_swiglu /
 // matmul_cat / tied embedding lookups agree with the row layout, on odd token counts around the
 // tiles.
@@ -12,6 +12,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
 #include "quant/blocks.h"
@@ -24,7 +25,7 @@ namespace {
 using testing::random_rows;
 
 // The K-quant types with a packed layout.
-const DType kTypes[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K};
+const DType kTypes[] = {DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Raw bytes: every nibble and 6-bit value, every scale and min (Q4_K's 63, Q6_K's -128..127),
 // valid f16 d (and dmin).
@@ -46,6 +47,9 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
       b[i].d = scale();
       b[i].dmin = scale();
     }
+  } else if (t == DType::Q3_K) {
+    auto* b = static_cast<quant::block_q3_K*>(w.data());
+    for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q3_K); ++i) b[i].d = scale();
   } else {
     auto* b = static_cast<quant::block_q6_K*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q6_K); ++i) b[i].d = scale();
@@ -73,16 +77,16 @@ TEST(OpsPackedKQuant, ScalesRoundTripThroughTheir192Bytes) {
 
 TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
-    const bool q4 = t == DType::Q4_K, q5 = t == DType::Q5_K;
+    const bool q3 = t == DType::Q3_K, q4 = t == DType::Q4_K, q5 = t == DType::Q5_K;
     for (int64_t k : {256, 768}) {
       Tensor w = random_blocks(t, 48, k, 7);
       Tensor p = pack_matrix(w);
-      ASSERT_EQ(p.dtype(), q4 ? DType::Q4_K_R16 : q5 ? DType::Q5_K_R16 : DType::Q6_K_R16);
+      ASSERT_EQ(p.dtype(), q3 ? DType::Q3_K_R16 : q4 ? DType::Q4_K_R16 : q5 ? DType::Q5_K_R16 : DType::Q6_K_R16);
       EXPECT_EQ(source_of_packed(p.dtype()), t);
-      // 144 / 176 / 210 bytes per row and super-block, as Q4_K / Q5_K / Q6_K.
-      const size_t row_bytes = q4 ? 144 : q5 ? 176 : 210;
+      // 110 / 144 / 176 / 210 bytes per row and super-block, as Q3_K / Q4_K / Q5_K / Q6_K.
+      const size_t row_bytes = q3 ? 110 : q4 ? 144 : q5 ? 176 : 210;
       EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256) * row_bytes);
-      const size_t sb_bytes = q4 ? kQ4KR16Bytes : q5 ? kQ5KR16Bytes : kQ6KR16Bytes;
+      const size_t sb_bytes = q3 ? kQ3KR16Bytes : q4 ? kQ4KR16Bytes : q5 ? kQ5KR16Bytes : kQ6KR16Bytes;
       EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256) * sb_bytes);
       std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
       for (int64_t r = 0; r < w.rows(); ++r) {
@@ -112,6 +116,11 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
         std::memset(b.scales, 0xFF, sizeof b.scales);
         std::memset(b.qs, 0xFF, sizeof b.qs);
         std::memset(b.qh, 0xFF, sizeof b.qh);
+      } else if (t == DType::Q3_K) {  // every value 3 (bits 11, hmask set), scales 0 -> -32
+        auto& b = static_cast<quant::block_q3_K*>(w.data())[r];
+        std::memset(b.scales, 0x00, sizeof b.scales);
+        std::memset(b.qs, 0xFF, sizeof b.qs);
+        std::memset(b.hmask, 0xFF, sizeof b.hmask);
       } else {
         auto& b = static_cast<quant::block_q6_K*>(w.data())[r];
         std::memset(b.scales, 0x80, sizeof b.scales);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/packed_simd.h"
@@ -111,7 +112,8 @@ void pack_legacy_row(DType packed, const LegacyBlock& s, int i, uint8_t* blk) {
 
 bool is_packed_type(DType t) {
   return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q5_0_R16 || t == DType::Q4_1_R16 ||
-         t == DType::Q5_1_R16 || t == DType::Q4_K_R16 || t == DType::Q5_K_R16 || t == DType::Q6_K_R16;
+         t == DType::Q5_1_R16 || t == DType::Q3_K_R16 || t == DType::Q4_K_R16 || t == DType::Q5_K_R16 ||
+         t == DType::Q6_K_R16;
 }
 
 DType source_of_packed(DType packed) {
@@ -122,6 +124,7 @@ DType source_of_packed(DType packed) {
     case DType::Q5_0_R16: return DType::Q5_0;
     case DType::Q4_1_R16: return DType::Q4_1;
     case DType::Q5_1_R16: return DType::Q5_1;
+    case DType::Q3_K_R16: return DType::Q3_K;
     case DType::Q5_K_R16: return DType::Q5_K;
     case DType::Q6_K_R16: return DType::Q6_K;
     default: return DType::Q4_K;
@@ -137,6 +140,7 @@ DType packed_of(DType source) {
     case DType::Q4_1: return DType::Q4_1_R16;
     case DType::Q5_1: return DType::Q5_1_R16;
     case DType::Q4_K: return DType::Q4_K_R16;
+    case DType::Q3_K: return DType::Q3_K_R16;
     case DType::Q5_K: return DType::Q5_K_R16;
     case DType::Q6_K: return DType::Q6_K_R16;
     default: return DType::F32;  // no packed layout
@@ -156,6 +160,7 @@ Tensor pack_matrix(const Tensor& w) {
   AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return pack_q45_K_r16(w);
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
+  if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty_weight(p, w.shape());
   uint8_t* dst = static_cast<uint8_t*>(out.data());
@@ -204,6 +209,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   AG_CHECK(is_packed_type(p) && r >= 0 && r < packed.rows());
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return dequantize_q45_K_r16_row(packed, r, out);
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
+  if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
   const size_t bb = packed_block_bytes(p);
@@ -223,7 +229,8 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
 }
 
 Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
-  if (packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 || packed == DType::Q6_K_R16) {
+  if (packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
+      packed == DType::Q6_K_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
   const int64_t n = x.rows(), k = x.cols();
@@ -263,6 +270,7 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q4_K_R16) return gemm_q4_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q5_K_R16) return gemm_q5_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q6_K_R16) return gemm_q6_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::Q3_K_R16) return gemm_q3_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   const size_t bb = packed_block_bytes(packed);
   const int off = weight_offset(packed);
   for (int64_t t = 0; t < nt; ++t) {
@@ -313,6 +321,13 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
     if (isa == Isa::kAvx2) return simd::gemm_q4_K_r16_avx2;
 #endif
     return nullptr;
+  }
+  if (packed == DType::Q3_K_R16) {
+    if (isa == Isa::kScalar) return gemm_q3_K_r16_reference;
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+    if (isa == Isa::kAvx512) return simd::gemm_q3_K_r16_avx512;
+#endif
+    return nullptr;  // AVX2 and NEON keep Q3_K's row layout
   }
   if (packed == DType::Q5_K_R16) {
     if (isa == Isa::kScalar) return gemm_q5_K_r16_reference;

@@ -153,8 +153,11 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
 }
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
-  AG_CHECK(packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 || packed == DType::Q6_K_R16);
-  const bool q6 = packed == DType::Q6_K_R16;
+  AG_CHECK(packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
+           packed == DType::Q6_K_R16);
+  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins.
+  const bool q6 = packed == DType::Q6_K_R16 || packed == DType::Q3_K_R16;
+  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : 32;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
   const MatmulKernels* kq = cpu_kernels_for(DType::Q4_K);  // the row kernels' Q8_K quantizer
@@ -176,7 +179,7 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
         const size_t si = static_cast<size_t>(t * act.nb + s);
         act.d[si] = blocks[s].d;
         if (q6) {
-          for (int j = 0; j < 16; ++j) act.bias[si * 16 + static_cast<size_t>(j)] = -32 * blocks[s].bsums[j];
+          for (int j = 0; j < 16; ++j) act.bias[si * 16 + static_cast<size_t>(j)] = -offset * blocks[s].bsums[j];
           continue;
         }
         for (int p = 0; p < 4; ++p) {

@@ -53,7 +53,8 @@ Tensor pack_q45_K_r16(const Tensor& w);
 void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out);
 // act.q: n rows of act.nb block_q8_K (the row kernel's quantizer); act.d: their f32 scales;
 // for Q4_K_R16 / Q5_K_R16 act.msum[(t * nb + s) * 4 + p]: int16 sums of sub-blocks 2p (low half) and
-// 2p + 1 (high); for Q6_K_R16 act.bias[(t * nb + s) * 16 + j]: -32 * the sum of sub-block j.
+// 2p + 1 (high); for Q6_K_R16 / Q3_K_R16 act.bias[(t * nb + s) * 16 + j]: -32 / -4 * the sum
+// of sub-block j.
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed);
 void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
                              int64_t nt, float* y, int64_t ldy);
