@@ -341,7 +341,10 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
     if (isa == Isa::kAvx512) return simd::gemm_q6_K_r16_avx512;
 #endif
-    return nullptr;  // AVX2 and NEON keep Q6_K's row layout
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+    if (isa == Isa::kAvx2) return simd::gemm_q6_K_r16_avx2;
+#endif
+    return nullptr;  // NEON keeps Q6_K's row layout
   }
   if (packed == DType::Q5_0_R16 || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16) {
     const DType p = packed;

@@ -136,7 +136,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       for (int t = 0; t < NT; ++t) sum[t] = acc[h][t];
       for (int64_t b = b0; b < b1; ++b) {
         const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
-        prefetch_for_half<kInterleave>(blk + kAhead, kBlockBytes, h);
+        prefetch_for_half<kInterleave, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
         constexpr size_t kQuants = kHasMin<L> ? 64 : 32;  // after the scales (and mins)

@@ -22,12 +22,14 @@ inline constexpr bool kInterleaveHalves = NT <= 2;
 // half asks for every other line, so the requests run through both passes; otherwise the first
 // pass asks for all of them and the second finds them in cache. The hardware prefetcher alone
 // keeps too few misses in flight.
-template <bool kInterleave>
+// kHint: _MM_HINT_T0 (into L1) or _MM_HINT_T1 (into L2; the 5- and 6-bit layouts, whose
+// weights take more work to unpack, read faster so).
+template <bool kInterleave, int kHint = _MM_HINT_T0>
 inline void prefetch_for_half(const uint8_t* p, size_t bytes, int h) {
   if (!kInterleave && h != 0) return;
   constexpr size_t kStep = kInterleave ? 2 : 1;
   for (size_t l = kInterleave ? static_cast<size_t>(h) : 0; l < (bytes + 63) / 64; l += kStep) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * l), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * l), static_cast<_mm_hint>(kHint));
   }
 }
 
