@@ -88,15 +88,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
         const int32_t* bias = act.bias.data() + (static_cast<size_t>((t0 + t) * act.nb + s)) * 16 + 2 * j;
-        __m512i d0 = vnni::dpbusd_bcast4(_mm512_set1_epi32(bias[0]), w[0], qs + 0);
-        __m512i d1 = vnni::dpbusd_bcast4(_mm512_set1_epi32(bias[1]), w[4], qs + 16);
-        d0 = vnni::dpbusd_bcast4(d0, w[1], qs + 4);
-        d1 = vnni::dpbusd_bcast4(d1, w[5], qs + 20);
-        d0 = vnni::dpbusd_bcast4(d0, w[2], qs + 8);
-        d1 = vnni::dpbusd_bcast4(d1, w[6], qs + 24);
-        d0 = vnni::dpbusd_bcast4(d0, w[3], qs + 12);
-        d1 = vnni::dpbusd_bcast4(d1, w[7], qs + 28);
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1)));
+        isum[t] = _mm512_add_epi32(isum[t], vnni::scaled_sub_block_pair(bias, w, qs, sc0, sc1));
       }
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));

@@ -1,6 +1,7 @@
-// The integer core the AVX-512 VNNI tile kernels share (gemm_r16_avx512.cpp for Q8_0/Q4_0_R16,
-// gemm_q4k_r16_avx512.cpp for Q4_K_R16). Include only from translation units compiled with the
-// AVX-512 kernel flags (src/CMakeFiles: *_avx512.cpp), so every copy is built the same way.
+// The integer core the AVX-512 VNNI tile kernels share (gemm_r16_avx512.cpp for the 32-column
+// layouts, gemm_q4k_r16_avx512.cpp for Q4_K_R16 / Q5_K_R16, gemm_q3k / q6k_r16_avx512.cpp).
+// Include only from translation units compiled with the AVX-512 kernel flags (src/CMakeFiles:
+// *_avx512.cpp), so every copy is built the same way.
 #pragma once
 
 #include <immintrin.h>
@@ -33,6 +34,23 @@ inline __m512i dot16x32(__m512i init, const __m512i w[8], const int8_t* qs) {
   s0 = dpbusd_bcast4(s0, w[6], qs + 24);
   s1 = dpbusd_bcast4(s1, w[7], qs + 28);
   return _mm512_add_epi32(s0, s1);
+}
+
+// The 16 rows' integer dots with a token's 32 activation bytes qs as two 16-column sub-blocks
+// (w[0..3] and w[4..7]), each started from its own offset (bias[0], bias[1]) and multiplied by
+// its rows' scales: sc0 * dot0 + sc1 * dot1, exact in int32 (Q3_K_R16, Q6_K_R16). Two chains of 4
+// vpdpbusd, interleaved so one token is not bound by their latency.
+inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], const int8_t* qs, __m512i sc0,
+                                     __m512i sc1) {
+  __m512i d0 = dpbusd_bcast4(_mm512_set1_epi32(bias[0]), w[0], qs + 0);
+  __m512i d1 = dpbusd_bcast4(_mm512_set1_epi32(bias[1]), w[4], qs + 16);
+  d0 = dpbusd_bcast4(d0, w[1], qs + 4);
+  d1 = dpbusd_bcast4(d1, w[5], qs + 20);
+  d0 = dpbusd_bcast4(d0, w[2], qs + 8);
+  d1 = dpbusd_bcast4(d1, w[6], qs + 24);
+  d0 = dpbusd_bcast4(d0, w[3], qs + 12);
+  d1 = dpbusd_bcast4(d1, w[7], qs + 28);
+  return _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1));
 }
 
 }  // namespace autoglm::cpu::simd::vnni
