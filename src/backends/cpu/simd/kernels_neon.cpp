@@ -251,6 +251,83 @@ float dot_q45_K(int64_t n, const void* vx, const void* vy) {
 float dot_q4_K(int64_t n, const void* x, const void* y) { return dot_q45_K<false>(n, x, y); }
 float dot_q5_K(int64_t n, const void* x, const void* y) { return dot_q45_K<true>(n, x, y); }
 
+// Q2_K / Q3_K: 16 sub-blocks of 16, the 2-bit values of element 128h + 32g + l in bits 2g of
+// qs[32h + l] (Q3_K: plus 4 where bit 4h + g of hmask[l] is set, then the value is u - 4). Each
+// sub-block's dot of u (<= 7) with the activations is exact in the widening products; the
+// offset (Q3_K: -4 * sum_j sc_j * ysum_j) and Q2_K's min term come from Q8_K's bsums.
+template <bool Three>
+float dot_q23_K(int64_t n, const void* vx, const void* vy) {
+  using Block = std::conditional_t<Three, quant::block_q3_K, quant::block_q2_K>;
+  const auto* x = static_cast<const Block*>(vx);
+  const auto* y = static_cast<const quant::block_q8_K*>(vy);
+  const uint8x16_t three = vdupq_n_u8(3), one = vdupq_n_u8(1), m4 = vdupq_n_u8(0x0f);
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n / quant::kQKK; ++i) {
+    int16x8_t sc_lo, sc_hi, of_lo, of_hi;  // scales of sub-blocks 0..7 / 8..15, and the offset's factors
+    if constexpr (Three) {
+      const uint8x8_t b = vld1_u8(x[i].scales);
+      const uint8x16_t lo = vcombine_u8(vand_u8(b, vget_low_u8(m4)), vshr_n_u8(b, 4));
+      uint32_t top;
+      std::memcpy(&top, x[i].scales + 8, 4);
+      const int32x4_t shifts = {0, -2, -4, -6};
+      const uint8x16_t hi = vandq_u8(vreinterpretq_u8_u32(vshlq_u32(vdupq_n_u32(top), shifts)), three);
+      const int8x16_t s8 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(hi, 4))), vdupq_n_s8(32));
+      sc_lo = of_lo = vmovl_s8(vget_low_s8(s8));
+      sc_hi = of_hi = vmovl_high_s8(s8);
+    } else {
+      const uint8x16_t b = vld1q_u8(x[i].scales);
+      const uint8x16_t s = vandq_u8(b, m4), m = vshrq_n_u8(b, 4);
+      sc_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(s)));
+      sc_hi = vreinterpretq_s16_u16(vmovl_high_u8(s));
+      of_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(m)));
+      of_hi = vreinterpretq_s16_u16(vmovl_high_u8(m));
+    }
+    int32x4_t o = vmull_s16(vget_low_s16(of_lo), vld1_s16(y[i].bsums));
+    o = vmlal_high_s16(o, of_lo, vld1q_s16(y[i].bsums));
+    o = vmlal_s16(o, vget_low_s16(of_hi), vld1_s16(y[i].bsums + 8));
+    o = vmlal_high_s16(o, of_hi, vld1q_s16(y[i].bsums + 8));
+    const int32_t off = vaddvq_s32(o);
+    int16_t sc[16];
+    vst1q_s16(sc, sc_lo);
+    vst1q_s16(sc + 8, sc_hi);
+    uint8x16_t hm0 = vdupq_n_u8(0), hm1 = vdupq_n_u8(0);
+    if constexpr (Three) {
+      hm0 = vld1q_u8(x[i].hmask);
+      hm1 = vld1q_u8(x[i].hmask + 16);
+    }
+    int32_t isum = 0;
+    for (int h = 0; h < 2; ++h) {
+      const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * h), q1 = vld1q_u8(x[i].qs + 32 * h + 16);
+      for (int g = 0; g < 4; ++g) {
+        const int k = 4 * h + g;  // elements 32k..: sub-blocks 2k (q0's) and 2k + 1 (q1's)
+        const int8x16_t sh = vdupq_n_s8(static_cast<int8_t>(-2 * g)), hs = vdupq_n_s8(static_cast<int8_t>(-k));
+        uint8x16_t u0 = vandq_u8(vshlq_u8(q0, sh), three), u1 = vandq_u8(vshlq_u8(q1, sh), three);
+        if constexpr (Three) {
+          u0 = vorrq_u8(u0, vshlq_n_u8(vandq_u8(vshlq_u8(hm0, hs), one), 2));
+          u1 = vorrq_u8(u1, vshlq_n_u8(vandq_u8(vshlq_u8(hm1, hs), one), 2));
+        }
+        const int8x16_t a0 = vld1q_s8(y[i].qs + 32 * k), a1 = vld1q_s8(y[i].qs + 32 * k + 16);
+        const int8x16_t s0 = vreinterpretq_s8_u8(u0), s1 = vreinterpretq_s8_u8(u1);
+        int32x4_t d0 = vpaddlq_s16(vmull_s8(vget_low_s8(s0), vget_low_s8(a0)));
+        d0 = vpadalq_s16(d0, vmull_high_s8(s0, a0));
+        int32x4_t d1 = vpaddlq_s16(vmull_s8(vget_low_s8(s1), vget_low_s8(a1)));
+        d1 = vpadalq_s16(d1, vmull_high_s8(s1, a1));
+        isum += sc[2 * k] * vaddvq_s32(d0) + sc[2 * k + 1] * vaddvq_s32(d1);
+      }
+    }
+    const float dy = y[i].d;
+    if constexpr (Three) {
+      acc += h2f(x[i].d) * dy * static_cast<float>(isum - 4 * off);
+    } else {
+      acc += h2f(x[i].d) * dy * static_cast<float>(isum) - h2f(x[i].dmin) * dy * static_cast<float>(off);
+    }
+  }
+  return acc;
+}
+
+float dot_q2_K(int64_t n, const void* x, const void* y) { return dot_q23_K<false>(n, x, y); }
+float dot_q3_K(int64_t n, const void* x, const void* y) { return dot_q23_K<true>(n, x, y); }
+
 // ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
 
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
@@ -340,6 +417,8 @@ IsaKernels make_kernels(bool sdot) {
   t.q5_0 = dot_q5_0;
   t.q4_1 = dot_q4_1;
   t.q5_1 = dot_q5_1;
+  t.q2_K = dot_q2_K;
+  t.q3_K = dot_q3_K;
   t.q4_K = dot_q4_K;
   t.q5_K = dot_q5_K;
   t.quantize_q8_0 = quantize_q8_0;
