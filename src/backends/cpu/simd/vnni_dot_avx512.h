@@ -1,5 +1,6 @@
 // The integer core the AVX-512 VNNI tile kernels share (gemm_r16_avx512.cpp for the 32-column
-// layouts, gemm_q4k_r16_avx512.cpp for Q4_K_R16 / Q5_K_R16, gemm_q3k / q6k_r16_avx512.cpp).
+// layouts, gemm_q4k_r16_avx512.cpp for Q4_K_R16 / Q5_K_R16, gemm_q36k_r16_avx512.cpp for Q3_K_R16 /
+// Q6_K_R16).
 // Include only from translation units compiled with the AVX-512 kernel flags (src/CMakeFiles:
 // *_avx512.cpp), so every copy is built the same way.
 #pragma once

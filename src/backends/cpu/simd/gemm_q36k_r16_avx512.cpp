@@ -1,0 +1,176 @@
+// AVX-512 VNNI kernels for the K-quant layouts with 16-column sub-blocks, Q3_K_R16 and Q6_K_R16
+// (backends/cpu/packed_q3k.h, packed_q6k.h). Per super-block and 32-column unit j: the 16 rows'
+// weights (3-bit: low 2 bits and a high bit; 6-bit: a nibble and top 2 bits) are built in 8
+// registers (4 columns x 16 rows each); for each token of a tile, two chains of 4 vpdpbusd (one
+// per sub-block, started from -offset * the token's sub-block sum: 4 / 32) give the rows' integer
+// dots, multiplied by the rows' scales (Q3_K: s - 32, Q6_K: int8) into an exact int32 sum. Per
+// super-block one fma, exactly as the layouts' scalar references, so results are bit-identical
+// to them. A tile of up to kTile tokens shares every weight register.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "backends/cpu/packed_q3k.h"
+#include "backends/cpu/packed_q6k.h"
+#include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx512.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 8;  // tokens per register tile
+// Prefetch into L2, 1-2 tokens 2 super-blocks ahead, 3+ 4 ahead, an eighth of that
+// super-block's lines per unit. Unlike the Q4_K_R16 kernel's, L1 requests (the T0 hint) read
+// worse here: bench_kernels --stream, Q6_K, one token, 1 GiB, slow host state (probe 35-37
+// GB/s): T0 1 / 2 / 4 ahead 75 / 77 / 77% of the probe; T1 2 / 4 / 8 ahead 93-94 / 87 / 90%.
+template <int NT>
+constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
+
+// The 3-bit layout: column group C (0..7) of a unit is its low 2 bits (bits 2 (C % 4) of chunk
+// C / 4) OR'ed with its high bit (bit C of `high`) moved to bit 2.
+struct Q3K {
+  static constexpr size_t kBytes = kQ3KR16Bytes;
+  template <int C>
+  static __m512i weights(const uint8_t* low, __m512i high) {
+    __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
+    if constexpr (C % 4 != 0) l = _mm512_srli_epi16(l, 2 * (C % 4));
+    __m512i h;  // 16-bit shifts: bits crossing into the next byte land outside the masks
+    if constexpr (C < 2) h = _mm512_slli_epi16(high, 2 - C);
+    if constexpr (C == 2) h = high;
+    if constexpr (C > 2) h = _mm512_srli_epi16(high, C - 2);
+    h = _mm512_and_si512(h, _mm512_set1_epi8(4));
+    return _mm512_ternarylogic_epi32(l, h, _mm512_set1_epi8(3), 0xEC);  // (l & 3) | h
+  }
+  // Per super-block: its scales unpacked from their 192 bytes.
+  struct Scales {
+    alignas(64) uint8_t u[256];
+    explicit Scales(const uint8_t* sb) { unpack_scales192(sb + kQ3KR16ScalesOff, u); }
+    // Sub-block k's scales of the 16 rows, as int32 (s - 32).
+    __m512i of(const uint8_t*, int k) const {
+      return _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * k))),
+                              _mm512_set1_epi32(32));
+    }
+  };
+  static void unit(const uint8_t* sb, int j, __m512i w[8]) {
+    const uint8_t* low = sb + kQ3KR16LowOff + 128 * j;
+    const __m512i high = _mm512_loadu_si512(sb + kQ3KR16HighOff + 64 * j);
+    w[0] = weights<0>(low, high);
+    w[1] = weights<1>(low, high);
+    w[2] = weights<2>(low, high);
+    w[3] = weights<3>(low, high);
+    w[4] = weights<4>(low, high);
+    w[5] = weights<5>(low, high);
+    w[6] = weights<6>(low, high);
+    w[7] = weights<7>(low, high);
+  }
+};
+
+// The 6-bit layout: column group C of unit j is its nibble (the high ones for odd j) OR'ed with
+// the top 2 bits of field f = 2 (j % 2) + C / 4, moved to bits 4-5.
+struct Q6K {
+  static constexpr size_t kBytes = kQ6KR16Bytes;
+  template <int C, bool kHigh>
+  static __m512i weights(const uint8_t* low, const uint8_t* top) {
+    const __m512i v = _mm512_loadu_si512(low + 64 * C);
+    const __m512i t = _mm512_loadu_si512(top + 64 * (C % 4));
+    constexpr int f = 2 * (kHigh ? 1 : 0) + C / 4;
+    __m512i tb;
+    if constexpr (f == 0) tb = _mm512_slli_epi16(t, 4);
+    if constexpr (f == 1) tb = _mm512_slli_epi16(t, 2);
+    if constexpr (f == 2) tb = t;
+    if constexpr (f == 3) tb = _mm512_srli_epi16(t, 2);
+    tb = _mm512_and_si512(tb, _mm512_set1_epi8(0x30));
+    // (nibbles & 0x0F) | top bits
+    return _mm512_ternarylogic_epi32(kHigh ? _mm512_srli_epi16(v, 4) : v, tb, _mm512_set1_epi8(0x0F), 0xEC);
+  }
+  // The int8 scales are read in place.
+  struct Scales {
+    explicit Scales(const uint8_t*) {}
+    __m512i of(const uint8_t* sb, int k) const {
+      return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KR16ScalesOff + 16 * k)));
+    }
+  };
+  template <bool kHigh>
+  static void unit_half(const uint8_t* low, const uint8_t* top, __m512i w[8]) {
+    w[0] = weights<0, kHigh>(low, top);
+    w[1] = weights<1, kHigh>(low, top);
+    w[2] = weights<2, kHigh>(low, top);
+    w[3] = weights<3, kHigh>(low, top);
+    w[4] = weights<4, kHigh>(low, top);
+    w[5] = weights<5, kHigh>(low, top);
+    w[6] = weights<6, kHigh>(low, top);
+    w[7] = weights<7, kHigh>(low, top);
+  }
+  static void unit(const uint8_t* sb, int j, __m512i w[8]) {
+    const uint8_t* low = sb + kQ6KR16LowOff + 512 * (j / 2);
+    const uint8_t* top = sb + kQ6KR16HighOff + 256 * (j / 2);
+    if (j % 2) {
+      unit_half<true>(low, top, w);
+    } else {
+      unit_half<false>(low, top, w);
+    }
+  }
+};
+
+template <class K, int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  constexpr int kSuperBlockLines = static_cast<int>((K::kBytes + 63) / 64);
+  constexpr int kLinesPerUnit = (kSuperBlockLines + 7) / 8;
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t astride = static_cast<size_t>(act.nb);
+  for (int64_t s = 0; s < nb; ++s) {
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * K::kBytes;
+    const typename K::Scales scales(sb);
+    __m512i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      for (int l = 0; l < kLinesPerUnit; ++l) {
+        const int line = std::min(kLinesPerUnit * j + l, kSuperBlockLines - 1);
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * K::kBytes + 64 * line), _MM_HINT_T1);
+      }
+      __m512i w[8];
+      K::unit(sb, j, w);
+      const __m512i sc0 = scales.of(sb, 2 * j), sc1 = scales.of(sb, 2 * j + 1);
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
+        const int32_t* bias = act.bias.data() + (static_cast<size_t>((t0 + t) * act.nb + s)) * 16 + 2 * j;
+        isum[t] = _mm512_add_epi32(isum[t], vnni::scaled_sub_block_pair(bias, w, qs, sc0, sc1));
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <class K>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+          int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<K, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
+}  // namespace
+
+void gemm_q3_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Q3K>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q6_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Q6K>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+}  // namespace autoglm::cpu::simd
