@@ -41,20 +41,6 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-enum class Layout { kQ8, kQ4, kQ5, kQ41, kQ51 };
-
-// Bytes of one packed block (16 rows x 32 columns).
-template <Layout L>
-constexpr size_t kPackedBlockBytes = 16 * (L == Layout::kQ8    ? 34
-                                           : L == Layout::kQ4  ? 18
-                                           : L == Layout::kQ5  ? 22
-                                           : L == Layout::kQ41 ? 20
-                                                               : 24);
-template <Layout L>
-constexpr bool kHasMin = L == Layout::kQ41 || L == Layout::kQ51;
-template <Layout L>
-constexpr bool kHasFifthBits = L == Layout::kQ5 || L == Layout::kQ51;
-
 // The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
 // hb: Q5_0 only, this half's 32 bytes of fifth bits.
 template <Layout L, int NT>
@@ -139,8 +125,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         prefetch_for_half<kInterleave, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0>(blk + kAhead, kBlockBytes, h);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
         __m256i dot[NT];
-        constexpr size_t kQuants = kHasMin<L> ? 64 : 32;  // after the scales (and mins)
-        half_dots<L, NT>(blk + kQuants + 32 * h, blk + kQuants + 4 * 64 + 32 * h, a, b, dot);
+        half_dots<L, NT>(blk + kQuantsOffset<L> + 32 * h, blk + kQuantsOffset<L> + 4 * 64 + 32 * h, a, b, dot);
         __m256 mw = _mm256_setzero_ps();
         if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
         for (int t = 0; t < NT; ++t) {

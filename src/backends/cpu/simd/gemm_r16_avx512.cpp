@@ -30,20 +30,6 @@ constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
-enum class Layout { kQ8, kQ4, kQ5, kQ41, kQ51 };
-
-// Bytes of one packed block (16 rows x 32 columns).
-template <Layout L>
-constexpr size_t kPackedBlockBytes = 16 * (L == Layout::kQ8    ? 34
-                                           : L == Layout::kQ4  ? 18
-                                           : L == Layout::kQ5  ? 22
-                                           : L == Layout::kQ41 ? 20
-                                                               : 24);
-template <Layout L>
-constexpr bool kHasMin = L == Layout::kQ41 || L == Layout::kQ51;
-template <Layout L>
-constexpr bool kHasFifthBits = L == Layout::kQ5 || L == Layout::kQ51;
-
 // w | (bits & 0x10): A | B & C is ternary-logic 0xF8. (The 16-bit shifts feeding it move bits
 // across bytes, but only into bits the 0x10 mask drops.)
 inline __m512i or_bit4(__m512i w, __m512i bits) {
@@ -102,7 +88,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
-    load_weights<L>(blk + (kHasMin<L> ? 64 : 32), w);
+    load_weights<L>(blk + kQuantsOffset<L>, w);
     __m512 mw = _mm512_setzero_ps();
     if constexpr (kHasMin<L>) mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
     for (int t = 0; t < NT; ++t) {

@@ -129,10 +129,11 @@ inline void load_q4_0(const block_q4_0& b, int8x16_t& v0, int8x16_t& v1) {
   v1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
 }
 
-// Q5_0: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j); value q - 16.
-inline void load_q5_0(const quant::block_q5_0& b, int8x16_t& v0, int8x16_t& v1) {
+// 5-bit values 0..31: Q4_0's nibbles (element j in the low nibble of qs[j], j + 16 in the high
+// one) plus a fifth bit per element from qh (bit j: element j). Q5_0 and Q5_1 store them so.
+inline void load_5bit(const uint8_t* qh_bytes, const uint8_t* qs, uint8x16_t& v0, uint8x16_t& v1) {
   uint32_t qh;
-  std::memcpy(&qh, b.qh, 4);
+  std::memcpy(&qh, qh_bytes, 4);
   const uint8x16_t bits = vreinterpretq_u8_u32(vdupq_n_u32(qh));  // qh's 4 bytes, repeated
   const uint8x16_t lo_bytes = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
   const uint8x16_t hi_bytes = {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
@@ -140,9 +141,18 @@ inline void load_q5_0(const quant::block_q5_0& b, int8x16_t& v0, int8x16_t& v1) 
   const uint8x16_t sixteen = vdupq_n_u8(16);
   const uint8x16_t h0 = vandq_u8(vtstq_u8(vqtbl1q_u8(bits, lo_bytes), select), sixteen);
   const uint8x16_t h1 = vandq_u8(vtstq_u8(vqtbl1q_u8(bits, hi_bytes), select), sixteen);
-  const uint8x16_t q = vld1q_u8(b.qs);
-  v0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, vdupq_n_u8(0x0f)), h0)), vreinterpretq_s8_u8(sixteen));
-  v1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), h1)), vreinterpretq_s8_u8(sixteen));
+  const uint8x16_t q = vld1q_u8(qs);
+  v0 = vorrq_u8(vandq_u8(q, vdupq_n_u8(0x0f)), h0);
+  v1 = vorrq_u8(vshrq_n_u8(q, 4), h1);
+}
+
+// Q5_0: value q - 16.
+inline void load_q5_0(const quant::block_q5_0& b, int8x16_t& v0, int8x16_t& v1) {
+  uint8x16_t u0, u1;
+  load_5bit(b.qh, b.qs, u0, u1);
+  const int8x16_t sixteen = vdupq_n_s8(16);
+  v0 = vsubq_s8(vreinterpretq_s8_u8(u0), sixteen);
+  v1 = vsubq_s8(vreinterpretq_s8_u8(u1), sixteen);
 }
 
 // Sum over blocks of d_x * d_y * dot(x, y) for weight blocks Block (decoded by Load). The SDOT
@@ -177,12 +187,10 @@ float dot_q_1(int64_t n, const void* vx, const void* vy) {
   for (int64_t i = 0; i < n / kQK; ++i) {
     int8x16_t x0, x1;
     if constexpr (Five) {
-      quant::block_q5_0 b;  // the same nibbles and fifth bits, value q - 16: add the 16 back
-      std::memcpy(b.qh, x[i].qh, 4);
-      std::memcpy(b.qs, x[i].qs, sizeof b.qs);
-      load_q5_0(b, x0, x1);
-      x0 = vaddq_s8(x0, vdupq_n_s8(16));
-      x1 = vaddq_s8(x1, vdupq_n_s8(16));
+      uint8x16_t u0, u1;
+      load_5bit(x[i].qh, x[i].qs, u0, u1);
+      x0 = vreinterpretq_s8_u8(u0);
+      x1 = vreinterpretq_s8_u8(u1);
     } else {
       const uint8x16_t q = vld1q_u8(x[i].qs);
       x0 = vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f)));

@@ -205,12 +205,16 @@ inline __m256i fifth_bits(uint32_t bits) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(v, select), _mm256_set1_epi8(16));
 }
 
-// Q5_0: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j); value q - 16.
-inline __m256i load_q5_0(const block_q5_0& b) {
+// 5-bit values 0..31: Q4_0's nibbles plus a fifth bit per element from qh (bit j: element j).
+// Q5_0 and Q5_1 store them so.
+inline __m256i load_5bit(const uint8_t* qh_bytes, const uint8_t* qs) {
   uint32_t qh;
-  std::memcpy(&qh, b.qh, 4);
-  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(b.qs), fifth_bits(qh)), _mm256_set1_epi8(16));
+  std::memcpy(&qh, qh_bytes, 4);
+  return _mm256_or_si256(unpack_nibbles16(qs), fifth_bits(qh));
 }
+
+// Q5_0: value q - 16.
+inline __m256i load_q5_0(const block_q5_0& b) { return _mm256_sub_epi8(load_5bit(b.qh, b.qs), _mm256_set1_epi8(16)); }
 
 float dot_q5_0(int64_t n, const void* vx, const void* vy) {
   const auto* x = static_cast<const block_q5_0*>(vx);
@@ -241,11 +245,11 @@ float dot_q_1(int64_t n, const void* vx, const void* vy) {
   const __m256i ones = _mm256_set1_epi8(1);
   __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK; ++i) {
-    __m256i q = unpack_nibbles16(x[i].qs);
+    __m256i q;
     if constexpr (Five) {
-      uint32_t qh;
-      std::memcpy(&qh, x[i].qh, 4);
-      q = _mm256_or_si256(q, fifth_bits(qh));
+      q = load_5bit(x[i].qh, x[i].qs);
+    } else {
+      q = unpack_nibbles16(x[i].qs);
     }
     const __m256i ya = loadu(y[i].qs);
     const float dy = h2f(y[i].d);
