@@ -110,41 +110,66 @@ void pack_legacy_row(DType packed, const LegacyBlock& s, int i, uint8_t* blk) {
 
 }  // namespace
 
-bool is_packed_type(DType t) {
-  return t == DType::Q8_0_R16 || t == DType::Q4_0_R16 || t == DType::Q5_0_R16 || t == DType::Q4_1_R16 ||
-         t == DType::Q5_1_R16 || t == DType::Q3_K_R16 || t == DType::Q4_K_R16 || t == DType::Q5_K_R16 ||
-         t == DType::Q6_K_R16;
+namespace {
+// The scalar reference of one 32-column layout, as a PackedGemmFn.
+template <DType P>
+void reference_of(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y,
+                  int64_t ldy) {
+  packed_gemm_reference(P, nb, w, a, t0, nt, y, ldy);
 }
+
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+#define AG_AVX512(f) simd::f
+#else
+#define AG_AVX512(f) nullptr
+#endif
+#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
+#define AG_AVX2(f) simd::f
+#else
+#define AG_AVX2(f) nullptr
+#endif
+
+// Every packed layout: its source type and its kernels (null: that ISA keeps the row layout; NEON
+// has none).
+struct PackedLayout {
+  DType source, packed;
+  PackedGemmFn reference, avx512, avx2;
+};
+const PackedLayout kLayouts[] = {
+    {DType::Q8_0, DType::Q8_0_R16, reference_of<DType::Q8_0_R16>, AG_AVX512(gemm_q8_0_r16_avx512), AG_AVX2(gemm_q8_0_r16_avx2)},
+    {DType::Q4_0, DType::Q4_0_R16, reference_of<DType::Q4_0_R16>, AG_AVX512(gemm_q4_0_r16_avx512), AG_AVX2(gemm_q4_0_r16_avx2)},
+    {DType::Q5_0, DType::Q5_0_R16, reference_of<DType::Q5_0_R16>, AG_AVX512(gemm_q5_0_r16_avx512), AG_AVX2(gemm_q5_0_r16_avx2)},
+    {DType::Q4_1, DType::Q4_1_R16, reference_of<DType::Q4_1_R16>, AG_AVX512(gemm_q4_1_r16_avx512), AG_AVX2(gemm_q4_1_r16_avx2)},
+    {DType::Q5_1, DType::Q5_1_R16, reference_of<DType::Q5_1_R16>, AG_AVX512(gemm_q5_1_r16_avx512), AG_AVX2(gemm_q5_1_r16_avx2)},
+    {DType::Q3_K, DType::Q3_K_R16, gemm_q3_K_r16_reference, AG_AVX512(gemm_q3_K_r16_avx512), nullptr},
+    {DType::Q4_K, DType::Q4_K_R16, gemm_q4_K_r16_reference, AG_AVX512(gemm_q4_K_r16_avx512), AG_AVX2(gemm_q4_K_r16_avx2)},
+    {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), nullptr},
+    {DType::Q6_K, DType::Q6_K_R16, gemm_q6_K_r16_reference, AG_AVX512(gemm_q6_K_r16_avx512), AG_AVX2(gemm_q6_K_r16_avx2)},
+};
+#undef AG_AVX512
+#undef AG_AVX2
+
+const PackedLayout* layout_of_packed(DType packed) {
+  for (const PackedLayout& l : kLayouts) {
+    if (l.packed == packed) return &l;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool is_packed_type(DType t) { return layout_of_packed(t) != nullptr; }
 
 DType source_of_packed(DType packed) {
   AG_CHECK(is_packed_type(packed));
-  switch (packed) {
-    case DType::Q8_0_R16: return DType::Q8_0;
-    case DType::Q4_0_R16: return DType::Q4_0;
-    case DType::Q5_0_R16: return DType::Q5_0;
-    case DType::Q4_1_R16: return DType::Q4_1;
-    case DType::Q5_1_R16: return DType::Q5_1;
-    case DType::Q3_K_R16: return DType::Q3_K;
-    case DType::Q5_K_R16: return DType::Q5_K;
-    case DType::Q6_K_R16: return DType::Q6_K;
-    default: return DType::Q4_K;
-  }
+  return layout_of_packed(packed)->source;
 }
 
 namespace {
 DType packed_of(DType source) {
-  switch (source) {
-    case DType::Q8_0: return DType::Q8_0_R16;
-    case DType::Q4_0: return DType::Q4_0_R16;
-    case DType::Q5_0: return DType::Q5_0_R16;
-    case DType::Q4_1: return DType::Q4_1_R16;
-    case DType::Q5_1: return DType::Q5_1_R16;
-    case DType::Q4_K: return DType::Q4_K_R16;
-    case DType::Q3_K: return DType::Q3_K_R16;
-    case DType::Q5_K: return DType::Q5_K_R16;
-    case DType::Q6_K: return DType::Q6_K_R16;
-    default: return DType::F32;  // no packed layout
+  for (const PackedLayout& l : kLayouts) {
+    if (l.source == source) return l.packed;
   }
+  return DType::F32;  // no packed layout
 }
 }  // namespace
 
@@ -292,95 +317,15 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   }
 }
 
-namespace {
-void ref_q8_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
-  packed_gemm_reference(DType::Q8_0_R16, nb, w, a, t0, nt, y, ldy);
-}
-void ref_q4_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
-  packed_gemm_reference(DType::Q4_0_R16, nb, w, a, t0, nt, y, ldy);
-}
-void ref_q5_0(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
-  packed_gemm_reference(DType::Q5_0_R16, nb, w, a, t0, nt, y, ldy);
-}
-void ref_q4_1(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
-  packed_gemm_reference(DType::Q4_1_R16, nb, w, a, t0, nt, y, ldy);
-}
-void ref_q5_1(int64_t nb, const uint8_t* w, const PackedActivations& a, int64_t t0, int64_t nt, float* y, int64_t ldy) {
-  packed_gemm_reference(DType::Q5_1_R16, nb, w, a, t0, nt, y, ldy);
-}
-}  // namespace
 
 PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
-  if (!is_packed_type(packed) || !isa_available(isa)) return nullptr;
-  if (packed == DType::Q4_K_R16) {
-    if (isa == Isa::kScalar) return gemm_q4_K_r16_reference;
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) return simd::gemm_q4_K_r16_avx512;
-#endif
-#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-    if (isa == Isa::kAvx2) return simd::gemm_q4_K_r16_avx2;
-#endif
-    return nullptr;
-  }
-  if (packed == DType::Q3_K_R16) {
-    if (isa == Isa::kScalar) return gemm_q3_K_r16_reference;
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) return simd::gemm_q3_K_r16_avx512;
-#endif
-    return nullptr;  // AVX2 and NEON keep Q3_K's row layout
-  }
-  if (packed == DType::Q5_K_R16) {
-    if (isa == Isa::kScalar) return gemm_q5_K_r16_reference;
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) return simd::gemm_q5_K_r16_avx512;
-#endif
-    return nullptr;  // AVX2 and NEON keep Q5_K's row layout
-  }
-  if (packed == DType::Q6_K_R16) {
-    if (isa == Isa::kScalar) return gemm_q6_K_r16_reference;
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) return simd::gemm_q6_K_r16_avx512;
-#endif
-#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-    if (isa == Isa::kAvx2) return simd::gemm_q6_K_r16_avx2;
-#endif
-    return nullptr;  // NEON keeps Q6_K's row layout
-  }
-  if (packed == DType::Q5_0_R16 || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16) {
-    const DType p = packed;
-    if (isa == Isa::kScalar) return p == DType::Q5_0_R16 ? ref_q5_0 : p == DType::Q4_1_R16 ? ref_q4_1 : ref_q5_1;
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-    if (isa == Isa::kAvx512) {
-      return p == DType::Q5_0_R16   ? simd::gemm_q5_0_r16_avx512
-             : p == DType::Q4_1_R16 ? simd::gemm_q4_1_r16_avx512
-                                    : simd::gemm_q5_1_r16_avx512;
-    }
-#endif
-#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-    if (isa == Isa::kAvx2) {
-      return p == DType::Q5_0_R16   ? simd::gemm_q5_0_r16_avx2
-             : p == DType::Q4_1_R16 ? simd::gemm_q4_1_r16_avx2
-                                    : simd::gemm_q5_1_r16_avx2;
-    }
-#endif
-    return nullptr;
-  }
-  const bool q8 = packed == DType::Q8_0_R16;
+  const PackedLayout* l = layout_of_packed(packed);
+  if (l == nullptr || !isa_available(isa)) return nullptr;
   switch (isa) {
-    case Isa::kScalar: return q8 ? ref_q8_0 : ref_q4_0;
-    case Isa::kAvx2:
-#if defined(AUTOGLM_HAVE_AVX2_KERNELS)
-      return q8 ? simd::gemm_q8_0_r16_avx2 : simd::gemm_q4_0_r16_avx2;
-#else
-      return nullptr;
-#endif
+    case Isa::kScalar: return l->reference;
+    case Isa::kAvx512: return l->avx512;
+    case Isa::kAvx2: return l->avx2;
     case Isa::kNeon: return nullptr;  // no NEON kernel: such CPUs keep the row layout
-    case Isa::kAvx512:
-#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-      return q8 ? simd::gemm_q8_0_r16_avx512 : simd::gemm_q4_0_r16_avx512;
-#else
-      return nullptr;
-#endif
   }
   return nullptr;
 }
