@@ -56,11 +56,6 @@ int weight_offset(DType packed) {
   }
 }
 
-float f16_at(const uint8_t* p, int i) {
-  uint16_t h;
-  std::memcpy(&h, p + 2 * i, sizeof h);
-  return quant::fp16_to_fp32(h);
-}
 float scale_of(const uint8_t* blk, int i) { return f16_at(blk, i); }
 float min_of(const uint8_t* blk, int i) { return f16_at(blk + kScaleBytes, i); }
 

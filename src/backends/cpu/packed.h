@@ -30,11 +30,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "autoglm/status.h"
 #include "backends/cpu/kernels.h"
 #include "core/tensor.h"
+#include "quant/half.h"
 
 namespace autoglm::cpu {
 
@@ -87,6 +89,13 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa);
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy);
+
+// The f16 at index i of p, as f32 (the 16 scales, mins or d that lead each packed block).
+inline float f16_at(const uint8_t* p, int i) {
+  uint16_t h;
+  std::memcpy(&h, p + 2 * i, sizeof h);
+  return quant::fp16_to_fp32(h);
+}
 
 // Bytes of one packed group of 16 rows with k columns.
 inline size_t packed_group_bytes(DType packed, int64_t k) { return row_size(packed, k) * kPackRows; }

@@ -17,11 +17,6 @@ using quant::block_q3_K;
 using quant::block_q8_K;
 using quant::kQKK;
 
-float d_of(const uint8_t* sb, int i) {
-  uint16_t h;
-  std::memcpy(&h, sb + 2 * i, sizeof h);
-  return quant::fp16_to_fp32(h);
-}
 
 // Where column c (0..255) of row i keeps its low 2 bits (byte, shift) and its high bit (byte,
 // bit).
@@ -85,7 +80,7 @@ void dequantize_q3_K_r16_row(const Tensor& packed, int64_t r, float* out) {
   for (int64_t s = 0; s < nb; ++s) {
     const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ3KR16Bytes;
     unpack_scales192(sb + kQ3KR16ScalesOff, u);
-    const float d = d_of(sb, i);
+    const float d = f16_at(sb, i);
     for (int j = 0; j < 16; ++j) {
       // The reference dequantizer's arithmetic (quant_kquants.cpp: dequantize_kblock).
       const float dl = d * static_cast<float>(u[16 * j + i] - 32);
@@ -112,7 +107,7 @@ void gemm_q3_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
           isum += (u[16 * j + i] - 32) * dot;
         }
         // The SIMD kernel's arithmetic exactly: scale product rounded to f32, then one fma.
-        acc = std::fma(static_cast<float>(isum), d_of(sb, i) * act.d[si], acc);
+        acc = std::fma(static_cast<float>(isum), f16_at(sb, i) * act.d[si], acc);
       }
       y[t * ldy + i] = acc;
     }

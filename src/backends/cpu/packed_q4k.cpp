@@ -22,11 +22,6 @@ using quant::kQKK;
 
 constexpr size_t kDminOff = 32, kQOff = kQ4KR16QOff;
 
-float f16_at(const uint8_t* p, int i) {
-  uint16_t h;
-  std::memcpy(&h, p + 2 * i, sizeof h);
-  return quant::fp16_to_fp32(h);
-}
 // In unpacked scales u (unpack_q4_K_r16_scales).
 int sc_of(const uint8_t* u, int i, int j) { return u[16 * j + i]; }
 int min_of(const uint8_t* u, int i, int j) { return u[128 + 32 * (j / 2) + 2 * i + j % 2]; }

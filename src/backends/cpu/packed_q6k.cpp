@@ -16,11 +16,6 @@ using quant::block_q6_K;
 using quant::block_q8_K;
 using quant::kQKK;
 
-float d_of(const uint8_t* sb, int i) {
-  uint16_t h;
-  std::memcpy(&h, sb + 2 * i, sizeof h);
-  return quant::fp16_to_fp32(h);
-}
 int sc_of(const uint8_t* sb, int i, int j) { return static_cast<int8_t>(sb[kQ6KR16ScalesOff + 16 * j + i]); }
 
 // Where column c (0..255) of row i lives: its low nibble's byte (and which nibble), its top
@@ -84,7 +79,7 @@ void dequantize_q6_K_r16_row(const Tensor& packed, int64_t r, float* out) {
   const int i = static_cast<int>(r % kPackRows);
   for (int64_t s = 0; s < nb; ++s) {
     const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ6KR16Bytes;
-    const float d = d_of(sb, i);
+    const float d = f16_at(sb, i);
     for (int j = 0; j < 16; ++j) {
       // The reference dequantizer's arithmetic (quant_kquants.cpp: dequantize_kblock).
       const float dl = d * static_cast<float>(sc_of(sb, i, j));
@@ -109,7 +104,7 @@ void gemm_q6_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
           isum += sc_of(sb, i, j) * dot;
         }
         // The SIMD kernel's arithmetic exactly: scale product rounded to f32, then one fma.
-        acc = std::fma(static_cast<float>(isum), d_of(sb, i) * act.d[si], acc);
+        acc = std::fma(static_cast<float>(isum), f16_at(sb, i) * act.d[si], acc);
       }
       y[t * ldy + i] = acc;
     }

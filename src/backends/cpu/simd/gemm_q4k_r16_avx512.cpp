@@ -36,12 +36,6 @@ constexpr int kSuperBlockLines = static_cast<int>((kSuperBlockBytes<kFive> + 63)
 template <bool kFive>
 constexpr int kLinesPerSubBlock = (kSuperBlockLines<kFive> + 7) / 8;
 
-// w | (bits & 0x10): A | B & C is ternary-logic 0xF8 (16-bit shifts feeding it move bits across
-// bytes only into bits the mask drops).
-inline __m512i or_bit4(__m512i w, __m512i bits) {
-  return _mm512_ternarylogic_epi32(w, bits, _mm512_set1_epi8(0x10), 0xF8);
-}
-
 template <bool kFive, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
@@ -96,14 +90,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       }
       if constexpr (kFive) {
         const __m512i h = _mm512_loadu_si512(sb + kQ5KR16HighOff + 64 * j);
-        w[0] = or_bit4(w[0], _mm512_slli_epi16(h, 4));
-        w[1] = or_bit4(w[1], _mm512_slli_epi16(h, 3));
-        w[2] = or_bit4(w[2], _mm512_slli_epi16(h, 2));
-        w[3] = or_bit4(w[3], _mm512_slli_epi16(h, 1));
-        w[4] = or_bit4(w[4], h);
-        w[5] = or_bit4(w[5], _mm512_srli_epi16(h, 1));
-        w[6] = or_bit4(w[6], _mm512_srli_epi16(h, 2));
-        w[7] = or_bit4(w[7], _mm512_srli_epi16(h, 3));
+        vnni::or_fifth_bits(w, h);
       }
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;

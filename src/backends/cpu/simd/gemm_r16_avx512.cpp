@@ -30,11 +30,6 @@ constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
-// w | (bits & 0x10): A | B & C is ternary-logic 0xF8. (The 16-bit shifts feeding it move bits
-// across bytes, but only into bits the 0x10 mask drops.)
-inline __m512i or_bit4(__m512i w, __m512i bits) {
-  return _mm512_ternarylogic_epi32(w, bits, _mm512_set1_epi8(0x10), 0xF8);
-}
 
 // Loads the 8 column-group registers of one packed block (unsigned weights).
 template <Layout L>
@@ -50,14 +45,7 @@ inline void load_weights(const uint8_t* q, __m512i w[8]) {
     }
     if constexpr (kHasFifthBits<L>) {  // the fifth bits: register j's in bit j of each byte
       const __m512i h = _mm512_loadu_si512(q + 4 * 64);
-      w[0] = or_bit4(w[0], _mm512_slli_epi16(h, 4));
-      w[1] = or_bit4(w[1], _mm512_slli_epi16(h, 3));
-      w[2] = or_bit4(w[2], _mm512_slli_epi16(h, 2));
-      w[3] = or_bit4(w[3], _mm512_slli_epi16(h, 1));
-      w[4] = or_bit4(w[4], h);
-      w[5] = or_bit4(w[5], _mm512_srli_epi16(h, 1));
-      w[6] = or_bit4(w[6], _mm512_srli_epi16(h, 2));
-      w[7] = or_bit4(w[7], _mm512_srli_epi16(h, 3));
+      vnni::or_fifth_bits(w, h);
     }
   }
 }

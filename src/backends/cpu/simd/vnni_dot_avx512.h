@@ -54,4 +54,19 @@ inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], co
   return _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1));
 }
 
+// ORs each register's fifth bit in as 16: bit c of each byte of h belongs to register c's
+// byte (Q5_0_R16, Q5_1_R16, Q5_K_R16). A | B & C is ternary-logic 0xF8; the 16-bit shifts move
+// bits across bytes only into bits the 0x10 mask drops.
+inline void or_fifth_bits(__m512i w[8], __m512i h) {
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
+  w[0] = _mm512_ternarylogic_epi32(w[0], _mm512_slli_epi16(h, 4), bit4, 0xF8);
+  w[1] = _mm512_ternarylogic_epi32(w[1], _mm512_slli_epi16(h, 3), bit4, 0xF8);
+  w[2] = _mm512_ternarylogic_epi32(w[2], _mm512_slli_epi16(h, 2), bit4, 0xF8);
+  w[3] = _mm512_ternarylogic_epi32(w[3], _mm512_slli_epi16(h, 1), bit4, 0xF8);
+  w[4] = _mm512_ternarylogic_epi32(w[4], h, bit4, 0xF8);
+  w[5] = _mm512_ternarylogic_epi32(w[5], _mm512_srli_epi16(h, 1), bit4, 0xF8);
+  w[6] = _mm512_ternarylogic_epi32(w[6], _mm512_srli_epi16(h, 2), bit4, 0xF8);
+  w[7] = _mm512_ternarylogic_epi32(w[7], _mm512_srli_epi16(h, 3), bit4, 0xF8);
+}
+
 }  // namespace autoglm::cpu::simd::vnni
