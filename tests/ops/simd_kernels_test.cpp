@@ -268,11 +268,10 @@ TEST(SimdKernels, DispatchTable) {
     EXPECT_EQ(s->act_type, quant::type_traits(t)->vec_dot_type);
     EXPECT_NE(cpu_kernels_for(t), nullptr);
   }
-  // Every weight type the engine reads has a SIMD kernel on each ISA (NEON: all but Q6_K);
-  // types without one would run their reference, as the scalar table does.
+  // Every weight type the engine reads has a SIMD kernel on each ISA; types without one would
+  // run their reference, as the scalar table does.
   for (Isa isa : simd_isas()) {
     for (DType t : kWeightTypes) {
-      if (isa == Isa::kNeon && t == DType::Q6_K) continue;
       EXPECT_NE(cpu_kernels_for(t, isa)->vec_dot, quant::type_traits(t)->vec_dot) << dtype_name(t) << " " << isa_name(isa);
     }
   }

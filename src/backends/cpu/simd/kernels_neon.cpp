@@ -336,6 +336,50 @@ float dot_q23_K(int64_t n, const void* vx, const void* vy) {
 float dot_q2_K(int64_t n, const void* x, const void* y) { return dot_q23_K<false>(n, x, y); }
 float dot_q3_K(int64_t n, const void* x, const void* y) { return dot_q23_K<true>(n, x, y); }
 
+// Q6_K: 16 sub-blocks of 16. In half h (elements 128h..), element 128h + 32f + l (f = 0..3,
+// l < 32) has its low 4 bits in ql[64h + 32 (f % 2) + l] (the high nibble for f >= 2) and its top
+// 2 bits in bits 2f of qh[32h + l]; the value is u - 32 (u 0..63). Each sub-block's dot of u
+// with the activations is exact in the widening products (<= 63 * 127); the scaled dots add up
+// in int32 lanes, and the offset -32 * sum_s sc_s * ysum_s comes from Q8_K's bsums.
+float dot_q6_K(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const quant::block_q6_K*>(vx);
+  const auto* y = static_cast<const quant::block_q8_K*>(vy);
+  const uint8x16_t m4 = vdupq_n_u8(0x0f), m3 = vdupq_n_u8(0x30);
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n / quant::kQKK; ++i) {
+    const int8x16_t sc8 = vld1q_s8(x[i].scales);
+    const int16x8_t sc_lo = vmovl_s8(vget_low_s8(sc8)), sc_hi = vmovl_high_s8(sc8);
+    int32x4_t o = vmull_s16(vget_low_s16(sc_lo), vld1_s16(y[i].bsums));
+    o = vmlal_high_s16(o, sc_lo, vld1q_s16(y[i].bsums));
+    o = vmlal_s16(o, vget_low_s16(sc_hi), vld1_s16(y[i].bsums + 8));
+    o = vmlal_high_s16(o, sc_hi, vld1q_s16(y[i].bsums + 8));
+    int32x4_t isum = vdupq_n_s32(0);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = x[i].ql + 64 * h;
+      const uint8_t* qh = x[i].qh + 32 * h;
+      for (int r = 0; r < 2; ++r) {  // l = 16r..16r+15
+        const uint8x16_t l0 = vld1q_u8(ql + 16 * r), l1 = vld1q_u8(ql + 32 + 16 * r);
+        const uint8x16_t hb = vld1q_u8(qh + 16 * r);
+        const uint8x16_t u[4] = {
+            vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(hb, 4), m3)),
+            vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(hb, 2), m3)),
+            vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(hb, m3)),
+            vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(hb, 2), m3)),
+        };
+        for (int f = 0; f < 4; ++f) {
+          const int e = 128 * h + 32 * f + 16 * r;  // first element: sub-block e / 16
+          const int8x16_t w = vreinterpretq_s8_u8(u[f]), a = vld1q_s8(y[i].qs + e);
+          int32x4_t d = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+          d = vpadalq_s16(d, vmull_high_s8(w, a));
+          isum = vmlaq_n_s32(isum, d, x[i].scales[e / 16]);
+        }
+      }
+    }
+    acc += h2f(x[i].d) * y[i].d * static_cast<float>(vaddvq_s32(isum) - 32 * vaddvq_s32(o));
+  }
+  return acc;
+}
+
 // ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
 
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
@@ -429,6 +473,7 @@ IsaKernels make_kernels(bool sdot) {
   t.q3_K = dot_q3_K;
   t.q4_K = dot_q4_K;
   t.q5_K = dot_q5_K;
+  t.q6_K = dot_q6_K;
   t.quantize_q8_0 = quantize_q8_0;
   t.silu_mul = silu_mul;
   t.exp_shift_sum = exp_shift_sum;
