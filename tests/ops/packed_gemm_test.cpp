@@ -44,6 +44,20 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   return w;
 }
 
+// Every packed layout has a kernel on each x86 SIMD ISA built here: a layout without one makes
+// should_pack keep its matrices in rows there, whose row dots prefill several times slower.
+TEST(OpsPacked, EveryLayoutHasX86Kernels) {
+  const DType packed[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16,
+                          DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16};
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_available(isa)) continue;
+    for (DType p : packed) {
+      ASSERT_TRUE(is_packed_type(p)) << dtype_name(p);
+      EXPECT_NE(packed_gemm_for(p, isa), nullptr) << dtype_name(p) << " " << isa_name(isa);
+    }
+  }
+}
+
 TEST(OpsPacked, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
     for (int64_t k : {32, 96, 576}) {

@@ -136,9 +136,9 @@ const PackedLayout kLayouts[] = {
     {DType::Q5_0, DType::Q5_0_R16, reference_of<DType::Q5_0_R16>, AG_AVX512(gemm_q5_0_r16_avx512), AG_AVX2(gemm_q5_0_r16_avx2)},
     {DType::Q4_1, DType::Q4_1_R16, reference_of<DType::Q4_1_R16>, AG_AVX512(gemm_q4_1_r16_avx512), AG_AVX2(gemm_q4_1_r16_avx2)},
     {DType::Q5_1, DType::Q5_1_R16, reference_of<DType::Q5_1_R16>, AG_AVX512(gemm_q5_1_r16_avx512), AG_AVX2(gemm_q5_1_r16_avx2)},
-    {DType::Q3_K, DType::Q3_K_R16, gemm_q3_K_r16_reference, AG_AVX512(gemm_q3_K_r16_avx512), nullptr},
+    {DType::Q3_K, DType::Q3_K_R16, gemm_q3_K_r16_reference, AG_AVX512(gemm_q3_K_r16_avx512), AG_AVX2(gemm_q3_K_r16_avx2)},
     {DType::Q4_K, DType::Q4_K_R16, gemm_q4_K_r16_reference, AG_AVX512(gemm_q4_K_r16_avx512), AG_AVX2(gemm_q4_K_r16_avx2)},
-    {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), nullptr},
+    {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), AG_AVX2(gemm_q5_K_r16_avx2)},
     {DType::Q6_K, DType::Q6_K_R16, gemm_q6_K_r16_reference, AG_AVX512(gemm_q6_K_r16_avx512), AG_AVX2(gemm_q6_K_r16_avx2)},
 };
 #undef AG_AVX512

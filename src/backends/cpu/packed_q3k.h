@@ -37,6 +37,8 @@ void gemm_q3_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActi
 namespace simd {
 void gemm_q3_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy);
+void gemm_q3_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy);
 }  // namespace simd
 
 }  // namespace autoglm::cpu

@@ -68,6 +68,8 @@ void gemm_q5_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
                           float* y, int64_t ldy);
 void gemm_q4_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
+void gemm_q5_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy);
 }  // namespace simd
 
 }  // namespace autoglm::cpu

@@ -29,17 +29,6 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
-// How far ahead the passes ask for lines: interleaved (decode) 16 blocks, as measured with the
-// chunk of 4; the one-pass-per-half order keeps the 8 it had.
-constexpr size_t kPrefetchBlocksInterleaved = 16;
-constexpr size_t kPrefetchBlocks = 8;
-constexpr int64_t kChunk = 4;  // blocks per pass of one half, interleaved
-
-inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
 
 // The integer dots of 8 rows (one half of a packed block) with NT tokens' 32 activation bytes.
 // hb: Q5_0 only, this half's 32 bytes of fifth bits.
@@ -98,50 +87,31 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
   }
 }
 
-// One half (8 rows) of the group at a time: with AVX2's 16 registers, both halves' accumulators
-// next to the tokens' sums and the unpacked weights would spill. For decode the halves alternate
-// every kChunk blocks (simd/half_passes.h): the second half's pass finds the chunk in L1, so each
-// weight byte is still read from memory once, and the memory stream runs through both passes.
+// One half (8 rows) of the group at a time (simd/half_passes.h). For decode the halves alternate
+// every 4 blocks: the second half's pass finds the chunk in L1, so each weight byte is still read
+// from memory once, and the memory stream runs through both passes.
 template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  constexpr size_t kBlockBytes = kPackedBlockBytes<L>;
+  // Lines asked for 16 blocks ahead interleaved, as measured with the chunk of 4; the
+  // one-pass-per-half order keeps the 8 it had.
+  constexpr HalfPassShape kShape{kPackedBlockBytes<L>, 4, 16, 8, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0};
   const quant::block_q8_0* a[NT];
   for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
-  __m256 acc[2][NT];
-  for (int h = 0; h < 2; ++h) {
-    for (int t = 0; t < NT; ++t) acc[h][t] = _mm256_setzero_ps();
-  }
-  constexpr bool kInterleave = kInterleaveHalves<NT>;
-  const int64_t chunk = kInterleave ? kChunk : nb;
-  constexpr size_t kAhead = (kInterleave ? kPrefetchBlocksInterleaved : kPrefetchBlocks) * kBlockBytes;
-  for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
-    const int64_t b1 = b0 + chunk < nb ? b0 + chunk : nb;
-    for (int h = 0; h < 2; ++h) {
-      __m256 sum[NT];
-      for (int t = 0; t < NT; ++t) sum[t] = acc[h][t];
-      for (int64_t b = b0; b < b1; ++b) {
-        const uint8_t* blk = wgroup + static_cast<size_t>(b) * kBlockBytes;
-        prefetch_for_half<kInterleave, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0>(blk + kAhead, kBlockBytes, h);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
-        __m256i dot[NT];
-        half_dots<L, NT>(blk + kQuantsOffset<L> + 32 * h, blk + kQuantsOffset<L> + 4 * 64 + 32 * h, a, b, dot);
-        __m256 mw = _mm256_setzero_ps();
-        if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
-        for (int t = 0; t < NT; ++t) {
-          const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-          if constexpr (L == Layout::kQ4 || L == Layout::kQ5) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
-          const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
-          sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, sum[t]);
-          if constexpr (kHasMin<L>) sum[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(act.dsum[si]), sum[t]);
-        }
-      }
-      for (int t = 0; t < NT; ++t) acc[h][t] = sum[t];
+  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
+    __m256i dot[NT];
+    half_dots<L, NT>(blk + kQuantsOffset<L> + 32 * h, blk + kQuantsOffset<L> + 4 * 64 + 32 * h, a, b, dot);
+    __m256 mw = _mm256_setzero_ps();
+    if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+      if constexpr (L == Layout::kQ4 || L == Layout::kQ5) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
+      const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
+      sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, sum[t]);
+      if constexpr (kHasMin<L>) sum[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(act.dsum[si]), sum[t]);
     }
-  }
-  for (int h = 0; h < 2; ++h) {
-    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[h][t]);
-  }
+  });
 }
 
 template <Layout L>

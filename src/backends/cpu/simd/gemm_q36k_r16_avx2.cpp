@@ -1,0 +1,156 @@
+// AVX2 kernels for Q6_K_R16 and Q3_K_R16 (backends/cpu/packed_q6k.h, packed_q3k.h), for CPUs
+// without AVX-512: the 16-column-sub-block K-quant layouts, which differ only in how a unit's
+// weights and scales are read. As the Q4_K_R16 AVX2 kernel: one 256-bit register holds 4
+// columns of 8 rows, a row group is worked as two halves of 8 rows (simd/half_passes.h), and
+// for decode's one or two tokens the halves alternate every super-block.
+// Per 16-column sub-block: 4 vpmaddubsw of the unsigned weights against broadcast 4-byte groups
+// of the Q8_K activations. Q6_K's weights (0..63) give pairs of at most 2 * 63 * 127 = 16002, so
+// two add up in int16 (<= 32004); Q3_K's (0..7) pairs of at most 1778, so all four do. Then a
+// vpmaddwd against the rows' scale, held twice per 32-bit lane, widens and scales them: exact in
+// int32. The offset (-32 for Q6_K, -4 for Q3_K) is one vpmaddwd per unit of the rows' scale
+// pairs against the token's pair of sub-block sums, times the offset. Per super-block one fma,
+// as the scalar references do, so results are bit-identical to them.
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "backends/cpu/packed_q3k.h"
+#include "backends/cpu/packed_q6k.h"
+#include "backends/cpu/simd/half_passes.h"
+#include "backends/cpu/simd/scales192_avx2.h"
+#include "backends/cpu/simd/token_tiles.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 4;  // tokens per register tile
+
+// x >> n for n in [-7, 7] (a left shift for negative n), in 16-bit lanes.
+inline __m256i shift_right(__m256i x, int n) {
+  return n > 0 ? _mm256_srli_epi16(x, n) : n < 0 ? _mm256_slli_epi16(x, -n) : x;
+}
+
+// How one layout's unit j (32 columns: sub-blocks 2j, 2j + 1) is read.
+struct Q6K {
+  static constexpr size_t kBytes = kQ6KR16Bytes;
+  static constexpr int kOffsetShift = 5;     // the offset is -32 = -(1 << 5)
+  static constexpr bool kOneWiden = false;  // 4 pairs overflow int16
+  // The int8 scales of the half's 8 rows, sub-blocks 2j and 2j + 1, as int32 per row.
+  static void scales(const uint8_t* sb, const uint8_t*, int j, int h, __m256i& sa, __m256i& sbb) {
+    sa = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + kQ6KR16ScalesOff + 32 * j + 8 * h)));
+    sbb = _mm256_cvtepi8_epi32(
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + kQ6KR16ScalesOff + 32 * j + 16 + 8 * h)));
+  }
+  // Column group c (0..7): low nibbles (high ones for odd j) OR'ed with the top 2 bits of field
+  // 2 (j % 2) + c / 4 moved to bits 4-5 (16-bit shifts: bits crossing into the next byte land
+  // outside the masks).
+  static void weights(const uint8_t* sb, int j, int h, __m256i w[8]) {
+    const uint8_t* low = sb + kQ6KR16LowOff + 512 * (j / 2) + 32 * h;
+    const uint8_t* top = sb + kQ6KR16HighOff + 256 * (j / 2) + 32 * h;
+    for (int c = 0; c < 8; ++c) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + 64 * c));
+      if (j % 2) v = _mm256_srli_epi16(v, 4);
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(top + 64 * (c % 4)));
+      const __m256i tb = shift_right(t, 2 * (2 * (j % 2) + c / 4) - 4);
+      w[c] = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)), _mm256_and_si256(tb, _mm256_set1_epi8(0x30)));
+    }
+  }
+};
+
+struct Q3K {
+  static constexpr size_t kBytes = kQ3KR16Bytes;
+  static constexpr int kOffsetShift = 2;    // -4
+  static constexpr bool kOneWiden = true;
+  // u: the super-block's unpacked 6-bit scales (stored s, value s - 32).
+  static void scales(const uint8_t*, const uint8_t* u, int j, int h, __m256i& sa, __m256i& sbb) {
+    const __m256i k32 = _mm256_set1_epi32(32);
+    sa = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 8 * h))), k32);
+    sbb = _mm256_sub_epi32(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 16 + 8 * h))), k32);
+  }
+  // Column group c: bits 2 (c % 4), +1 of chunk c / 4's low bits, and bit c of the high bits
+  // moved to bit 2.
+  static void weights(const uint8_t* sb, int j, int h, __m256i w[8]) {
+    const uint8_t* low = sb + kQ3KR16LowOff + 128 * j + 32 * h;
+    const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ3KR16HighOff + 64 * j + 32 * h));
+    const __m256i lo[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(low)),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + 64))};
+    for (int c = 0; c < 8; ++c) {
+      w[c] = _mm256_or_si256(_mm256_and_si256(shift_right(lo[c / 4], 2 * (c % 4)), _mm256_set1_epi8(0x03)),
+                             _mm256_and_si256(shift_right(hb, c - 2), _mm256_set1_epi8(0x04)));
+    }
+  }
+};
+
+template <class K, int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  // Into L2, as the AVX-512 kernel (Q6_K: L1 requests read 63-66% of the probe at one token
+  // here, L2 ones 99%: bench_kernels --stream with AUTOGLM_CPU_ISA=avx2).
+  constexpr HalfPassShape kShape{K::kBytes, 1, 2, 2, _MM_HINT_T1};
+  constexpr bool kQ3 = std::is_same_v<K, Q3K>;
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t astride = static_cast<size_t>(act.nb);
+  const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
+    alignas(32) uint8_t u[256];
+    if constexpr (kQ3) unpack_scales192(sb + kQ3KR16ScalesOff, u);
+    __m256i isum[NT], ioff[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = ioff[t] = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      __m256i sa, sbb;
+      K::scales(sb, u, j, h, sa, sbb);
+      const __m256i sc_a = _mm256_or_si256(_mm256_and_si256(sa, low16), _mm256_slli_epi32(sa, 16));  // (sa, sa)
+      const __m256i sc_b = _mm256_or_si256(_mm256_and_si256(sbb, low16), _mm256_slli_epi32(sbb, 16));
+      const __m256i sc_ab = _mm256_or_si256(_mm256_and_si256(sa, low16), _mm256_slli_epi32(sbb, 16));  // (sa, sb)
+      __m256i w[8];
+      K::weights(sb, j, h, w);
+      for (int t = 0; t < NT; ++t) {
+        const auto& a = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)];
+        const int8_t* qs = a.qs + 32 * j;
+        __m256i p[4];  // column groups 2k, 2k + 1
+        for (int k = 0; k < 4; ++k) {
+          p[k] = _mm256_add_epi16(_mm256_maddubs_epi16(w[2 * k], bcast4(qs + 8 * k)),
+                                  _mm256_maddubs_epi16(w[2 * k + 1], bcast4(qs + 8 * k + 4)));
+        }
+        if constexpr (K::kOneWiden) {
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p[0], p[1]), sc_a),
+                                                               _mm256_madd_epi16(_mm256_add_epi16(p[2], p[3]), sc_b)));
+        } else {
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(p[0], sc_a), _mm256_madd_epi16(p[1], sc_a)));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(p[2], sc_b), _mm256_madd_epi16(p[3], sc_b)));
+        }
+        ioff[t] = _mm256_add_epi32(ioff[t], _mm256_madd_epi16(sc_ab, bcast4(a.bsums + 2 * j)));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(ioff[t], K::kOffsetShift));  // offset * sum sc * ysum
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si])), acc[t]);
+    }
+  });
+}
+
+template <class K>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+          int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<K, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
+}  // namespace
+
+void gemm_q6_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<Q6K>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_q3_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                        float* y, int64_t ldy) {
+  gemm<Q3K>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+}  // namespace autoglm::cpu::simd
