@@ -8,7 +8,7 @@ namespace autoglm {
 namespace {
 
 // Sizes are GGUF's: e.g. Q4_0 = f16 scale + 16 bytes of nibbles = 18 bytes per 32 elements.
-constexpr std::array<DTypeInfo, 19> kInfos = {{
+constexpr std::array<DTypeInfo, 21> kInfos = {{
     {DType::F32, "f32", 1, 4, false},
     {DType::F16, "f16", 1, 2, false},
     {DType::Q4_0, "q4_0", 32, 18, true},
@@ -23,6 +23,8 @@ constexpr std::array<DTypeInfo, 19> kInfos = {{
     {DType::Q5_K, "q5_K", 256, 176, true},
     {DType::Q6_K, "q6_K", 256, 210, true},
     {DType::Q8_K, "q8_K", 256, 292, true},
+    {DType::IQ4_NL, "iq4_nl", 32, 18, true},
+    {DType::IQ4_XS, "iq4_xs", 256, 136, true},
     {DType::I8, "i8", 1, 1, false},
     {DType::I16, "i16", 1, 2, false},
     {DType::I32, "i32", 1, 4, false},

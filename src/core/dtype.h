@@ -25,7 +25,9 @@ enum class DType : uint32_t {
   Q5_K = 13,
   Q6_K = 14,
   Q8_K = 15,
-  // 16..23 are the IQ formats, 29 IQ1_M: not supported (yet).
+  // 16..19, 21, 22 and 29 are the other IQ formats: not supported.
+  IQ4_NL = 20,
+  IQ4_XS = 23,
   I8 = 24,
   I16 = 25,
   I32 = 26,

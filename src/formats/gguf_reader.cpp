@@ -187,7 +187,9 @@ std::string tensor_ctx(uint64_t i, const std::string& name) {
 }
 
 // GGUF ids that name real ggml types this engine does not implement (IQ and ternary formats).
-bool is_known_unsupported_type(uint32_t id) { return (id >= 16 && id <= 23) || id == 29 || id == 34 || id == 35 || id == 39; }
+bool is_known_unsupported_type(uint32_t id) {
+  return (id >= 16 && id <= 22 && id != 20) || id == 29 || id == 34 || id == 35 || id == 39;
+}
 
 // Element count and byte size of a tensor, with every product checked.
 Status tensor_sizes(const TensorInfo& t, const DTypeInfo& info, const std::string& ctx, uint64_t* nbytes) {

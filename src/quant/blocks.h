@@ -103,6 +103,26 @@ struct block_q6_K {
 };
 
 // Q8_K: activation type for K-quant dots. bsums[i] = sum of qs[16i .. 16i+15].
+// IQ4_NL: value = d * kIQ4Values[q], q a nibble laid out as Q4_0's (element j low nibble of
+// qs[j], element j + 16 high nibble).
+struct block_iq4_nl {
+  uint16_t d;  // f16
+  uint8_t qs[kQK / 2];
+};
+
+// IQ4_XS: 8 sub-blocks of 32, value = d * (ls - 32) * kIQ4Values[q]; sub-block j's 6-bit ls is
+// (scales_l[j / 2] >> 4 (j % 2)) & 15 | ((scales_h >> 2j) & 3) << 4, and its nibbles
+// qs[16j..16j+15] are laid out as IQ4_NL's.
+struct block_iq4_xs {
+  uint16_t d;  // f16
+  uint16_t scales_h;
+  uint8_t scales_l[kQKK / 64];
+  uint8_t qs[kQKK / 2];
+};
+
+// The 16 values of the IQ4 nibbles (a non-uniform grid, denser near zero).
+inline constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
 struct block_q8_K {
   float d;
   int8_t qs[kQKK];
@@ -121,6 +141,7 @@ static_assert(sizeof(block_q4_K) == 144);
 static_assert(sizeof(block_q5_K) == 176);
 static_assert(sizeof(block_q6_K) == 210);
 static_assert(sizeof(block_q8_K) == 292);
+static_assert(sizeof(block_iq4_nl) == 18 && sizeof(block_iq4_xs) == 136);
 static_assert(alignof(block_q4_0) == 2 && alignof(block_q6_K) == 2 && alignof(block_q8_K) == 4);
 
 // Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes.

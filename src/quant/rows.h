@@ -57,4 +57,13 @@ float vec_dot_q4_K_q8_K(int64_t n, const void* x, const void* y);
 float vec_dot_q5_K_q8_K(int64_t n, const void* x, const void* y);
 float vec_dot_q6_K_q8_K(int64_t n, const void* x, const void* y);
 
+// IQ4_NL (32-element blocks, Q8_0 activations) and IQ4_XS (256-element super-blocks, Q8_K
+// activations), quant_iq4.cpp.
+void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
+void quantize_row_iq4_nl(const float* src, void* dst, int64_t n);
+void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
+void quantize_row_iq4_xs(const float* src, void* dst, int64_t n);
+float vec_dot_iq4_nl_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_iq4_xs_q8_K(int64_t n, const void* x, const void* y);
+
 }  // namespace autoglm::quant

@@ -9,7 +9,7 @@
 namespace autoglm::quant {
 namespace {
 
-constexpr std::array<TypeTraits, 15> kTraits = {{
+constexpr std::array<TypeTraits, 17> kTraits = {{
     {DType::F32, dequantize_row_f32, quantize_row_f32, vec_dot_f32_f32, DType::F32},
     {DType::F16, dequantize_row_f16, quantize_row_f16, vec_dot_f16_f32, DType::F32},
     {DType::BF16, dequantize_row_bf16, quantize_row_bf16, vec_dot_bf16_f32, DType::F32},
@@ -25,6 +25,8 @@ constexpr std::array<TypeTraits, 15> kTraits = {{
     {DType::Q5_K, dequantize_row_q5_K, quantize_row_q5_K, vec_dot_q5_K_q8_K, DType::Q8_K},
     {DType::Q6_K, dequantize_row_q6_K, quantize_row_q6_K, vec_dot_q6_K_q8_K, DType::Q8_K},
     {DType::Q8_K, dequantize_row_q8_K, quantize_row_q8_K, nullptr, DType::F32},
+    {DType::IQ4_NL, dequantize_row_iq4_nl, quantize_row_iq4_nl, vec_dot_iq4_nl_q8_0, DType::Q8_0},
+    {DType::IQ4_XS, dequantize_row_iq4_xs, quantize_row_iq4_xs, vec_dot_iq4_xs_q8_K, DType::Q8_K},
 }};
 
 const TypeTraits& checked_traits(DType t) {

@@ -34,6 +34,10 @@ TEST(QuantFormat, BlockSizesMatchDTypeTable) {
   EXPECT_EQ(sizeof(block_q5_K), dtype_info(DType::Q5_K).type_size);
   EXPECT_EQ(sizeof(block_q6_K), dtype_info(DType::Q6_K).type_size);
   EXPECT_EQ(sizeof(block_q8_K), dtype_info(DType::Q8_K).type_size);
+  EXPECT_EQ(sizeof(block_iq4_nl), dtype_info(DType::IQ4_NL).type_size);
+  EXPECT_EQ(sizeof(block_iq4_xs), dtype_info(DType::IQ4_XS).type_size);
+  EXPECT_EQ(dtype_info(DType::IQ4_NL).block_size, kQK);
+  EXPECT_EQ(dtype_info(DType::IQ4_XS).block_size, kQKK);
   for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1}) {
     EXPECT_EQ(dtype_info(t).block_size, kQK);
   }
@@ -54,6 +58,7 @@ TEST(QuantFormat, TraitsTable) {
       {DType::Q5_1, DType::Q8_0, true}, {DType::Q8_0, DType::Q8_0, true}, {DType::Q8_1, DType::F32, false},
       {DType::Q2_K, DType::Q8_K, true}, {DType::Q3_K, DType::Q8_K, true}, {DType::Q4_K, DType::Q8_K, true},
       {DType::Q5_K, DType::Q8_K, true}, {DType::Q6_K, DType::Q8_K, true}, {DType::Q8_K, DType::F32, false},
+      {DType::IQ4_NL, DType::Q8_0, true}, {DType::IQ4_XS, DType::Q8_K, true},
   };
   for (const auto& e : table) {
     const TypeTraits* tr = type_traits(e.t);

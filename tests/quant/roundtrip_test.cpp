@@ -20,7 +20,8 @@ using testing::random_row;
 
 const DType kAllQuantizable[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1,
                                  DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1, DType::Q2_K,
-                                 DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
+                                 DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K,
+                                 DType::IQ4_NL, DType::IQ4_XS};
 
 // Odd block counts so no code path silently assumes pairs of blocks.
 int64_t odd_row_length(DType t) { return dtype_info(t).block_size == 1 ? 333 : dtype_info(t).block_size * 7; }
@@ -44,7 +45,8 @@ TEST(QuantRoundTrip, RelativeRmseWithinFormatBounds) {
       {DType::F32, 0.0},    {DType::F16, 3e-4},   {DType::BF16, 2.2e-3}, {DType::Q4_0, 0.11},
       {DType::Q4_1, 0.10},  {DType::Q5_0, 0.055}, {DType::Q5_1, 0.05},   {DType::Q8_0, 0.007},
       {DType::Q8_1, 0.007}, {DType::Q2_K, 0.33},  {DType::Q3_K, 0.18},   {DType::Q4_K, 0.09},
-      {DType::Q5_K, 0.045}, {DType::Q6_K, 0.022}, {DType::Q8_K, 0.011},
+      {DType::Q5_K, 0.045}, {DType::Q6_K, 0.022}, {DType::Q8_K, 0.011}, {DType::IQ4_NL, 0.1},
+      {DType::IQ4_XS, 0.1},
   };
   for (const auto& b : bounds) {
     SCOPED_TRACE(dtype_name(b.t));

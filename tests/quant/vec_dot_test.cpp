@@ -17,7 +17,7 @@ using testing::random_row;
 
 const DType kDotTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1,
                            DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
-                           DType::Q4_K, DType::Q5_K, DType::Q6_K};
+                           DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
 
 struct DotCase {
   double reference;  // sum of dequantized products, in double
@@ -91,7 +91,8 @@ TEST(QuantVecDot, ApproximatesFloatDot) {
     DType t;
     double tol;
   } cases[] = {{DType::F16, 1e-3}, {DType::BF16, 5e-3}, {DType::Q8_0, 0.02}, {DType::Q4_0, 0.1},
-               {DType::Q5_1, 0.06}, {DType::Q4_K, 0.1}, {DType::Q6_K, 0.03}, {DType::Q2_K, 0.3}};
+               {DType::Q5_1, 0.06}, {DType::Q4_K, 0.1}, {DType::Q6_K, 0.03}, {DType::Q2_K, 0.3},
+               {DType::IQ4_NL, 0.1}, {DType::IQ4_XS, 0.1}};
   for (const auto& c : cases) {
     SCOPED_TRACE(dtype_name(c.t));
     const int64_t n = 256 * 8;
