@@ -76,6 +76,8 @@ Table build_table(Isa isa) {
   set(DType::Q4_K, s->q4_K);
   set(DType::Q5_K, s->q5_K);
   set(DType::Q6_K, s->q6_K);
+  set(DType::IQ4_NL, s->iq4_nl);
+  set(DType::IQ4_XS, s->iq4_xs);
   for (MatmulKernels& k : t) {
     if (k.vec_dot == nullptr) continue;
     if (k.act_type == DType::Q8_0 && s->quantize_q8_0 != nullptr) k.quantize_act = s->quantize_q8_0;

@@ -380,6 +380,40 @@ float dot_q6_K(int64_t n, const void* vx, const void* vy) {
   return acc;
 }
 
+// ---- IQ4_NL / IQ4_XS: nibbles index the 16-value grid, looked up with TBL ----
+
+inline void load_iq4(const uint8_t* qs, int8x16_t& v0, int8x16_t& v1) {
+  const int8x16_t grid = vld1q_s8(quant::kIQ4Values);
+  const uint8x16_t q = vld1q_u8(qs);
+  v0 = vqtbl1q_s8(grid, vandq_u8(q, vdupq_n_u8(0x0f)));
+  v1 = vqtbl1q_s8(grid, vshrq_n_u8(q, 4));
+}
+
+inline void load_iq4_nl(const quant::block_iq4_nl& b, int8x16_t& v0, int8x16_t& v1) { load_iq4(b.qs, v0, v1); }
+
+float dot_iq4_nl(int64_t n, const void* x, const void* y) {
+  return dot_blocks<quant::block_iq4_nl, load_iq4_nl>(n, x, y);
+}
+
+// IQ4_XS: 8 sub-blocks of 32, each dot times its 6-bit factor (ls - 32), exact in int32.
+float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const quant::block_iq4_xs*>(vx);
+  const auto* y = static_cast<const quant::block_q8_K*>(vy);
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n / quant::kQKK; ++i) {
+    int32x4_t sumi = vdupq_n_s32(0);
+    for (int j = 0; j < 8; ++j) {
+      const int ls = (((x[i].scales_l[j / 2] >> (4 * (j % 2))) & 0xf) | ((x[i].scales_h >> (2 * j)) & 3) << 4) - 32;
+      int8x16_t v0, v1;
+      load_iq4(x[i].qs + 16 * j, v0, v1);
+      const int8_t* a = y[i].qs + 32 * j;
+      sumi = vmlaq_n_s32(sumi, dot32_plain(v0, v1, vld1q_s8(a), vld1q_s8(a + 16)), ls);
+    }
+    acc += h2f(x[i].d) * y[i].d * static_cast<float>(vaddvq_s32(sumi));
+  }
+  return acc;
+}
+
 // ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
 
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
@@ -474,6 +508,8 @@ IsaKernels make_kernels(bool sdot) {
   t.q4_K = dot_q4_K;
   t.q5_K = dot_q5_K;
   t.q6_K = dot_q6_K;
+  t.iq4_nl = dot_iq4_nl;
+  t.iq4_xs = dot_iq4_xs;
   t.quantize_q8_0 = quantize_q8_0;
   t.silu_mul = silu_mul;
   t.exp_shift_sum = exp_shift_sum;

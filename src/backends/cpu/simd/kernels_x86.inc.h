@@ -31,6 +31,8 @@ using quant::block_q5_K;
 using quant::block_q6_K;
 using quant::block_q8_0;
 using quant::block_q8_K;
+using quant::block_iq4_nl;
+using quant::block_iq4_xs;
 using quant::kQK;
 using quant::kQKK;
 
@@ -404,6 +406,51 @@ float dot_q6_K(int64_t n, const void* vx, const void* vy) {
   return hsum(acc);
 }
 
+// ---- IQ4_NL / IQ4_XS: nibbles index the 16-value grid, looked up with vpshufb ----
+
+inline __m256i iq4_values(const uint8_t* qs) {
+  const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4Values)));
+  return _mm256_shuffle_epi8(grid, unpack_nibbles16(qs));
+}
+
+float dot_iq4_nl(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_iq4_nl*>(vx);
+  const auto* y = static_cast<const block_q8_0*>(vy);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {  // grid values are >= -127, so the sign trick holds
+    const __m256i p0 = dot_s8s8(iq4_values(x[i].qs), loadu(y[i].qs));
+    const __m256i p1 = dot_s8s8(iq4_values(x[i + 1].qs), loadu(y[i + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+  }
+  for (; i < nb; ++i) {
+    const __m256i p = dot_s8s8(iq4_values(x[i].qs), loadu(y[i].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// IQ4_XS: 8 sub-blocks of 32, each dot times its 6-bit factor (ls - 32), exact in int32.
+float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const block_iq4_xs*>(vx);
+  const auto* y = static_cast<const block_q8_K*>(vy);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    uint32_t lo;
+    std::memcpy(&lo, x[i].scales_l, 4);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const int ls = static_cast<int>(((lo >> (4 * j)) & 0xf) | ((x[i].scales_h >> (2 * j)) & 3) << 4) - 32;
+      const __m256i p = dot_s8s8(iq4_values(x[i].qs + 16 * j), loadu(y[i].qs + 32 * j));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(ls)));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc);
+}
+
 // ---- activation quantizers (bit-identical to the reference) ----
 
 // 4 x 8 int32 (each in [-127, 127]) -> 32 int8 in element order.
@@ -603,6 +650,8 @@ const IsaKernels& kernels() {
     t.q4_K = dot_q4_K;
     t.q5_K = dot_q5_K;
     t.q6_K = dot_q6_K;
+    t.iq4_nl = dot_iq4_nl;
+    t.iq4_xs = dot_iq4_xs;
     t.quantize_q8_0 = quantize_q8_0;
     t.quantize_q8_K = quantize_q8_K;
     t.silu_mul = silu_mul;
