@@ -51,6 +51,8 @@ enum class DType : uint32_t {
   Q5_K_R16 = 1013,
   // Q3_K likewise (packed_q3k.h): 110 bytes per row and 256 columns.
   Q3_K_R16 = 1011,
+  // IQ4_NL likewise, as Q4_0_R16 (packed.h): 18 bytes per row and 32 columns.
+  IQ4_NL_R16 = 1020,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

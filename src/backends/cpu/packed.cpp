@@ -41,6 +41,7 @@ int weight_u(DType packed, const uint8_t* blk, int i, int c) {
   const int lo = c % 16;  // column c lives in chunk (c%16)/4, low nibble for c < 16
   const uint8_t byte = q[64 * (lo / 4) + 4 * i + lo % 4];
   const int nibble = c < 16 ? (byte & 0x0F) : (byte >> 4);
+  if (packed == DType::IQ4_NL_R16) return quant::kIQ4Values[nibble] + 128;
   if (!has_fifth_bits(packed)) return nibble;
   const int reg = lo / 4 + (c < 16 ? 0 : 4);  // its register; byte 4i + t there
   const uint8_t bits = q[4 * 64 + 4 * static_cast<size_t>(i) + static_cast<size_t>(lo % 4)];
@@ -49,7 +50,8 @@ int weight_u(DType packed, const uint8_t* blk, int i, int c) {
 
 int weight_offset(DType packed) {
   switch (packed) {
-    case DType::Q8_0_R16: return 128;
+    case DType::Q8_0_R16:
+    case DType::IQ4_NL_R16: return 128;
     case DType::Q4_0_R16: return 8;
     case DType::Q5_0_R16: return 16;
     default: return 0;  // Q4_1 / Q5_1: unsigned values and a min
@@ -80,6 +82,7 @@ LegacyBlock legacy_block(DType src, const uint8_t* row, int64_t b) {
     case DType::Q4_0: return fields(reinterpret_cast<const block_q4_0*>(row)[b]);
     case DType::Q5_0: return fields(reinterpret_cast<const block_q5_0*>(row)[b]);
     case DType::Q4_1: return fields(reinterpret_cast<const block_q4_1*>(row)[b]);
+    case DType::IQ4_NL: return fields(reinterpret_cast<const quant::block_iq4_nl*>(row)[b]);
     default: return fields(reinterpret_cast<const block_q5_1*>(row)[b]);
   }
 }
@@ -136,6 +139,8 @@ const PackedLayout kLayouts[] = {
     {DType::Q5_0, DType::Q5_0_R16, reference_of<DType::Q5_0_R16>, AG_AVX512(gemm_q5_0_r16_avx512), AG_AVX2(gemm_q5_0_r16_avx2)},
     {DType::Q4_1, DType::Q4_1_R16, reference_of<DType::Q4_1_R16>, AG_AVX512(gemm_q4_1_r16_avx512), AG_AVX2(gemm_q4_1_r16_avx2)},
     {DType::Q5_1, DType::Q5_1_R16, reference_of<DType::Q5_1_R16>, AG_AVX512(gemm_q5_1_r16_avx512), AG_AVX2(gemm_q5_1_r16_avx2)},
+    {DType::IQ4_NL, DType::IQ4_NL_R16, reference_of<DType::IQ4_NL_R16>, AG_AVX512(gemm_iq4_nl_r16_avx512),
+     AG_AVX2(gemm_iq4_nl_r16_avx2)},
     {DType::Q3_K, DType::Q3_K_R16, gemm_q3_K_r16_reference, AG_AVX512(gemm_q3_K_r16_avx512), AG_AVX2(gemm_q3_K_r16_avx2)},
     {DType::Q4_K, DType::Q4_K_R16, gemm_q4_K_r16_reference, AG_AVX512(gemm_q4_K_r16_avx512), AG_AVX2(gemm_q4_K_r16_avx2)},
     {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), AG_AVX2(gemm_q5_K_r16_avx2)},

@@ -20,6 +20,8 @@
 //             bit j of byte 4i+t is set. Values 0..31, i.e. q + 16 as in Q5_0;
 //             22 bytes per row and block, as Q5_0 (real Q4_K_M files hold it wherever a row
 //             length is not a multiple of 256: SmolLM2's 576, Qwen2.5's 896).
+//   IQ4_NL_R16: Q4_0_R16's bytes from IQ4_NL blocks; the nibbles index quant::kIQ4Values, as
+//             unsigned weights kIQ4Values[q] + 128 (offset 128, as Q8_0_R16).
 //   Q4_1_R16 / Q5_1_R16: as Q4_0_R16 / Q5_0_R16 with the 16 rows' f16 mins after their scales
 //             (quants 32 bytes later); values 0..15 / 0..31 unsigned, value = q * d + m (20 /
 //             24 bytes per row and block, as Q4_1 / Q5_1; Q5_K_M files hold Q5_1 where Q4_K_M

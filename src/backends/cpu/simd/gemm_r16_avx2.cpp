@@ -1,5 +1,5 @@
-// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 and Q4_1_R16 /
-// Q5_1_R16 (as Q4_0 / Q5_0, plus the mins' fma) (backends/cpu/packed.h),
+// AVX2 kernels for the 16-row interleaved layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16, Q4_1_R16 /
+// Q5_1_R16 (as Q4_0 / Q5_0, plus the mins' fma) and IQ4_NL_R16 (backends/cpu/packed.h),
 // for CPUs without AVX-512 (Zen 1-3, Haswell..Alder Lake). One 256-bit register holds 4 columns
 // of 8 rows, so each packed block is worked as two halves of 8 rows.
 //
@@ -14,6 +14,8 @@
 //   Q8_0: unsigned weights (q + 128, up to 255) would saturate, so the signed weight w = u ^ 0x80
 //     goes in as |w| (<= 128) and its sign moves onto the activation (vpsignb): pairs of at most
 //     2 * 128 * 127 = 32512, widened per column group. The start is then 0, not the bias.
+//   IQ4_NL: the grid + 128 would saturate as Q8_0's would, so the nibbles are looked up signed
+//     (vpshufb, -127..113) and go through Q8_0's path.
 // A tile of up to kTile tokens shares each unpacked weight register: the loop runs column
 // group outer, token inner, with the tokens' integer sums in registers.
 // The arithmetic is packed_gemm_reference's (per block: exact int dot, f32 scale product, fma),
@@ -36,7 +38,7 @@ template <Layout L, int NT>
 inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8_0* const a[NT], int64_t b,
                       __m256i out[NT]) {
   const __m256i ones = _mm256_set1_epi16(1);
-  if constexpr (L != Layout::kQ8) {
+  if constexpr (L != Layout::kQ8 && L != Layout::kIQ4NL) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
     // Column-group pairs (lo and hi of one chunk) summed in int16 before widening: all four
     // for Q4_0 (<= 8 * 3810), two for Q5_0 (<= 4 * 7874).
@@ -75,9 +77,16 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
     }
   } else {
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.s)));
     for (int t = 0; t < NT; ++t) out[t] = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j)), flip);
+      __m256i w;
+      if constexpr (L == Layout::kQ8) {
+        w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j)), flip);
+      } else {  // chunk j % 4's low nibbles (j < 4) or high ones, looked up signed
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * (j % 4)));
+        w = _mm256_shuffle_epi8(grid, _mm256_and_si256(j < 4 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F)));
+      }
       const __m256i wabs = _mm256_sign_epi8(w, w);  // -128 stays 0x80, read as unsigned 128
       for (int t = 0; t < NT; ++t) {
         const __m256i p = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(bcast4(a[t][b].qs + 4 * j), w));
@@ -147,6 +156,11 @@ void gemm_q4_1_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivatio
 void gemm_q5_1_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy) {
   gemm<Layout::kQ51>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_iq4_nl_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Layout::kIQ4NL>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

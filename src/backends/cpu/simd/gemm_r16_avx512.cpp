@@ -47,6 +47,10 @@ inline void load_weights(const uint8_t* q, __m512i w[8]) {
       const __m512i h = _mm512_loadu_si512(q + 4 * 64);
       vnni::or_fifth_bits(w, h);
     }
+    if constexpr (L == Layout::kIQ4NL) {  // nibble -> grid value + 128 (1..241), one vpshufb each
+      const __m512i grid = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
+      for (int j = 0; j < 8; ++j) w[j] = _mm512_shuffle_epi8(grid, w[j]);
+    }
   }
 }
 
@@ -124,6 +128,11 @@ void gemm_q4_1_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
 void gemm_q5_1_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
   gemm<Layout::kQ51>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_iq4_nl_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                            float* y, int64_t ldy) {
+  gemm<Layout::kIQ4NL>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd
