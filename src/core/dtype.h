@@ -53,6 +53,8 @@ enum class DType : uint32_t {
   Q3_K_R16 = 1011,
   // IQ4_NL likewise, as Q4_0_R16 (packed.h): 18 bytes per row and 32 columns.
   IQ4_NL_R16 = 1020,
+  // IQ4_XS likewise (packed_iq4xs.h): 136 bytes per row and 256 columns.
+  IQ4_XS_R16 = 1023,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

@@ -1,4 +1,5 @@
-// Q3_K_R16, Q4_K_R16, Q5_K_R16 and Q6_K_R16 (backends/cpu/packed_q3k.h, packed_q4k.h, packed_q6k.h): packing loses nothing, every
+// Q3_K_R16, Q4_K_R16, Q5_K_R16, Q6_K_R16 and IQ4_XS_R16 (backends/cpu/packed_q3k.h, packed_q4k.h,
+// packed_q6k.h, packed_iq4xs.h), the 256-column layouts: packing loses nothing, every
 // ISA's kernel equals the scalar packed reference bit for bit, and packed matmul / matmul_swiglu /
 // matmul_cat / tied embedding lookups agree with the row layout, on odd token counts around the
 // tiles.
@@ -12,6 +13,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/packed_iq4xs.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -24,8 +26,24 @@ namespace {
 
 using testing::random_rows;
 
-// The K-quant types with a packed layout.
-const DType kTypes[] = {DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+// The 256-column types with a packed layout.
+const DType kTypes[] = {DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
+
+// Each one's packed type, bytes per row and super-block (as the source's), and bytes per packed
+// super-block of 16 rows.
+struct PackedShape {
+  DType packed;
+  size_t row_bytes, sb_bytes;
+};
+PackedShape packed_shape(DType t) {
+  switch (t) {
+    case DType::Q3_K: return {DType::Q3_K_R16, 110, kQ3KR16Bytes};
+    case DType::Q4_K: return {DType::Q4_K_R16, 144, kQ4KR16Bytes};
+    case DType::Q5_K: return {DType::Q5_K_R16, 176, kQ5KR16Bytes};
+    case DType::Q6_K: return {DType::Q6_K_R16, 210, kQ6KR16Bytes};
+    default: return {DType::IQ4_XS_R16, 136, kIQ4XSR16Bytes};
+  }
+}
 
 // Raw bytes: every nibble and 6-bit value, every scale and min (Q4_K's 63, Q6_K's -128..127),
 // valid f16 d (and dmin).
@@ -50,6 +68,9 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   } else if (t == DType::Q3_K) {
     auto* b = static_cast<quant::block_q3_K*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q3_K); ++i) b[i].d = scale();
+  } else if (t == DType::IQ4_XS) {
+    auto* b = static_cast<quant::block_iq4_xs*>(w.data());
+    for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_iq4_xs); ++i) b[i].d = scale();
   } else {
     auto* b = static_cast<quant::block_q6_K*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q6_K); ++i) b[i].d = scale();
@@ -77,17 +98,14 @@ TEST(OpsPackedKQuant, ScalesRoundTripThroughTheir192Bytes) {
 
 TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
-    const bool q3 = t == DType::Q3_K, q4 = t == DType::Q4_K, q5 = t == DType::Q5_K;
+    const PackedShape shape = packed_shape(t);
     for (int64_t k : {256, 768}) {
       Tensor w = random_blocks(t, 48, k, 7);
       Tensor p = pack_matrix(w);
-      ASSERT_EQ(p.dtype(), q3 ? DType::Q3_K_R16 : q4 ? DType::Q4_K_R16 : q5 ? DType::Q5_K_R16 : DType::Q6_K_R16);
+      ASSERT_EQ(p.dtype(), shape.packed);
       EXPECT_EQ(source_of_packed(p.dtype()), t);
-      // 110 / 144 / 176 / 210 bytes per row and super-block, as Q3_K / Q4_K / Q5_K / Q6_K.
-      const size_t row_bytes = q3 ? 110 : q4 ? 144 : q5 ? 176 : 210;
-      EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256) * row_bytes);
-      const size_t sb_bytes = q3 ? kQ3KR16Bytes : q4 ? kQ4KR16Bytes : q5 ? kQ5KR16Bytes : kQ6KR16Bytes;
-      EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256) * sb_bytes);
+      EXPECT_EQ(p.nbytes(), static_cast<size_t>(48 * k / 256) * shape.row_bytes);
+      EXPECT_EQ(packed_group_bytes(p.dtype(), k), static_cast<size_t>(k / 256) * shape.sb_bytes);
       std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
       for (int64_t r = 0; r < w.rows(); ++r) {
         quant::dequantize_row(t, w.row_ptr(r), a.data(), k);
@@ -100,7 +118,8 @@ TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
 }
 
 // The bounds the kernels' integer sums rely on (AVX2 vpmaddubsw's int16, int32 for Q6_K): every
-// weight at its largest, every scale at its extreme (Q4_K / Q5_K 63, Q6_K -128), activations at +-127.
+// weight at its largest, every scale at its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with
+// every weight -127), activations at +-127.
 TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 256, n = 5;
@@ -121,6 +140,11 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
         std::memset(b.scales, 0x00, sizeof b.scales);
         std::memset(b.qs, 0xFF, sizeof b.qs);
         std::memset(b.hmask, 0xFF, sizeof b.hmask);
+      } else if (t == DType::IQ4_XS) {
+        auto& b = static_cast<quant::block_iq4_xs*>(w.data())[r];
+        b.scales_h = 0;
+        std::memset(b.scales_l, 0x00, sizeof b.scales_l);
+        std::memset(b.qs, 0x00, sizeof b.qs);
       } else {
         auto& b = static_cast<quant::block_q6_K*>(w.data())[r];
         std::memset(b.scales, 0x80, sizeof b.scales);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/packed_iq4xs.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -145,6 +146,8 @@ const PackedLayout kLayouts[] = {
     {DType::Q4_K, DType::Q4_K_R16, gemm_q4_K_r16_reference, AG_AVX512(gemm_q4_K_r16_avx512), AG_AVX2(gemm_q4_K_r16_avx2)},
     {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), AG_AVX2(gemm_q5_K_r16_avx2)},
     {DType::Q6_K, DType::Q6_K_R16, gemm_q6_K_r16_reference, AG_AVX512(gemm_q6_K_r16_avx512), AG_AVX2(gemm_q6_K_r16_avx2)},
+    {DType::IQ4_XS, DType::IQ4_XS_R16, gemm_iq4_xs_r16_reference, AG_AVX512(gemm_iq4_xs_r16_avx512),
+     AG_AVX2(gemm_iq4_xs_r16_avx2)},
 };
 #undef AG_AVX512
 #undef AG_AVX2
@@ -185,6 +188,7 @@ Tensor pack_matrix(const Tensor& w) {
   AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return pack_q45_K_r16(w);
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
+  if (p == DType::IQ4_XS_R16) return pack_iq4_xs_r16(w);
   if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty_weight(p, w.shape());
@@ -234,6 +238,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   AG_CHECK(is_packed_type(p) && r >= 0 && r < packed.rows());
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return dequantize_q45_K_r16_row(packed, r, out);
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
+  if (p == DType::IQ4_XS_R16) return dequantize_iq4_xs_r16_row(packed, r, out);
   if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
@@ -255,7 +260,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   if (packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-      packed == DType::Q6_K_R16) {
+      packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
   const int64_t n = x.rows(), k = x.cols();
@@ -295,6 +300,7 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q4_K_R16) return gemm_q4_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q5_K_R16) return gemm_q5_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q6_K_R16) return gemm_q6_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::IQ4_XS_R16) return gemm_iq4_xs_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q3_K_R16) return gemm_q3_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   const size_t bb = packed_block_bytes(packed);
   const int off = weight_offset(packed);

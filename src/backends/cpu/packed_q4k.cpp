@@ -40,29 +40,27 @@ size_t super_block_bytes(DType packed) { return packed == DType::Q5_K_R16 ? kQ5K
 
 }  // namespace
 
-void unpack_scales192(const uint8_t* area, uint8_t u[256]) {
-  for (int v = 0; v < 2; ++v) {
-    const uint8_t* lo = area + 64 * v;
-    const uint8_t* hi = area + 128 + 32 * v;
-    uint8_t* out = u + 128 * v;
-    for (int k = 0; k < 128; ++k) {
-      const int low = k < 64 ? lo[k] & 0x0F : lo[k - 64] >> 4;
-      const int top = (hi[k % 32] >> (2 * (k / 32))) & 3;
-      out[k] = static_cast<uint8_t>(low | top << 4);
-    }
+void unpack_scales96(const uint8_t* lo, const uint8_t* hi, uint8_t u[128]) {
+  for (int k = 0; k < 128; ++k) {
+    const int low = k < 64 ? lo[k] & 0x0F : lo[k - 64] >> 4;
+    const int top = (hi[k % 32] >> (2 * (k / 32))) & 3;
+    u[k] = static_cast<uint8_t>(low | top << 4);
   }
 }
 
-void pack_scales192(const uint8_t u[256], uint8_t* area) {
-  for (int v = 0; v < 2; ++v) {
-    const uint8_t* in = u + 128 * v;
-    uint8_t* lo = area + 64 * v;
-    uint8_t* hi = area + 128 + 32 * v;
-    for (int k = 0; k < 64; ++k) lo[k] = static_cast<uint8_t>((in[k] & 0x0F) | (in[k + 64] & 0x0F) << 4);
-    for (int k = 0; k < 32; ++k) {
-      hi[k] = static_cast<uint8_t>((in[k] >> 4) | (in[k + 32] >> 4) << 2 | (in[k + 64] >> 4) << 4 | (in[k + 96] >> 4) << 6);
-    }
+void pack_scales96(const uint8_t u[128], uint8_t* lo, uint8_t* hi) {
+  for (int k = 0; k < 64; ++k) lo[k] = static_cast<uint8_t>((u[k] & 0x0F) | (u[k + 64] & 0x0F) << 4);
+  for (int k = 0; k < 32; ++k) {
+    hi[k] = static_cast<uint8_t>((u[k] >> 4) | (u[k + 32] >> 4) << 2 | (u[k + 64] >> 4) << 4 | (u[k + 96] >> 4) << 6);
   }
+}
+
+void unpack_scales192(const uint8_t* area, uint8_t u[256]) {
+  for (int v = 0; v < 2; ++v) unpack_scales96(area + 64 * v, area + 128 + 32 * v, u + 128 * v);
+}
+
+void pack_scales192(const uint8_t u[256], uint8_t* area) {
+  for (int v = 0; v < 2; ++v) pack_scales96(u + 128 * v, area + 64 * v, area + 128 + 32 * v);
 }
 
 void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]) { unpack_scales192(sb + kQ4KR16ScalesOff, u); }
@@ -149,9 +147,11 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   AG_CHECK(packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-           packed == DType::Q6_K_R16);
-  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins.
+           packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16);
+  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins; IQ4_XS_R16
+  // one per 32-column sub-block (128).
   const bool q6 = packed == DType::Q6_K_R16 || packed == DType::Q3_K_R16;
+  const bool iq4 = packed == DType::IQ4_XS_R16;
   const int32_t offset = packed == DType::Q3_K_R16 ? 4 : 32;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
@@ -162,8 +162,8 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
   act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_K));
   act.d.resize(static_cast<size_t>(n * act.nb));
   act.sum.clear();
-  act.msum.resize(q6 ? 0 : static_cast<size_t>(n * act.nb) * 4);
-  act.bias.resize(q6 ? static_cast<size_t>(n * act.nb) * 16 : 0);
+  act.msum.resize(q6 || iq4 ? 0 : static_cast<size_t>(n * act.nb) * 4);
+  act.bias.resize(q6 ? static_cast<size_t>(n * act.nb) * 16 : iq4 ? static_cast<size_t>(n * act.nb) * 8 : 0);
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -175,6 +175,12 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
         act.d[si] = blocks[s].d;
         if (q6) {
           for (int j = 0; j < 16; ++j) act.bias[si * 16 + static_cast<size_t>(j)] = -offset * blocks[s].bsums[j];
+          continue;
+        }
+        if (iq4) {
+          for (int j = 0; j < 8; ++j) {
+            act.bias[si * 8 + static_cast<size_t>(j)] = -128 * (blocks[s].bsums[2 * j] + blocks[s].bsums[2 * j + 1]);
+          }
           continue;
         }
         for (int p = 0; p < 4; ++p) {

@@ -43,6 +43,10 @@ inline constexpr size_t kQ5KR16Bytes = 2816, kQ5KR16HighOff = kQ4KR16Bytes;  // 
 // of the kernels' own vector unpacking (simd/scales192_avx512.h), and its inverse. Q3_K_R16
 // keeps its scales so too.
 void unpack_scales192(const uint8_t* area, uint8_t u[256]);
+// Half of that scheme, 128 values: 64 bytes of nibbles at lo, 32 of top bits at hi (IQ4_XS_R16
+// keeps its factors so).
+void unpack_scales96(const uint8_t* lo, const uint8_t* hi, uint8_t u[128]);
+void pack_scales96(const uint8_t u[128], uint8_t* lo, uint8_t* hi);
 void pack_scales192(const uint8_t u[256], uint8_t* area);
 // The 256 scale and min bytes u of packed super-block sb (layout above).
 void unpack_q4_K_r16_scales(const uint8_t* sb, uint8_t u[256]);
@@ -54,7 +58,8 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out);
 // act.q: n rows of act.nb block_q8_K (the row kernel's quantizer); act.d: their f32 scales;
 // for Q4_K_R16 / Q5_K_R16 act.msum[(t * nb + s) * 4 + p]: int16 sums of sub-blocks 2p (low half) and
 // 2p + 1 (high); for Q6_K_R16 / Q3_K_R16 act.bias[(t * nb + s) * 16 + j]: -32 / -4 * the sum
-// of sub-block j.
+// of sub-block j; for IQ4_XS_R16 act.bias[(t * nb + s) * 8 + j]: -128 * the sum of 32-column
+// sub-block j.
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed);
 void gemm_q4_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
                              int64_t nt, float* y, int64_t ldy);

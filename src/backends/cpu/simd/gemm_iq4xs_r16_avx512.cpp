@@ -1,0 +1,89 @@
+// AVX-512 VNNI kernel for IQ4_XS_R16 (backends/cpu/packed_iq4xs.h). Per super-block and 32-column
+// sub-block j: the 16 rows' nibbles sit in 4 chunks, looked up as grid + 128 (one vpshufb per
+// register, as IQ4_NL_R16's tile does); for each token of a tile, 8 vpdpbusd against broadcast
+// 4-byte groups of the Q8_K activations, started from -128 * the sub-block's sum
+// (PackedActivations::bias), give the 16 rows' exact dots, multiplied by the rows' factors
+// (ls - 32) into an int32 sum. Per super-block one fma, as gemm_iq4_xs_r16_reference, so
+// results are bit-identical to it. A tile of up to 8 tokens shares every weight register.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "backends/cpu/packed_iq4xs.h"
+#include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx512.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+constexpr int kTile = 8;  // tokens per register tile
+// Prefetch as the Q4_K_R16 tile (gemm_q4k_r16_avx512.cpp, where the choice is measured): 1-2
+// tokens into L1 2 super-blocks ahead, 3+ into L2 4 ahead, an eighth of the lines per sub-block.
+template <int NT>
+constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
+template <int NT>
+constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
+constexpr int kLines = static_cast<int>((kIQ4XSR16Bytes + 63) / 64);
+constexpr int kLinesPerSubBlock = (kLines + 7) / 8;
+
+template <int NT>
+inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                 int64_t ldy) {
+  __m512 acc[NT];
+  __m512i isum[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t astride = static_cast<size_t>(act.nb);
+  const __m512i mask = _mm512_set1_epi8(0x0F);
+  const __m512i grid = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
+  const __m512i k32 = _mm512_set1_epi32(32);
+  for (int64_t s = 0; s < nb; ++s) {
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kIQ4XSR16Bytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+    alignas(64) uint8_t u[128];
+    unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, u);
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      for (int l = 0; l < kLinesPerSubBlock; ++l) {
+        const int line = std::min(kLinesPerSubBlock * j + l, kLines - 1);
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kIQ4XSR16Bytes + 64 * line),
+                     static_cast<_mm_hint>(kPrefetchHint<NT>));
+      }
+      const __m512i sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j))), k32);
+      const uint8_t* q = sb + kIQ4XSR16QOff + 256 * j;
+      __m512i w[8];
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_loadu_si512(q + 64 * c);
+        w[c] = _mm512_shuffle_epi8(grid, _mm512_and_si512(v, mask));                           // columns 4c..
+        w[c + 4] = _mm512_shuffle_epi8(grid, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));  // 16 + 4c..
+      }
+      for (int t = 0; t < NT; ++t) {
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+        const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
+        const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(act.bias[si * 8 + static_cast<size_t>(j)]), w, qs);
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+}  // namespace
+
+void gemm_iq4_xs_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                            float* y, int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
+}  // namespace autoglm::cpu::simd
