@@ -10,9 +10,10 @@
 # build-perf-rel/bin/autoglm), PYTHON (a python with pip), THREADS (2), REPS (5),
 # SHAPES ("smollm2-135m"), TYPES ("q8_0 q4_0"), P (512), N (128), BATCH (e.g. "4,16": our
 # batched-decode rows too; llama-bench has no equivalent, so those rows have no peer figure).
-# TYPES may also name llama.cpp's quantization mixes (q4_k_m, q5_k_m, q6_k, ...): those files
-# are an f16 gen-random file quantized by the same build's llama-quantize, so they hold the
-# types real downloads do (Q5_0 / Q5_1 where a row is not a multiple of 256, Q6_K heads).
+# TYPES may also name llama.cpp's quantization mixes (q4_k_m, q5_k_m, q6_k, iq4_xs, iq4_nl, ...):
+# those files are an f16 gen-random file quantized by the same build's llama-quantize, so they
+# hold the types real downloads do (Q5_0 / Q5_1 where a row is not a multiple of 256, Q6_K
+# heads, IQ4_NL where IQ4_XS rows are not).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
