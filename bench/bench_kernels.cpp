@@ -1,4 +1,4 @@
-// Kernel micro-benchmark: the packed matmul kernels (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS _R16) of the active
+// Kernel micro-benchmark: the packed matmul kernels (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, F16, BF16 _R16) of the active
 // ISA on one thread, against a tile of T tokens, with the weights resident in L2 so the figure is
 // the kernel's arithmetic rate, not the memory's. Beside them, the machine's int8 compute
 // roofline: independent vpdpbusd chains (AVX2: vpmaddubsw + vpaddw) on 1 and on all threads. Batched decode and prefill are
@@ -234,6 +234,14 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
     const uint32_t v = rng();
     std::memcpy(p + i, &v, 4);
   }
+  // F16 / BF16: every 16-bit pattern of one exponent range, so no lane holds NaN, Inf or a
+  // subnormal.
+  if (packed == DType::F16_R16 || packed == DType::BF16_R16) {
+    auto* h = reinterpret_cast<uint16_t*>(p);
+    const uint16_t base = packed == DType::F16_R16 ? 0x3000 : 0x3e00;
+    for (size_t i = 0; i < w.nbytes() / 2; ++i) h[i] = static_cast<uint16_t>(base | (h[i] & 0x81ff));
+    return w;
+  }
   // The f16 scales lead each block (16 rows x 32 columns; Q4_1 / Q5_1: scales and mins; Q4_K /
   // Q5_K: a super-block's d and dmin, Q3_K / Q6_K: its d).
   const bool q3k = packed == DType::Q3_K_R16, q4k = packed == DType::Q4_K_R16, q5k = packed == DType::Q5_K_R16,
@@ -270,7 +278,7 @@ int stream(int64_t tokens, int reps) {
   std::vector<Tensor> ws;
   const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16,
                         DType::Q5_1_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
-                        DType::IQ4_NL_R16, DType::IQ4_XS_R16};
+                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16};
   for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
@@ -507,7 +515,7 @@ int main(int argc, char** argv) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
   for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q3_K, DType::Q4_K,
-                  DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                  DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F16, DType::BF16}) {
     if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
     const Tensor w = random_weights(t, m, k, 3);
     if (!should_pack(w)) {

@@ -55,6 +55,9 @@ enum class DType : uint32_t {
   IQ4_NL_R16 = 1020,
   // IQ4_XS likewise (packed_iq4xs.h): 136 bytes per row and 256 columns.
   IQ4_XS_R16 = 1023,
+  // F16 / BF16 with 16 rows interleaved column by column (packed_float.h): 2 bytes per element.
+  F16_R16 = 1001,
+  BF16_R16 = 1030,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

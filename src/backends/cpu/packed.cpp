@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/packed_float.h"
 #include "backends/cpu/packed_iq4xs.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
@@ -148,6 +149,8 @@ const PackedLayout kLayouts[] = {
     {DType::Q6_K, DType::Q6_K_R16, gemm_q6_K_r16_reference, AG_AVX512(gemm_q6_K_r16_avx512), AG_AVX2(gemm_q6_K_r16_avx2)},
     {DType::IQ4_XS, DType::IQ4_XS_R16, gemm_iq4_xs_r16_reference, AG_AVX512(gemm_iq4_xs_r16_avx512),
      AG_AVX2(gemm_iq4_xs_r16_avx2)},
+    {DType::F16, DType::F16_R16, gemm_f16_r16_reference, AG_AVX512(gemm_f16_r16_avx512), AG_AVX2(gemm_f16_r16_avx2)},
+    {DType::BF16, DType::BF16_R16, gemm_bf16_r16_reference, AG_AVX512(gemm_bf16_r16_avx512), AG_AVX2(gemm_bf16_r16_avx2)},
 };
 #undef AG_AVX512
 #undef AG_AVX2
@@ -178,7 +181,11 @@ DType packed_of(DType source) {
 
 bool should_pack(const Tensor& w) {
   const DType p = packed_of(w.dtype());
-  if (p == DType::F32 || w.ndim() != 2 || w.rows() % kPackRows != 0 || w.rows() == 0) return false;
+  // Columns by 32: the float layouts' AVX2 kernel takes 8 at a time (the block types hold 32
+  // or 256 anyway).
+  if (p == DType::F32 || w.ndim() != 2 || w.rows() % kPackRows != 0 || w.rows() == 0 || w.cols() % 32 != 0) {
+    return false;
+  }
   // Only where a SIMD kernel exists: the scalar reference is slower than the row kernels.
   return active_isa() != Isa::kScalar && packed_gemm_for(p, active_isa()) != nullptr;
 }
@@ -189,6 +196,7 @@ Tensor pack_matrix(const Tensor& w) {
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return pack_q45_K_r16(w);
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
   if (p == DType::IQ4_XS_R16) return pack_iq4_xs_r16(w);
+  if (p == DType::F16_R16 || p == DType::BF16_R16) return pack_float_r16(w);
   if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty_weight(p, w.shape());
@@ -239,6 +247,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return dequantize_q45_K_r16_row(packed, r, out);
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
   if (p == DType::IQ4_XS_R16) return dequantize_iq4_xs_r16_row(packed, r, out);
+  if (p == DType::F16_R16 || p == DType::BF16_R16) return dequantize_float_r16_row(packed, r, out);
   if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
@@ -263,6 +272,7 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
       packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
+  if (packed == DType::F16_R16 || packed == DType::BF16_R16) return prepare_float_activations(x, act, pool);
   const int64_t n = x.rows(), k = x.cols();
   if (k % quant::kQK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 32");
   const MatmulKernels* q8 = cpu_kernels_for(DType::Q8_0);
@@ -301,6 +311,8 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q5_K_R16) return gemm_q5_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q6_K_R16) return gemm_q6_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::IQ4_XS_R16) return gemm_iq4_xs_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::F16_R16) return gemm_f16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::BF16_R16) return gemm_bf16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q3_K_R16) return gemm_q3_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   const size_t bb = packed_block_bytes(packed);
   const int off = weight_offset(packed);

@@ -76,6 +76,9 @@ struct PackedActivations {
   // Q4_K_R16 and Q6_K_R16: q holds Q8_K rows (nb super-blocks), d their scales; for Q4_K_R16
   // msum holds the sub-block sums the mins term needs (packed_q4k.h); sum is unused.
   std::vector<int32_t> msum;
+  // F16_R16 / BF16_R16: the f32 rows (nb = columns), ldx apart (packed_float.h).
+  std::vector<float> xf;
+  int64_t ldx = 0;
   const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
 };
 // `packed` is the weight's type: Q4_K_R16 and Q6_K_R16 need Q8_K activations, the others Q8_0.

@@ -1,0 +1,89 @@
+// F16_R16 / BF16_R16: packing, row reading, activations and the scalar reference kernels
+// (layout: packed_float.h).
+#include "backends/cpu/packed_float.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/check.h"
+#include "quant/half.h"
+
+namespace autoglm::cpu {
+namespace {
+
+float value_of(DType packed, uint16_t v) {
+  return packed == DType::F16_R16 ? quant::fp16_to_fp32(v) : quant::bf16_to_fp32(v);
+}
+
+uint16_t at(const uint8_t* wgroup, int64_t c, int i) {
+  uint16_t v;
+  std::memcpy(&v, wgroup + static_cast<size_t>(c) * kFloatR16ColumnBytes + 2 * static_cast<size_t>(i), 2);
+  return v;
+}
+
+void gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                    int64_t nt, float* y, int64_t ldy) {
+  for (int64_t t = 0; t < nt; ++t) {
+    const float* x = act.xf.data() + (t0 + t) * act.ldx;
+    for (int i = 0; i < kPackRows; ++i) {
+      float acc = 0.0f;
+      for (int64_t c = 0; c < nb; ++c) acc = std::fma(value_of(packed, at(wgroup, c, i)), x[c], acc);
+      y[t * ldy + i] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+Tensor pack_float_r16(const Tensor& w) {
+  AG_CHECK((w.dtype() == DType::F16 || w.dtype() == DType::BF16) && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const DType packed = w.dtype() == DType::F16 ? DType::F16_R16 : DType::BF16_R16;
+  const int64_t m = w.rows(), k = w.cols();
+  Tensor out = Tensor::empty_weight(packed, w.shape());
+  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  for (int64_t g = 0; g < m / kPackRows; ++g) {
+    uint8_t* group = dst + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
+    for (int i = 0; i < kPackRows; ++i) {
+      const uint8_t* row = w.row_ptr(g * kPackRows + i);
+      for (int64_t c = 0; c < k; ++c) std::memcpy(group + static_cast<size_t>(c) * kFloatR16ColumnBytes + 2 * i, row + 2 * c, 2);
+    }
+  }
+  return out;
+}
+
+void dequantize_float_r16_row(const Tensor& packed, int64_t r, float* out) {
+  const DType p = packed.dtype();
+  AG_CHECK((p == DType::F16_R16 || p == DType::BF16_R16) && r >= 0 && r < packed.rows());
+  const int64_t k = packed.cols(), g = r / kPackRows;
+  const uint8_t* group = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
+  for (int64_t c = 0; c < k; ++c) out[c] = value_of(p, at(group, c, static_cast<int>(r % kPackRows)));
+}
+
+Status prepare_float_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+  AG_CHECK(x.dtype() == DType::F32 && x.ndim() == 2);
+  const int64_t n = x.rows(), k = x.cols();
+  act.n = n;
+  act.nb = k;
+  act.ldx = (k + 15) / 16 * 16;          // whole lines
+  if ((act.ldx / 16) % 2 == 0) act.ldx += 16;  // an odd number of them
+  act.xf.resize(static_cast<size_t>(n * act.ldx));
+  const float* src = x.data_as<float>();
+  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      std::memcpy(act.xf.data() + t * act.ldx, src + t * k, static_cast<size_t>(k) * sizeof(float));
+    }
+  }, grain_for(k));
+  return Status::OK();
+}
+
+void gemm_f16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                            float* y, int64_t ldy) {
+  gemm_reference(DType::F16_R16, nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_bf16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                             float* y, int64_t ldy) {
+  gemm_reference(DType::BF16_R16, nb, wgroup, act, t0, nt, y, ldy);
+}
+
+}  // namespace autoglm::cpu
