@@ -1,5 +1,6 @@
-// Pre-packed weight layouts for the CPU matmul: Q8_0, Q4_0, Q5_0, Q4_1 and Q5_1 matrices with 16
-// rows interleaved.
+// Pre-packed weight layouts for the CPU matmul: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 and IQ4_NL matrices
+// with 16 rows interleaved (the K-quant, IQ4_XS and float layouts have headers of their own,
+// named below; all are reached through this file's entry points).
 //
 // Why: a row-at-a-time dot product ends every row with a horizontal reduction and re-reads each
 // activation block once per weight row. With 16 rows interleaved, one 512-bit register holds
@@ -44,14 +45,15 @@ namespace autoglm::cpu {
 
 inline constexpr int64_t kPackRows = 16;
 
-// Q8_0_R16, Q4_0_R16, Q5_0_R16, Q4_K_R16 (packed_q4k.h) or Q6_K_R16 (packed_q6k.h), and the
+// Whether t is one of the packed layouts (this file's 32-column ones; packed_q3k.h, packed_q4k.h,
+// packed_q6k.h, packed_iq4xs.h: the 256-column ones; packed_float.h: F16 / BF16), and the
 // source type each interleaves.
 bool is_packed_type(DType t);
 DType source_of_packed(DType packed);
 // Whether pack_matrix() would pack w for the active ISA (type has a layout, rows % 16 == 0,
-// the ISA has a packed kernel).
+// columns % 32 == 0, the ISA has a packed kernel).
 bool should_pack(const Tensor& w);
-// An owned packed copy of w (Q8_0, Q4_0, Q5_0, Q4_K or Q6_K, rows % 16 == 0).
+// An owned packed copy of w (any type with a layout; should_pack(w) said yes).
 Tensor pack_matrix(const Tensor& w);
 // gate and up ([m, k] each, one type, m % 16 == 0) as one [2m, k] matrix whose 16-row groups
 // alternate: rows 16i.. of gate, then the same rows of up (graph::kSwiGLUPaired's order). Packed,
