@@ -1,4 +1,4 @@
-// Kernel micro-benchmark: the packed matmul kernels (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, F16, BF16 _R16) of the active
+// Kernel micro-benchmark: the packed matmul kernels (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, F16, BF16 _R16) of the active
 // ISA on one thread, against a tile of T tokens, with the weights resident in L2 so the figure is
 // the kernel's arithmetic rate, not the memory's. Beside them, the machine's int8 compute
 // roofline: independent vpdpbusd chains (AVX2: vpmaddubsw + vpaddw) on 1 and on all threads. Batched decode and prefill are
@@ -56,6 +56,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
 #include "backends/cpu/packed_iq4xs.h"
+#include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -245,14 +246,15 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   // The f16 scales lead each block (16 rows x 32 columns; Q4_1 / Q5_1: scales and mins; Q4_K /
   // Q5_K: a super-block's d and dmin, Q3_K / Q6_K: its d).
   const bool q3k = packed == DType::Q3_K_R16, q4k = packed == DType::Q4_K_R16, q5k = packed == DType::Q5_K_R16,
-             q6k = packed == DType::Q6_K_R16, iq4xs = packed == DType::IQ4_XS_R16;
-  const size_t block = iq4xs ? autoglm::cpu::kIQ4XSR16Bytes
+             q6k = packed == DType::Q6_K_R16, iq4xs = packed == DType::IQ4_XS_R16, q2k = packed == DType::Q2_K_R16;
+  const size_t block = q2k     ? autoglm::cpu::kQ2KR16Bytes
+                       : iq4xs ? autoglm::cpu::kIQ4XSR16Bytes
                        : q3k ? autoglm::cpu::kQ3KR16Bytes
                        : q4k ? autoglm::cpu::kQ4KR16Bytes
                        : q5k ? autoglm::cpu::kQ5KR16Bytes
                        : q6k ? autoglm::cpu::kQ6KR16Bytes
                              : group / static_cast<size_t>(k / autoglm::quant::kQK);
-  const bool mins = q4k || q5k || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16;
+  const bool mins = q2k || q4k || q5k || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16;
   const int64_t scales = mins ? 2 * autoglm::cpu::kPackRows : autoglm::cpu::kPackRows;
   for (size_t b = 0; b < w.nbytes() / block; ++b) {
     for (int64_t r = 0; r < scales; ++r) {
@@ -277,7 +279,7 @@ int stream(int64_t tokens, int reps) {
   for (int64_t i = 0; i < tokens * k; ++i) x.data_as<float>()[i] = nd(rng);
   std::vector<Tensor> ws;
   const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16,
-                        DType::Q5_1_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
+                        DType::Q5_1_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
                         DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16};
   for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
@@ -514,7 +516,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q3_K, DType::Q4_K,
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
                   DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F16, DType::BF16}) {
     if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
     const Tensor w = random_weights(t, m, k, 3);

@@ -57,6 +57,8 @@ enum class DType : uint32_t {
   IQ4_XS_R16 = 1023,
   // F16 / BF16 with 16 rows interleaved column by column (packed_float.h): 2 bytes per element.
   F16_R16 = 1001,
+  // Q2_K likewise (packed_q2k.h): 84 bytes per row and 256 columns.
+  Q2_K_R16 = 1010,
   BF16_R16 = 1030,
 };
 

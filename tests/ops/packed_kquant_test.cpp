@@ -1,5 +1,5 @@
-// Q3_K_R16, Q4_K_R16, Q5_K_R16, Q6_K_R16 and IQ4_XS_R16 (backends/cpu/packed_q3k.h, packed_q4k.h,
-// packed_q6k.h, packed_iq4xs.h), the 256-column layouts: packing loses nothing, every
+// Q2_K_R16, Q3_K_R16, Q4_K_R16, Q5_K_R16, Q6_K_R16 and IQ4_XS_R16 (backends/cpu/packed_q2k.h,
+// packed_q3k.h, packed_q4k.h, packed_q6k.h, packed_iq4xs.h), the 256-column layouts: packing loses nothing, every
 // ISA's kernel equals the scalar packed reference bit for bit, and packed matmul / matmul_swiglu /
 // matmul_cat / tied embedding lookups agree with the row layout, on odd token counts around the
 // tiles.
@@ -14,6 +14,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
 #include "backends/cpu/packed_iq4xs.h"
+#include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -27,7 +28,7 @@ namespace {
 using testing::random_rows;
 
 // The 256-column types with a packed layout.
-const DType kTypes[] = {DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
+const DType kTypes[] = {DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
 
 // Each one's packed type, bytes per row and super-block (as the source's), and bytes per packed
 // super-block of 16 rows.
@@ -37,6 +38,7 @@ struct PackedShape {
 };
 PackedShape packed_shape(DType t) {
   switch (t) {
+    case DType::Q2_K: return {DType::Q2_K_R16, 84, kQ2KR16Bytes};
     case DType::Q3_K: return {DType::Q3_K_R16, 110, kQ3KR16Bytes};
     case DType::Q4_K: return {DType::Q4_K_R16, 144, kQ4KR16Bytes};
     case DType::Q5_K: return {DType::Q5_K_R16, 176, kQ5KR16Bytes};
@@ -68,6 +70,12 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
   } else if (t == DType::Q3_K) {
     auto* b = static_cast<quant::block_q3_K*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q3_K); ++i) b[i].d = scale();
+  } else if (t == DType::Q2_K) {
+    auto* b = static_cast<quant::block_q2_K*>(w.data());
+    for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_q2_K); ++i) {
+      b[i].d = scale();
+      b[i].dmin = scale();
+    }
   } else if (t == DType::IQ4_XS) {
     auto* b = static_cast<quant::block_iq4_xs*>(w.data());
     for (size_t i = 0; i < w.nbytes() / sizeof(quant::block_iq4_xs); ++i) b[i].d = scale();
@@ -140,6 +148,10 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
         std::memset(b.scales, 0x00, sizeof b.scales);
         std::memset(b.qs, 0xFF, sizeof b.qs);
         std::memset(b.hmask, 0xFF, sizeof b.hmask);
+      } else if (t == DType::Q2_K) {  // every value 3, scales and mins 15
+        auto& b = static_cast<quant::block_q2_K*>(w.data())[r];
+        std::memset(b.scales, 0xFF, sizeof b.scales);
+        std::memset(b.qs, 0xFF, sizeof b.qs);
       } else if (t == DType::IQ4_XS) {
         auto& b = static_cast<quant::block_iq4_xs*>(w.data())[r];
         b.scales_h = 0;

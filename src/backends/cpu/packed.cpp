@@ -8,6 +8,7 @@
 
 #include "backends/cpu/packed_float.h"
 #include "backends/cpu/packed_iq4xs.h"
+#include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -143,6 +144,7 @@ const PackedLayout kLayouts[] = {
     {DType::Q5_1, DType::Q5_1_R16, reference_of<DType::Q5_1_R16>, AG_AVX512(gemm_q5_1_r16_avx512), AG_AVX2(gemm_q5_1_r16_avx2)},
     {DType::IQ4_NL, DType::IQ4_NL_R16, reference_of<DType::IQ4_NL_R16>, AG_AVX512(gemm_iq4_nl_r16_avx512),
      AG_AVX2(gemm_iq4_nl_r16_avx2)},
+    {DType::Q2_K, DType::Q2_K_R16, gemm_q2_K_r16_reference, AG_AVX512(gemm_q2_K_r16_avx512), AG_AVX2(gemm_q2_K_r16_avx2)},
     {DType::Q3_K, DType::Q3_K_R16, gemm_q3_K_r16_reference, AG_AVX512(gemm_q3_K_r16_avx512), AG_AVX2(gemm_q3_K_r16_avx2)},
     {DType::Q4_K, DType::Q4_K_R16, gemm_q4_K_r16_reference, AG_AVX512(gemm_q4_K_r16_avx512), AG_AVX2(gemm_q4_K_r16_avx2)},
     {DType::Q5_K, DType::Q5_K_R16, gemm_q5_K_r16_reference, AG_AVX512(gemm_q5_K_r16_avx512), AG_AVX2(gemm_q5_K_r16_avx2)},
@@ -196,6 +198,7 @@ Tensor pack_matrix(const Tensor& w) {
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return pack_q45_K_r16(w);
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
   if (p == DType::IQ4_XS_R16) return pack_iq4_xs_r16(w);
+  if (p == DType::Q2_K_R16) return pack_q2_K_r16(w);
   if (p == DType::F16_R16 || p == DType::BF16_R16) return pack_float_r16(w);
   if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
@@ -247,6 +250,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return dequantize_q45_K_r16_row(packed, r, out);
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
   if (p == DType::IQ4_XS_R16) return dequantize_iq4_xs_r16_row(packed, r, out);
+  if (p == DType::Q2_K_R16) return dequantize_q2_K_r16_row(packed, r, out);
   if (p == DType::F16_R16 || p == DType::BF16_R16) return dequantize_float_r16_row(packed, r, out);
   if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
@@ -269,7 +273,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   if (packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-      packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16) {
+      packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
   if (packed == DType::F16_R16 || packed == DType::BF16_R16) return prepare_float_activations(x, act, pool);
@@ -311,6 +315,7 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q5_K_R16) return gemm_q5_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q6_K_R16) return gemm_q6_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::IQ4_XS_R16) return gemm_iq4_xs_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::Q2_K_R16) return gemm_q2_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::F16_R16) return gemm_f16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::BF16_R16) return gemm_bf16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q3_K_R16) return gemm_q3_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);

@@ -147,12 +147,13 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   AG_CHECK(packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-           packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16);
-  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins; IQ4_XS_R16
-  // one per 32-column sub-block (128).
-  const bool q6 = packed == DType::Q6_K_R16 || packed == DType::Q3_K_R16;
+           packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16);
+  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins (Q2_K_R16:
+  // the same shape with offset 0; its mins read Q8_K's bsums); IQ4_XS_R16 one per 32-column
+  // sub-block (128).
+  const bool q6 = packed == DType::Q6_K_R16 || packed == DType::Q3_K_R16 || packed == DType::Q2_K_R16;
   const bool iq4 = packed == DType::IQ4_XS_R16;
-  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : 32;
+  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : packed == DType::Q2_K_R16 ? 0 : 32;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
   const MatmulKernels* kq = cpu_kernels_for(DType::Q4_K);  // the row kernels' Q8_K quantizer

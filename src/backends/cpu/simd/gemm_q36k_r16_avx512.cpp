@@ -1,17 +1,20 @@
-// AVX-512 VNNI kernels for the K-quant layouts with 16-column sub-blocks, Q3_K_R16 and Q6_K_R16
-// (backends/cpu/packed_q3k.h, packed_q6k.h). Per super-block and 32-column unit j: the 16 rows'
-// weights (3-bit: low 2 bits and a high bit; 6-bit: a nibble and top 2 bits) are built in 8
+// AVX-512 VNNI kernels for the K-quant layouts with 16-column sub-blocks, Q2_K_R16, Q3_K_R16 and
+// Q6_K_R16 (backends/cpu/packed_q2k.h, packed_q3k.h, packed_q6k.h). Per super-block and 32-column
+// unit j: the 16 rows' weights (2-bit; 3-bit: low 2 bits and a high bit; 6-bit: a nibble and top
+// 2 bits) are built in 8
 // registers (4 columns x 16 rows each); for each token of a tile, two chains of 4 vpdpbusd (one
 // per sub-block, started from -offset * the token's sub-block sum: 4 / 32) give the rows' integer
-// dots, multiplied by the rows' scales (Q3_K: s - 32, Q6_K: int8) into an exact int32 sum. Per
-// super-block one fma, exactly as the layouts' scalar references, so results are bit-identical
-// to them. A tile of up to kTile tokens shares every weight register.
+// dots, multiplied by the rows' scales (Q2_K: 4-bit, Q3_K: s - 32, Q6_K: int8) into an exact
+// int32 sum. Q2_K starts from 0 and has mins instead: 8 vpdpwssd of the rows' min pairs against
+// the token's pairs of Q8_K bsums. Per super-block one fma (Q2_K: mins first, then scales),
+// exactly as the layouts' scalar references, so results are bit-identical to them. A tile of up to kTile tokens shares every weight register.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 
+#include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/scales192_avx512.h"
@@ -30,10 +33,59 @@ constexpr int kTile = 8;  // tokens per register tile
 template <int NT>
 constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
 
+// 256 four-bit values in 128 bytes (value k low in byte k, value k + 128 high in byte k - 128)
+// -> u[0..255].
+inline void unpack_nibbles256(const uint8_t* area, uint8_t* u) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i lo = _mm512_loadu_si512(area), hi = _mm512_loadu_si512(area + 64);
+  _mm512_store_si512(u, _mm512_and_si512(lo, m4));
+  _mm512_store_si512(u + 64, _mm512_and_si512(hi, m4));
+  _mm512_store_si512(u + 128, _mm512_and_si512(_mm512_srli_epi16(lo, 4), m4));
+  _mm512_store_si512(u + 192, _mm512_and_si512(_mm512_srli_epi16(hi, 4), m4));
+}
+
+// The 2-bit layout: column group C (0..7) of a unit is bits 2 (C % 4) of chunk C / 4 (Q3_K_R16's
+// low bits); 4-bit scales, and mins.
+struct Q2K {
+  static constexpr size_t kBytes = kQ2KR16Bytes;
+  static constexpr bool kHasMins = true;
+  template <int C>
+  static __m512i weights(const uint8_t* low) {
+    __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
+    if constexpr (C % 4 != 0) l = _mm512_srli_epi16(l, 2 * (C % 4));
+    return _mm512_and_si512(l, _mm512_set1_epi8(3));
+  }
+  struct Scales {
+    alignas(64) uint8_t u[256];
+    explicit Scales(const uint8_t* sb) { unpack_nibbles256(sb + kQ2KR16ScalesOff, u); }
+    __m512i of(const uint8_t*, int k) const {
+      return _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * k)));
+    }
+  };
+  static void unit(const uint8_t* sb, int j, __m512i w[8]) {
+    const uint8_t* low = sb + kQ2KR16QOff + 128 * j;
+    w[0] = weights<0>(low);
+    w[1] = weights<1>(low);
+    w[2] = weights<2>(low);
+    w[3] = weights<3>(low);
+    w[4] = weights<4>(low);
+    w[5] = weights<5>(low);
+    w[6] = weights<6>(low);
+    w[7] = weights<7>(low);
+  }
+  // The rows' min pairs p = 0..7 as int16 (lane i: row i's mins of sub-blocks 2p, 2p + 1).
+  static void min_pairs(const uint8_t* sb, __m512i m[8]) {
+    alignas(64) uint8_t u[256];
+    unpack_nibbles256(sb + kQ2KR16MinsOff, u);
+    for (int p = 0; p < 8; ++p) m[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 32 * p)));
+  }
+};
+
 // The 3-bit layout: column group C (0..7) of a unit is its low 2 bits (bits 2 (C % 4) of chunk
 // C / 4) OR'ed with its high bit (bit C of `high`) moved to bit 2.
 struct Q3K {
   static constexpr size_t kBytes = kQ3KR16Bytes;
+  static constexpr bool kHasMins = false;
   template <int C>
   static __m512i weights(const uint8_t* low, __m512i high) {
     __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
@@ -73,6 +125,7 @@ struct Q3K {
 // the top 2 bits of field f = 2 (j % 2) + C / 4, moved to bits 4-5.
 struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
+  static constexpr bool kHasMins = false;
   template <int C, bool kHigh>
   static __m512i weights(const uint8_t* low, const uint8_t* top) {
     const __m512i v = _mm512_loadu_si512(low + 64 * C);
@@ -145,6 +198,22 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       }
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+    if constexpr (K::kHasMins) {
+      __m512i m[8];
+      K::min_pairs(sb, m);
+      const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ2KR16DminOff)));
+      for (int t = 0; t < NT; ++t) {
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+        const int16_t* bs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].bsums;
+        __m512i im = _mm512_setzero_si512();
+        for (int p = 0; p < 8; ++p) {
+          int32_t pair;
+          __builtin_memcpy(&pair, bs + 2 * p, 4);
+          im = _mm512_dpwssd_epi32(im, m[p], _mm512_set1_epi32(pair));
+        }
+        acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, _mm512_set1_ps(act.d[si])), acc[t]);
+      }
+    }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])), acc[t]);
@@ -162,6 +231,11 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
 }
 
 }  // namespace
+
+void gemm_q2_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                          float* y, int64_t ldy) {
+  gemm<Q2K>(nb, wgroup, act, t0, nt, y, ldy);
+}
 
 void gemm_q3_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
