@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/packed_super_blocks.h"
 #include "core/check.h"
 #include "quant/blocks.h"
 
@@ -29,17 +30,11 @@ void unpack_factors(const uint8_t* sb, uint8_t u[128]) {
 }  // namespace
 
 Tensor pack_iq4_xs_r16(const Tensor& w) {
-  AG_CHECK(w.dtype() == DType::IQ4_XS && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(DType::IQ4_XS_R16, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kIQ4XSR16Bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  AG_CHECK(w.dtype() == DType::IQ4_XS);
   uint8_t u[128];
-  for (int64_t g = 0; g < m / kPackRows; ++g) {
-    for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kIQ4XSR16Bytes;
-      for (int i = 0; i < kPackRows; ++i) {
-        const block_iq4_xs& b = reinterpret_cast<const block_iq4_xs*>(w.row_ptr(g * kPackRows + i))[s];
+  // Every byte is written.
+  return pack_super_blocks<block_iq4_xs>(w, DType::IQ4_XS_R16, kIQ4XSR16Bytes, kIQ4XSR16Bytes,
+      [&](uint8_t* sb, int i, const block_iq4_xs& b) {
         std::memcpy(sb + 2 * i, &b.d, 2);
         for (int j = 0; j < 8; ++j) {
           const int lo = (b.scales_l[j / 2] >> (4 * (j % 2))) & 0x0F, hi = (b.scales_h >> (2 * j)) & 3;
@@ -47,11 +42,8 @@ Tensor pack_iq4_xs_r16(const Tensor& w) {
           // qs[16j + l] already pairs columns 32j + l and 32j + 16 + l: only 4-byte groups move.
           for (int c = 0; c < 4; ++c) std::memcpy(sb + kIQ4XSR16QOff + 256 * j + 64 * c + 4 * i, b.qs + 16 * j + 4 * c, 4);
         }
-      }
-      pack_scales96(u, sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff);
-    }
-  }
-  return out;
+      },
+      [&](uint8_t* sb) { pack_scales96(u, sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff); });
 }
 
 void dequantize_iq4_xs_r16_row(const Tensor& packed, int64_t r, float* out) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/packed_super_blocks.h"
 #include "core/check.h"
 #include "quant/blocks.h"
 #include "quant/kquant_decode.h"
@@ -39,30 +40,21 @@ int min_of(const uint8_t* sb, int i, int j) { return nibble(sb + kQ2KR16MinsOff,
 }  // namespace
 
 Tensor pack_q2_K_r16(const Tensor& w) {
-  AG_CHECK(w.dtype() == DType::Q2_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(DType::Q2_K_R16, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ2KR16Bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  AG_CHECK(w.dtype() == DType::Q2_K);
   quant::detail::KBlock kb;
-  for (int64_t g = 0; g < m / kPackRows; ++g) {
-    for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ2KR16Bytes;
-      std::memset(sb + kQ2KR16ScalesOff, 0, kQ2KR16Bytes - kQ2KR16ScalesOff);  // the fields OR their bits in
-      for (int i = 0; i < kPackRows; ++i) {
-        const auto* src = reinterpret_cast<const block_q2_K*>(w.row_ptr(g * kPackRows + i)) + s;
-        std::memcpy(sb + 2 * i, &src->d, 2);
-        std::memcpy(sb + kQ2KR16DminOff + 2 * i, &src->dmin, 2);
-        quant::detail::decode(*src, &kb);  // scales, mins and values, read by the reference decoder
+  // Scales, mins and values OR their bits in.
+  return pack_super_blocks<block_q2_K>(w, DType::Q2_K_R16, kQ2KR16Bytes, kQ2KR16ScalesOff,
+      [&](uint8_t* sb, int i, const block_q2_K& src) {
+        std::memcpy(sb + 2 * i, &src.d, 2);
+        std::memcpy(sb + kQ2KR16DminOff + 2 * i, &src.dmin, 2);
+        quant::detail::decode(src, &kb);  // scales, mins and values, read by the reference decoder
         for (int j = 0; j < 16; ++j) {
           set_nibble(sb + kQ2KR16ScalesOff, 16 * j + i, kb.sc[j]);
           set_nibble(sb + kQ2KR16MinsOff, 32 * (j / 2) + 2 * i + j % 2, kb.m[j]);
         }
         for (int c = 0; c < kQKK; ++c) sb[q_byte(i, c)] = static_cast<uint8_t>(sb[q_byte(i, c)] | kb.q[c] << q_shift(c));
-      }
-    }
-  }
-  return out;
+      },
+      [](uint8_t*) {});
 }
 
 void dequantize_q2_K_r16_row(const Tensor& packed, int64_t r, float* out) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/packed_super_blocks.h"
 #include "core/check.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -43,21 +44,14 @@ int u_of(const uint8_t* sb, int i, int c) {
 }  // namespace
 
 Tensor pack_q3_K_r16(const Tensor& w) {
-  AG_CHECK(w.dtype() == DType::Q3_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(DType::Q3_K_R16, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ3KR16Bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  AG_CHECK(w.dtype() == DType::Q3_K);
   quant::detail::KBlock kb;
   uint8_t u[256];
-  for (int64_t g = 0; g < m / kPackRows; ++g) {
-    for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ3KR16Bytes;
-      std::memset(sb + kQ3KR16LowOff, 0, kQ3KR16Bytes - kQ3KR16LowOff);  // the columns OR their bits in
-      for (int i = 0; i < kPackRows; ++i) {
-        const auto* src = reinterpret_cast<const block_q3_K*>(w.row_ptr(g * kPackRows + i)) + s;
-        std::memcpy(sb + 2 * i, &src->d, 2);
-        quant::detail::decode(*src, &kb);  // scales and values, read by the reference decoder
+  // The columns OR their bits in.
+  return pack_super_blocks<block_q3_K>(w, DType::Q3_K_R16, kQ3KR16Bytes, kQ3KR16LowOff,
+      [&](uint8_t* sb, int i, const block_q3_K& src) {
+        std::memcpy(sb + 2 * i, &src.d, 2);
+        quant::detail::decode(src, &kb);  // scales and values, read by the reference decoder
         for (int j = 0; j < 16; ++j) u[16 * j + i] = static_cast<uint8_t>(kb.sc[j] + 32);
         for (int c = 0; c < kQKK; ++c) {
           const int v = kb.q[c] + 4;
@@ -65,11 +59,8 @@ Tensor pack_q3_K_r16(const Tensor& w) {
           sb[pl.low] = static_cast<uint8_t>(sb[pl.low] | (v & 3) << pl.low_shift);
           sb[pl.high] = static_cast<uint8_t>(sb[pl.high] | (v >> 2) << pl.high_bit);
         }
-      }
-      pack_scales192(u, sb + kQ3KR16ScalesOff);
-    }
-  }
-  return out;
+      },
+      [&](uint8_t* sb) { pack_scales192(u, sb + kQ3KR16ScalesOff); });
 }
 
 void dequantize_q3_K_r16_row(const Tensor& packed, int64_t r, float* out) {

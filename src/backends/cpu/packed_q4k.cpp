@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "backends/cpu/packed_super_blocks.h"
 #include "core/check.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -97,29 +98,12 @@ void pack_row(const Block& src, int i, uint8_t* sb, uint8_t u[256]) {
 Tensor pack_q45_K_r16(const Tensor& w) {
   const bool five = w.dtype() == DType::Q5_K;
   AG_CHECK((five || w.dtype() == DType::Q4_K) && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const DType packed = five ? DType::Q5_K_R16 : DType::Q4_K_R16;
-  const size_t bytes = super_block_bytes(packed);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(packed, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
   uint8_t u[256];
-  for (int64_t g = 0; g < m / kPackRows; ++g) {
-    for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * bytes;
-      if (five) std::memset(sb + kQ5KR16HighOff, 0, kQ5KR16Bytes - kQ5KR16HighOff);
-      for (int i = 0; i < kPackRows; ++i) {
-        const uint8_t* row = w.row_ptr(g * kPackRows + i);
-        if (five) {
-          pack_row(reinterpret_cast<const block_q5_K*>(row)[s], i, sb, u);
-        } else {
-          pack_row(reinterpret_cast<const block_q4_K*>(row)[s], i, sb, u);
-        }
-      }
-      pack_q4_K_r16_scales(u, sb);
-    }
-  }
-  return out;
+  auto fill = [&](uint8_t* sb, int i, const auto& src) { pack_row(src, i, sb, u); };
+  auto finish = [&](uint8_t* sb) { pack_q4_K_r16_scales(u, sb); };
+  // Q5_K_R16's fifth bits are OR'ed in; Q4_K_R16 writes every byte.
+  if (five) return pack_super_blocks<block_q5_K>(w, DType::Q5_K_R16, kQ5KR16Bytes, kQ5KR16HighOff, fill, finish);
+  return pack_super_blocks<block_q4_K>(w, DType::Q4_K_R16, kQ4KR16Bytes, kQ4KR16Bytes, fill, finish);
 }
 
 void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/packed_super_blocks.h"
 #include "core/check.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -46,20 +47,13 @@ int u_of(const uint8_t* sb, int i, int c) {
 }  // namespace
 
 Tensor pack_q6_K_r16(const Tensor& w) {
-  AG_CHECK(w.dtype() == DType::Q6_K && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const int64_t m = w.rows(), nb = w.cols() / kQKK;
-  Tensor out = Tensor::empty_weight(DType::Q6_K_R16, w.shape());
-  AG_CHECK(out.nbytes() == static_cast<size_t>(m / kPackRows * nb) * kQ6KR16Bytes);
-  uint8_t* dst = static_cast<uint8_t*>(out.data());
+  AG_CHECK(w.dtype() == DType::Q6_K);
   quant::detail::KBlock kb;
-  for (int64_t g = 0; g < m / kPackRows; ++g) {
-    for (int64_t s = 0; s < nb; ++s) {
-      uint8_t* sb = dst + static_cast<size_t>(g * nb + s) * kQ6KR16Bytes;
-      std::memset(sb + kQ6KR16LowOff, 0, kQ6KR16Bytes - kQ6KR16LowOff);  // the columns OR their bits in
-      for (int i = 0; i < kPackRows; ++i) {
-        const auto* src = reinterpret_cast<const block_q6_K*>(w.row_ptr(g * kPackRows + i)) + s;
-        std::memcpy(sb + 2 * i, &src->d, 2);
-        quant::detail::decode(*src, &kb);  // the 6-bit values, read by the reference decoder
+  // The columns OR their bits in.
+  return pack_super_blocks<block_q6_K>(w, DType::Q6_K_R16, kQ6KR16Bytes, kQ6KR16LowOff,
+      [&](uint8_t* sb, int i, const block_q6_K& src) {
+        std::memcpy(sb + 2 * i, &src.d, 2);
+        quant::detail::decode(src, &kb);  // the 6-bit values, read by the reference decoder
         for (int j = 0; j < 16; ++j) sb[kQ6KR16ScalesOff + 16 * j + i] = static_cast<uint8_t>(kb.sc[j]);
         for (int c = 0; c < kQKK; ++c) {
           const int u = kb.q[c] + 32;
@@ -67,10 +61,8 @@ Tensor pack_q6_K_r16(const Tensor& w) {
           sb[pl.low] = static_cast<uint8_t>(sb[pl.low] | (pl.high_nibble ? (u & 0x0F) << 4 : u & 0x0F));
           sb[pl.top] = static_cast<uint8_t>(sb[pl.top] | (u >> 4) << pl.shift);
         }
-      }
-    }
-  }
-  return out;
+      },
+      [](uint8_t*) {});
 }
 
 void dequantize_q6_K_r16_row(const Tensor& packed, int64_t r, float* out) {
