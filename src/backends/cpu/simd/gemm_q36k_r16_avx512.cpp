@@ -26,10 +26,12 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch into L2, 1-2 tokens 2 super-blocks ahead, 3+ 4 ahead, an eighth of that
-// super-block's lines per unit. Unlike the Q4_K_R16 kernel's, L1 requests (the T0 hint) read
-// worse here: bench_kernels --stream, Q6_K, one token, 1 GiB, slow host state (probe 35-37
-// GB/s): T0 1 / 2 / 4 ahead 75 / 77 / 77% of the probe; T1 2 / 4 / 8 ahead 93-94 / 87 / 90%.
+// Prefetch 1-2 tokens 2 super-blocks ahead, 3+ 4 ahead (into L2), an eighth of that super-block's
+// lines per unit. At 1-2 tokens the level is the layout's (kDecodeHint): for Q6_K, unlike the
+// Q4_K_R16 kernel, L1 requests (the T0 hint) read worse: bench_kernels --stream, one token,
+// 1 GiB, slow host state (probe 35-37 GB/s): T0 1 / 2 / 4 ahead 75 / 77 / 77% of the probe; T1
+// 2 / 4 / 8 ahead 93-94 / 87 / 90%. Q3_K the other way round: T0 2 ahead 98-101%, T1 85-87%
+// (two rounds each, probe 29-36 GB/s; T0 / T1 4 ahead 96-99 / 78-83%).
 template <int NT>
 constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
 
@@ -49,6 +51,7 @@ inline void unpack_nibbles256(const uint8_t* area, uint8_t* u) {
 struct Q2K {
   static constexpr size_t kBytes = kQ2KR16Bytes;
   static constexpr bool kHasMins = true;
+  static constexpr int kDecodeHint = _MM_HINT_T1;  // T0 read the same (92-95%)
   template <int C>
   static __m512i weights(const uint8_t* low) {
     __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
@@ -86,6 +89,7 @@ struct Q2K {
 struct Q3K {
   static constexpr size_t kBytes = kQ3KR16Bytes;
   static constexpr bool kHasMins = false;
+  static constexpr int kDecodeHint = _MM_HINT_T0;
   template <int C>
   static __m512i weights(const uint8_t* low, __m512i high) {
     __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
@@ -126,6 +130,7 @@ struct Q3K {
 struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
   static constexpr bool kHasMins = false;
+  static constexpr int kDecodeHint = _MM_HINT_T1;
   template <int C, bool kHigh>
   static __m512i weights(const uint8_t* low, const uint8_t* top) {
     const __m512i v = _mm512_loadu_si512(low + 64 * C);
@@ -186,7 +191,8 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     for (int j = 0; j < 8; ++j) {
       for (int l = 0; l < kLinesPerUnit; ++l) {
         const int line = std::min(kLinesPerUnit * j + l, kSuperBlockLines - 1);
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * K::kBytes + 64 * line), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * K::kBytes + 64 * line),
+                     static_cast<_mm_hint>(NT <= 2 ? K::kDecodeHint : _MM_HINT_T1));
       }
       __m512i w[8];
       K::unit(sb, j, w);
