@@ -47,11 +47,8 @@ Tensor pack_iq4_xs_r16(const Tensor& w) {
 }
 
 void dequantize_iq4_xs_r16_row(const Tensor& packed, int64_t r, float* out) {
-  AG_CHECK(packed.dtype() == DType::IQ4_XS_R16 && r >= 0 && r < packed.rows());
-  const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
-  const int i = static_cast<int>(r % kPackRows);
-  for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kIQ4XSR16Bytes;
+  AG_CHECK(packed.dtype() == DType::IQ4_XS_R16);
+  for_each_super_block_of_row(packed, r, kIQ4XSR16Bytes, [&](const uint8_t* sb, int64_t s, int i) {
     uint8_t u[128];
     unpack_factors(sb, u);
     const float d = f16_at(sb, i);
@@ -61,7 +58,7 @@ void dequantize_iq4_xs_r16_row(const Tensor& packed, int64_t r, float* out) {
         out[s * kQKK + 32 * j + l] = dl * static_cast<float>(quant::kIQ4Values[nibble_of(sb, i, 32 * j + l)]);
       }
     }
-  }
+  });
 }
 
 void gemm_iq4_xs_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,

@@ -64,12 +64,9 @@ Tensor pack_q3_K_r16(const Tensor& w) {
 }
 
 void dequantize_q3_K_r16_row(const Tensor& packed, int64_t r, float* out) {
-  AG_CHECK(packed.dtype() == DType::Q3_K_R16 && r >= 0 && r < packed.rows());
-  const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
-  const int i = static_cast<int>(r % kPackRows);
+  AG_CHECK(packed.dtype() == DType::Q3_K_R16);
   uint8_t u[256];
-  for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ3KR16Bytes;
+  for_each_super_block_of_row(packed, r, kQ3KR16Bytes, [&](const uint8_t* sb, int64_t s, int i) {
     unpack_scales192(sb + kQ3KR16ScalesOff, u);
     const float d = f16_at(sb, i);
     for (int j = 0; j < 16; ++j) {
@@ -77,7 +74,7 @@ void dequantize_q3_K_r16_row(const Tensor& packed, int64_t r, float* out) {
       const float dl = d * static_cast<float>(u[16 * j + i] - 32);
       for (int l = 0; l < 16; ++l) out[s * kQKK + 16 * j + l] = dl * static_cast<float>(u_of(sb, i, 16 * j + l) - 4);
     }
-  }
+  });
 }
 
 void gemm_q3_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,

@@ -108,12 +108,8 @@ Tensor pack_q45_K_r16(const Tensor& w) {
 
 void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
   const bool five = packed.dtype() == DType::Q5_K_R16;
-  AG_CHECK((five || packed.dtype() == DType::Q4_K_R16) && r >= 0 && r < packed.rows());
-  const size_t bytes = super_block_bytes(packed.dtype());
-  const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
-  const int i = static_cast<int>(r % kPackRows);
-  for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * bytes;
+  AG_CHECK(five || packed.dtype() == DType::Q4_K_R16);
+  for_each_super_block_of_row(packed, r, super_block_bytes(packed.dtype()), [&](const uint8_t* sb, int64_t s, int i) {
     const float d = f16_at(sb, i), dmin = f16_at(sb + kDminOff, i);
     uint8_t u[256];
     unpack_q4_K_r16_scales(sb, u);
@@ -126,7 +122,7 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
         out[s * kQKK + c] = dl * static_cast<float>(q_of(sb, i, c, five)) - ml;
       }
     }
-  }
+  });
 }
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {

@@ -66,18 +66,15 @@ Tensor pack_q6_K_r16(const Tensor& w) {
 }
 
 void dequantize_q6_K_r16_row(const Tensor& packed, int64_t r, float* out) {
-  AG_CHECK(packed.dtype() == DType::Q6_K_R16 && r >= 0 && r < packed.rows());
-  const int64_t nb = packed.cols() / kQKK, g = r / kPackRows;
-  const int i = static_cast<int>(r % kPackRows);
-  for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * nb + s) * kQ6KR16Bytes;
+  AG_CHECK(packed.dtype() == DType::Q6_K_R16);
+  for_each_super_block_of_row(packed, r, kQ6KR16Bytes, [&](const uint8_t* sb, int64_t s, int i) {
     const float d = f16_at(sb, i);
     for (int j = 0; j < 16; ++j) {
       // The reference dequantizer's arithmetic (quant_kquants.cpp: dequantize_kblock).
       const float dl = d * static_cast<float>(sc_of(sb, i, j));
       for (int l = 0; l < 16; ++l) out[s * kQKK + 16 * j + l] = dl * static_cast<float>(u_of(sb, i, 16 * j + l) - 32);
     }
-  }
+  });
 }
 
 void gemm_q6_K_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,

@@ -1,6 +1,7 @@
-// The loop every 256-column packed layout's packing shares (packed_q2k.cpp, packed_q3k.cpp,
-// packed_q4k.cpp, packed_q6k.cpp, packed_iq4xs.cpp): an owned copy of w in `packed`, one packed
-// super-block of 16 rows per (row group, super-block), each filled row by row from the source.
+// The loops every 256-column packed layout shares (packed_q2k.cpp, packed_q3k.cpp, packed_q4k.cpp,
+// packed_q6k.cpp, packed_iq4xs.cpp): packing (an owned copy of w in `packed`, one packed
+// super-block of 16 rows per (row group, super-block), each filled row by row from the source)
+// and walking one row's super-blocks (row dequantization).
 #pragma once
 
 #include <cstring>
@@ -31,6 +32,17 @@ Tensor pack_super_blocks(const Tensor& w, DType packed, size_t sb_bytes, size_t 
     }
   }
   return out;
+}
+
+// Calls f(sb, s, i) for each super-block s of row r of `packed` (sb_bytes per packed
+// super-block): sb is its row group's packed super-block, i the row's place in the group.
+template <typename F>
+void for_each_super_block_of_row(const Tensor& packed, int64_t r, size_t sb_bytes, F&& f) {
+  AG_CHECK(r >= 0 && r < packed.rows());
+  const int64_t nb = packed.cols() / quant::kQKK, g = r / kPackRows;
+  const int i = static_cast<int>(r % kPackRows);
+  const auto* base = static_cast<const uint8_t*>(packed.data());
+  for (int64_t s = 0; s < nb; ++s) f(base + static_cast<size_t>(g * nb + s) * sb_bytes, s, i);
 }
 
 }  // namespace autoglm::cpu
