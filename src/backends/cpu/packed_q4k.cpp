@@ -128,12 +128,15 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   AG_CHECK(packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
            packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16);
-  // Q3_K_R16 / Q6_K_R16: an offset per 16-column sub-block (4 / 32) instead of mins (Q2_K_R16:
-  // the same shape with offset 0; its mins read Q8_K's bsums); IQ4_XS_R16 one per 32-column
-  // sub-block (128).
-  const bool q6 = packed == DType::Q6_K_R16 || packed == DType::Q3_K_R16 || packed == DType::Q2_K_R16;
-  const bool iq4 = packed == DType::IQ4_XS_R16;
-  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : packed == DType::Q2_K_R16 ? 0 : 32;
+  // What each layout's kernels read besides the quants and d: Q4_K_R16 / Q5_K_R16 the sub-block
+  // sums for their mins (msum); Q3_K_R16 / Q6_K_R16 an offset per 16-column sub-block (-4 / -32
+  // times its sum), IQ4_XS_R16 one per 32-column sub-block (-128 times its sum); Q2_K_R16 nothing
+  // (its mins read Q8_K's bsums).
+  const bool mins = packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16;
+  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : packed == DType::Q6_K_R16 ? 32 : 128;
+  const int bias_per_sb = packed == DType::Q3_K_R16 || packed == DType::Q6_K_R16 ? 16
+                          : packed == DType::IQ4_XS_R16                          ? 8
+                                                                                 : 0;
   const int64_t n = x.rows(), k = x.cols();
   if (k % kQKK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 256");
   const MatmulKernels* kq = cpu_kernels_for(DType::Q4_K);  // the row kernels' Q8_K quantizer
@@ -143,8 +146,8 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
   act.q.resize(static_cast<size_t>(n * act.nb) * sizeof(block_q8_K));
   act.d.resize(static_cast<size_t>(n * act.nb));
   act.sum.clear();
-  act.msum.resize(q6 || iq4 ? 0 : static_cast<size_t>(n * act.nb) * 4);
-  act.bias.resize(q6 ? static_cast<size_t>(n * act.nb) * 16 : iq4 ? static_cast<size_t>(n * act.nb) * 8 : 0);
+  act.msum.resize(mins ? static_cast<size_t>(n * act.nb) * 4 : 0);
+  act.bias.resize(static_cast<size_t>(n * act.nb * bias_per_sb));
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -154,16 +157,12 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
       for (int64_t s = 0; s < act.nb; ++s) {
         const size_t si = static_cast<size_t>(t * act.nb + s);
         act.d[si] = blocks[s].d;
-        if (q6) {
-          for (int j = 0; j < 16; ++j) act.bias[si * 16 + static_cast<size_t>(j)] = -offset * blocks[s].bsums[j];
-          continue;
+        // Sub-block j's sum: bsums[j] (16 columns) or bsums[2j] + bsums[2j + 1] (32).
+        for (int j = 0; j < bias_per_sb; ++j) {
+          const int32_t sum = bias_per_sb == 16 ? blocks[s].bsums[j] : blocks[s].bsums[2 * j] + blocks[s].bsums[2 * j + 1];
+          act.bias[si * static_cast<size_t>(bias_per_sb) + static_cast<size_t>(j)] = -offset * sum;
         }
-        if (iq4) {
-          for (int j = 0; j < 8; ++j) {
-            act.bias[si * 8 + static_cast<size_t>(j)] = -128 * (blocks[s].bsums[2 * j] + blocks[s].bsums[2 * j + 1]);
-          }
-          continue;
-        }
+        if (!mins) continue;
         for (int p = 0; p < 4; ++p) {
           int32_t h[2] = {0, 0};  // |sum of 32 int8| <= 4096: fits int16
           for (int l = 0; l < 64; ++l) h[l / 32] += blocks[s].qs[64 * p + l];

@@ -199,7 +199,8 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       const __m512i sc0 = scales.of(sb, 2 * j), sc1 = scales.of(sb, 2 * j + 1);
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
-        const int32_t* bias = act.bias.data() + (static_cast<size_t>((t0 + t) * act.nb + s)) * 16 + 2 * j;
+        static constexpr int32_t kNoOffset[2] = {0, 0};
+        const int32_t* bias = K::kHasMins ? kNoOffset : act.bias.data() + (static_cast<size_t>((t0 + t) * act.nb + s)) * 16 + 2 * j;
         isum[t] = _mm512_add_epi32(isum[t], vnni::scaled_sub_block_pair(bias, w, qs, sc0, sc1));
       }
     }
