@@ -55,11 +55,6 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
-#include "backends/cpu/packed_iq4xs.h"
-#include "backends/cpu/packed_q2k.h"
-#include "backends/cpu/packed_q3k.h"
-#include "backends/cpu/packed_q4k.h"
-#include "backends/cpu/packed_q6k.h"
 #include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
 #include "graph/graph.h"
@@ -243,18 +238,11 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
     for (size_t i = 0; i < w.nbytes() / 2; ++i) h[i] = static_cast<uint16_t>(base | (h[i] & 0x81ff));
     return w;
   }
-  // The f16 scales lead each block (16 rows x 32 columns; Q4_1 / Q5_1: scales and mins; Q4_K /
-  // Q5_K: a super-block's d and dmin, Q3_K / Q6_K: its d).
-  const bool q3k = packed == DType::Q3_K_R16, q4k = packed == DType::Q4_K_R16, q5k = packed == DType::Q5_K_R16,
-             q6k = packed == DType::Q6_K_R16, iq4xs = packed == DType::IQ4_XS_R16, q2k = packed == DType::Q2_K_R16;
-  const size_t block = q2k     ? autoglm::cpu::kQ2KR16Bytes
-                       : iq4xs ? autoglm::cpu::kIQ4XSR16Bytes
-                       : q3k ? autoglm::cpu::kQ3KR16Bytes
-                       : q4k ? autoglm::cpu::kQ4KR16Bytes
-                       : q5k ? autoglm::cpu::kQ5KR16Bytes
-                       : q6k ? autoglm::cpu::kQ6KR16Bytes
-                             : group / static_cast<size_t>(k / autoglm::quant::kQK);
-  const bool mins = q2k || q4k || q5k || packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16;
+  // The f16 scales lead each packed block of 16 rows (32 columns, or a 256-column super-block:
+  // its d); Q4_1 / Q5_1, Q2_K, Q4_K and Q5_K: then the mins (dmin).
+  const size_t block = group / static_cast<size_t>(k / autoglm::dtype_info(packed).block_size);
+  const bool mins = packed == DType::Q2_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
+                    packed == DType::Q4_1_R16 || packed == DType::Q5_1_R16;
   const int64_t scales = mins ? 2 * autoglm::cpu::kPackRows : autoglm::cpu::kPackRows;
   for (size_t b = 0; b < w.nbytes() / block; ++b) {
     for (int64_t r = 0; r < scales; ++r) {
