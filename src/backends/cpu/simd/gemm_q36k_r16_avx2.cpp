@@ -14,8 +14,6 @@
 // results are bit-identical to them.
 #include <immintrin.h>
 
-#include <type_traits>
-
 #include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -75,6 +73,30 @@ struct Q6K {
   }
 };
 
+// 2-bit weights (bits 2 (c % 4) of chunk c / 4, as Q3_K's low bits), 4-bit scales, mins.
+struct Q2K {
+  static constexpr size_t kBytes = kQ2KR16Bytes;
+  static constexpr bool kHasOffset = false, kHasMins = true;
+  static constexpr int kOffsetShift = 0;
+  static constexpr bool kOneWiden = true;  // pairs of at most 2 * 3 * 127
+  // u[0..255]: scales (u[16j + i]); u[256..511]: mins in pairs (u[256 + 32p + 2i + h]).
+  static void prepare(const uint8_t* sb, uint8_t* u) {
+    unpack_nibbles256(sb + kQ2KR16ScalesOff, u);
+    unpack_nibbles256(sb + kQ2KR16MinsOff, u + 256);
+  }
+  static void scales(const uint8_t*, const uint8_t* u, int j, int h, __m256i& sa, __m256i& sbb) {
+    sa = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 8 * h)));
+    sbb = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 16 + 8 * h)));
+  }
+  // The 8 column groups' 2-bit values of one unit's half (low: its 2 chunks, 64 bytes apart).
+  static void low_bits(const uint8_t* low, __m256i w[8]) {
+    const __m256i lo[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(low)),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + 64))};
+    for (int c = 0; c < 8; ++c) w[c] = _mm256_and_si256(shift_right(lo[c / 4], 2 * (c % 4)), _mm256_set1_epi8(0x03));
+  }
+  static void weights(const uint8_t* sb, int j, int h, __m256i w[8]) { low_bits(sb + kQ2KR16QOff + 128 * j + 32 * h, w); }
+};
+
 struct Q3K {
   static constexpr size_t kBytes = kQ3KR16Bytes;
   static constexpr bool kHasOffset = true, kHasMins = false;
@@ -91,37 +113,9 @@ struct Q3K {
   // Column group c: bits 2 (c % 4), +1 of chunk c / 4's low bits, and bit c of the high bits
   // moved to bit 2.
   static void weights(const uint8_t* sb, int j, int h, __m256i w[8]) {
-    const uint8_t* low = sb + kQ3KR16LowOff + 128 * j + 32 * h;
+    Q2K::low_bits(sb + kQ3KR16LowOff + 128 * j + 32 * h, w);
     const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ3KR16HighOff + 64 * j + 32 * h));
-    const __m256i lo[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(low)),
-                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + 64))};
-    for (int c = 0; c < 8; ++c) {
-      w[c] = _mm256_or_si256(_mm256_and_si256(shift_right(lo[c / 4], 2 * (c % 4)), _mm256_set1_epi8(0x03)),
-                             _mm256_and_si256(shift_right(hb, c - 2), _mm256_set1_epi8(0x04)));
-    }
-  }
-};
-
-// 2-bit weights (bits 2 (c % 4) of chunk c / 4, as Q3_K's low bits), 4-bit scales, mins.
-struct Q2K {
-  static constexpr size_t kBytes = kQ2KR16Bytes;
-  static constexpr bool kHasOffset = false, kHasMins = true;
-  static constexpr int kOffsetShift = 0;
-  static constexpr bool kOneWiden = true;  // pairs of at most 2 * 3 * 127
-  // u[0..255]: scales (u[16j + i]); u[256..511]: mins in pairs (u[256 + 32p + 2i + h]).
-  static void prepare(const uint8_t* sb, uint8_t* u) {
-    unpack_nibbles256(sb + kQ2KR16ScalesOff, u);
-    unpack_nibbles256(sb + kQ2KR16MinsOff, u + 256);
-  }
-  static void scales(const uint8_t*, const uint8_t* u, int j, int h, __m256i& sa, __m256i& sbb) {
-    sa = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 8 * h)));
-    sbb = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 32 * j + 16 + 8 * h)));
-  }
-  static void weights(const uint8_t* sb, int j, int h, __m256i w[8]) {
-    const uint8_t* low = sb + kQ2KR16QOff + 128 * j + 32 * h;
-    const __m256i lo[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(low)),
-                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(low + 64))};
-    for (int c = 0; c < 8; ++c) w[c] = _mm256_and_si256(shift_right(lo[c / 4], 2 * (c % 4)), _mm256_set1_epi8(0x03));
+    for (int c = 0; c < 8; ++c) w[c] = _mm256_or_si256(w[c], _mm256_and_si256(shift_right(hb, c - 2), _mm256_set1_epi8(0x04)));
   }
 };
 
