@@ -110,15 +110,20 @@ struct block_iq4_nl {
   uint8_t qs[kQK / 2];
 };
 
-// IQ4_XS: 8 sub-blocks of 32, value = d * (ls - 32) * kIQ4Values[q]; sub-block j's 6-bit ls is
-// (scales_l[j / 2] >> 4 (j % 2)) & 15 | ((scales_h >> 2j) & 3) << 4, and its nibbles
-// qs[16j..16j+15] are laid out as IQ4_NL's.
+// IQ4_XS: 8 sub-blocks of 32, value = d * (ls - 32) * kIQ4Values[q] with sub-block j's 6-bit ls
+// (iq4_xs_ls); its nibbles qs[16j..16j+15] are laid out as IQ4_NL's.
 struct block_iq4_xs {
   uint16_t d;  // f16
   uint16_t scales_h;
   uint8_t scales_l[kQKK / 64];
   uint8_t qs[kQKK / 2];
 };
+
+// Sub-block j's 6-bit ls (0..63): low 4 bits in nibble j % 2 of scales_l[j / 2], top 2 bits in
+// bits 2j, 2j + 1 of scales_h.
+inline int iq4_xs_ls(const block_iq4_xs& b, int j) {
+  return ((b.scales_l[j / 2] >> (4 * (j % 2))) & 0x0F) | ((b.scales_h >> (2 * j)) & 3) << 4;
+}
 
 // The 16 values of the IQ4 nibbles (a non-uniform grid, denser near zero).
 inline constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};

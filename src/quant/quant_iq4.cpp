@@ -80,11 +80,7 @@ int dot_nibbles(const uint8_t* qs, const int8_t* a) {
   return s;
 }
 
-int xs_factor(const block_iq4_xs& b, int j) {
-  const int lo = (b.scales_l[j / 2] >> (4 * (j % 2))) & 0xf;
-  const int hi = (b.scales_h >> (2 * j)) & 3;
-  return (lo | hi << 4) - 32;
-}
+int xs_factor(const block_iq4_xs& b, int j) { return iq4_xs_ls(b, j) - 32; }
 
 }  // namespace
 

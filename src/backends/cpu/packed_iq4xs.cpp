@@ -37,8 +37,7 @@ Tensor pack_iq4_xs_r16(const Tensor& w) {
       [&](uint8_t* sb, int i, const block_iq4_xs& b) {
         std::memcpy(sb + 2 * i, &b.d, 2);
         for (int j = 0; j < 8; ++j) {
-          const int lo = (b.scales_l[j / 2] >> (4 * (j % 2))) & 0x0F, hi = (b.scales_h >> (2 * j)) & 3;
-          u[16 * j + i] = static_cast<uint8_t>(lo | hi << 4);
+          u[16 * j + i] = static_cast<uint8_t>(quant::iq4_xs_ls(b, j));
           // qs[16j + l] already pairs columns 32j + l and 32j + 16 + l: only 4-byte groups move.
           for (int c = 0; c < 4; ++c) std::memcpy(sb + kIQ4XSR16QOff + 256 * j + 64 * c + 4 * i, b.qs + 16 * j + 4 * c, 4);
         }

@@ -403,7 +403,7 @@ float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
   for (int64_t i = 0; i < n / quant::kQKK; ++i) {
     int32x4_t sumi = vdupq_n_s32(0);
     for (int j = 0; j < 8; ++j) {
-      const int ls = (((x[i].scales_l[j / 2] >> (4 * (j % 2))) & 0xf) | ((x[i].scales_h >> (2 * j)) & 3) << 4) - 32;
+      const int ls = quant::iq4_xs_ls(x[i], j) - 32;
       int8x16_t v0, v1;
       load_iq4(x[i].qs + 16 * j, v0, v1);
       const int8_t* a = y[i].qs + 32 * j;

@@ -438,11 +438,9 @@ float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
   const auto* y = static_cast<const block_q8_K*>(vy);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    uint32_t lo;
-    std::memcpy(&lo, x[i].scales_l, 4);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const int ls = static_cast<int>(((lo >> (4 * j)) & 0xf) | ((x[i].scales_h >> (2 * j)) & 3) << 4) - 32;
+      const int ls = quant::iq4_xs_ls(x[i], j) - 32;
       const __m256i p = dot_s8s8(iq4_values(x[i].qs + 16 * j), loadu(y[i].qs + 32 * j));
       sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(ls)));
     }
