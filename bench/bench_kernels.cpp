@@ -232,7 +232,7 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   }
   // F16 / BF16: every 16-bit pattern of one exponent range, so no lane holds NaN, Inf or a
   // subnormal.
-  if (packed == DType::F16_R16 || packed == DType::BF16_R16) {
+  if (packed == DType::F16_R16 || packed == DType::BF16_R16 || packed == DType::BF16_R16P) {
     auto* h = reinterpret_cast<uint16_t*>(p);
     const uint16_t base = packed == DType::F16_R16 ? 0x3000 : 0x3e00;
     for (size_t i = 0; i < w.nbytes() / 2; ++i) h[i] = static_cast<uint16_t>(base | (h[i] & 0x81ff));
@@ -268,7 +268,7 @@ int stream(int64_t tokens, int reps) {
   std::vector<Tensor> ws;
   const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16,
                         DType::Q5_1_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
-                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16};
+                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16, DType::BF16_R16P};
   for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
@@ -516,7 +516,7 @@ int main(int argc, char** argv) {
     const PackedGemmFn gemm = packed_gemm_for(p.dtype(), active_isa());
     const size_t gb = packed_group_bytes(p.dtype(), k);
     const auto* wd = static_cast<const uint8_t*>(p.data());
-    std::printf("| %s |", autoglm::dtype_name(t));
+    std::printf("| %s (%s) |", autoglm::dtype_name(t), autoglm::dtype_name(p.dtype()));
     for (int64_t n : {1, 2, 4, 8, 16, 64}) {
       Tensor x = Tensor::empty(DType::F32, {n, k});
       for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = nd(rng);

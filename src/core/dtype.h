@@ -60,6 +60,9 @@ enum class DType : uint32_t {
   // Q2_K likewise (packed_q2k.h): 84 bytes per row and 256 columns.
   Q2_K_R16 = 1010,
   BF16_R16 = 1030,
+  // BF16 with 16 rows interleaved by column pairs, for vdpbf16ps (packed_float.h): 2 bytes per
+  // element; its products round the activations to bf16.
+  BF16_R16P = 1031,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

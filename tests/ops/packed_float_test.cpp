@@ -1,11 +1,15 @@
-// F16_R16 and BF16_R16 (backends/cpu/packed_float.h): packing loses nothing, every ISA's kernel
-// equals the scalar packed reference bit for bit (on token counts around the tiles and from a
-// token offset), and packed matmul / matmul_swiglu / tied embedding lookups agree with the row
-// layout.
+// F16_R16, BF16_R16 and BF16_R16P (backends/cpu/packed_float.h): packing loses nothing, every
+// ISA's kernel equals the scalar packed reference bit for bit (on token counts around the tiles
+// and from a token offset), and packed matmul / matmul_swiglu / tied embedding lookups agree with
+// the row layout (BF16_R16P: with the activations rounded to bf16, and within that rounding of
+// the f32 products).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
@@ -21,22 +25,49 @@ using testing::quantized;
 using testing::random_rows;
 
 const DType kTypes[] = {DType::F16, DType::BF16};
+// Every float layout and its source, whichever of BF16's two this CPU packs with.
+struct Layout {
+  DType source, packed;
+};
+const Layout kLayouts[] = {{DType::F16, DType::F16_R16}, {DType::BF16, DType::BF16_R16}, {DType::BF16, DType::BF16_R16P}};
+
+// x's rows rounded to bf16 and back: what BF16_R16P multiplies.
+Tensor bf16_rounded(const Tensor& x) {
+  Tensor r = Tensor::empty(DType::F32, x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    r.data_as<float>()[i] = quant::bf16_to_fp32(quant::fp32_to_bf16(x.data_as<float>()[i]));
+  }
+  return r;
+}
 
 TEST(OpsPackedFloat, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
     Tensor w = quantized(t, random_rows(48, 96, 1));
     ASSERT_TRUE(should_pack(w) || active_isa() == Isa::kScalar || active_isa() == Isa::kNeon);
-    Tensor p = pack_matrix(w);
-    EXPECT_EQ(p.dtype(), t == DType::F16 ? DType::F16_R16 : DType::BF16_R16);
-    EXPECT_EQ(source_of_packed(p.dtype()), t);
+    EXPECT_EQ(source_of_packed(pack_matrix(w).dtype()), t);
+  }
+  for (const Layout& l : kLayouts) {
+    Tensor w = quantized(l.source, random_rows(48, 96, 1));
+    Tensor p = pack_float_r16(w, l.packed);
+    EXPECT_EQ(p.dtype(), l.packed);
     EXPECT_EQ(p.nbytes(), w.nbytes());
     std::vector<float> a(96), b(96);
     for (int64_t r = 0; r < 48; ++r) {
-      quant::dequantize_row(t, w.row_ptr(r), a.data(), 96);
+      quant::dequantize_row(l.source, w.row_ptr(r), a.data(), 96);
       dequantize_packed_row(p, r, b.data());
-      ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << dtype_name(t) << " row " << r;
+      ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << dtype_name(l.packed) << " row " << r;
     }
   }
+}
+
+// BF16 packs for vdpbf16ps exactly where the CPU has it and AUTOGLM_EXACT_BF16 is not 1.
+TEST(OpsPackedFloat, Bf16PacksForTheDotWhereTheCpuHasIt) {
+  const Tensor w = quantized(DType::BF16, random_rows(16, 64, 4));
+  if (!should_pack(w)) GTEST_SKIP() << "no packed BF16 kernel on " << isa_name(active_isa());
+  const char* exact = std::getenv("AUTOGLM_EXACT_BF16");
+  const bool want_pairs = packed_gemm_for(DType::BF16_R16P, Isa::kAvx512) != nullptr && active_isa() == Isa::kAvx512 &&
+                          !(exact != nullptr && std::string(exact) == "1");
+  EXPECT_EQ(pack_matrix(w).dtype(), want_pairs ? DType::BF16_R16P : DType::BF16_R16);
 }
 
 TEST(OpsPackedFloat, ColumnsNotAMultipleOf32StayInRows) {
@@ -47,8 +78,8 @@ TEST(OpsPackedFloat, ColumnsNotAMultipleOf32StayInRows) {
 TEST(OpsPackedFloat, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
   const int64_t m = 32, k = 160;
-  for (DType t : kTypes) {
-    Tensor w = pack_matrix(quantized(t, random_rows(m, k, 3)));
+  for (const Layout& l : kLayouts) {
+    Tensor w = pack_float_r16(quantized(l.source, random_rows(m, k, 3)), l.packed);
     int checked = 0;
     for (int64_t n : {1, 2, 3, 7, 8, 9, 16, 17, 33}) {
       Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
@@ -71,20 +102,62 @@ TEST(OpsPackedFloat, IsaKernelsEqualReferenceBitForBit) {
           if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
         }
         ASSERT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-            << dtype_name(t) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
+            << dtype_name(l.packed) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
       }
     }
     EXPECT_GE(checked, 9);  // the scalar reference at least
   }
 }
 
-// Against the row layout's reference dot (src/quant), which sums in another order.
-void expect_matches_rows(const Tensor& x, const Tensor& w, const float* y, int64_t ldy) {
+// vdpbf16ps reads bf16 subnormals as zero and flushes f32 subnormal sums to zero; the
+// reference does the same, so tiny and huge values match bit for bit too.
+TEST(OpsPackedFloat, Bf16PairsEdgeValuesEqualReference) {
+  const PackedGemmFn f = packed_gemm_for(DType::BF16_R16P, Isa::kAvx512);
+  if (f == nullptr) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  ThreadPool pool(1);
+  const int64_t m = 16, k = 128, n = 5;
+  Tensor w = Tensor::empty(DType::BF16, {m, k});
+  std::mt19937 rng(17);
+  // Exponent fields 0 (subnormal), 1 (smallest normal), around 1.0 and near the top.
+  const uint16_t exps[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0xf0};
+  for (int64_t i = 0; i < m * k; ++i) {
+    const uint16_t e = exps[rng() % 6];
+    w.data_as<uint16_t>()[i] = static_cast<uint16_t>((rng() & 0x8000u) | (e << 7) | (rng() & 0x7fu));
+  }
+  Tensor x = Tensor::empty(DType::F32, {n, k});
+  const float mags[] = {1e-39f, 1.2e-38f, 3e-38f, 1.0f, 0.5f, 1e30f};
+  for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = mags[rng() % 6] * (rng() % 2 ? 1.0f : -1.0f) * (1 + (rng() % 7) / 8.0f);
+  Tensor p = pack_float_r16(w, DType::BF16_R16P);
+  PackedActivations act;
+  ASSERT_TRUE(prepare_packed_activations(x, act, pool, DType::BF16_R16P).ok());
+  std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
+  packed_gemm_reference(DType::BF16_R16P, act.nb, static_cast<const uint8_t*>(p.data()), act, 0, n, ref.data(), m);
+  f(act.nb, static_cast<const uint8_t*>(p.data()), act, 0, n, got.data(), m);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(std::memcmp(&got[i], &ref[i], sizeof(float)) == 0) << i << ": " << got[i] << " vs " << ref[i];
+  }
+}
+
+// Against the row layout's reference dot (src/quant), which sums in another order. `packed`:
+// what y was computed with; BF16_R16P's products are of the bf16-rounded activations, and
+// within that rounding (2^-9 of each product) of the f32 ones.
+void expect_matches_rows(const Tensor& x, const Tensor& w, DType packed, const float* y, int64_t ldy) {
   const quant::TypeTraits* tr = quant::type_traits(w.dtype());
+  const bool pairs = packed == DType::BF16_R16P;
+  const Tensor xr = pairs ? bf16_rounded(x) : x;
+  std::vector<float> wr(static_cast<size_t>(w.cols()));
   for (int64_t i = 0; i < x.rows(); ++i) {
     for (int64_t r = 0; r < w.rows(); ++r) {
-      const float ref = tr->vec_dot(x.cols(), w.row_ptr(r), x.data_as<float>() + i * x.cols());
-      ASSERT_NEAR(y[i * ldy + r], ref, 1e-4f * (1.0f + std::fabs(ref))) << dtype_name(w.dtype()) << " at " << i << "," << r;
+      const float ref = tr->vec_dot(x.cols(), w.row_ptr(r), xr.data_as<float>() + i * x.cols());
+      ASSERT_NEAR(y[i * ldy + r], ref, 1e-4f * (1.0f + std::fabs(ref))) << dtype_name(packed) << " at " << i << "," << r;
+      if (!pairs) continue;
+      quant::dequantize_row(w.dtype(), w.row_ptr(r), wr.data(), w.cols());
+      double exact = 0.0, mass = 0.0;
+      for (int64_t c = 0; c < w.cols(); ++c) {
+        exact += static_cast<double>(wr[c]) * x.data_as<float>()[i * x.cols() + c];
+        mass += std::fabs(static_cast<double>(wr[c]) * x.data_as<float>()[i * x.cols() + c]);
+      }
+      ASSERT_NEAR(y[i * ldy + r], exact, mass / 512 + 1e-5 * mass) << "at " << i << "," << r;
     }
   }
 }
@@ -96,8 +169,9 @@ TEST(OpsPackedFloat, MatmulMatchesRowLayoutReference) {
       const int64_t m = 48, k = 256;
       Tensor x = random_rows(n, k, 11), w = quantized(t, random_rows(m, k, 12));
       Tensor y = Tensor::empty(DType::F32, {n, m});
-      ASSERT_TRUE(matmul(x, pack_matrix(w), y, pool).ok());
-      expect_matches_rows(x, w, y.data_as<float>(), m);
+      const Tensor p = pack_matrix(w);
+      ASSERT_TRUE(matmul(x, p, y, pool).ok());
+      expect_matches_rows(x, w, p.dtype(), y.data_as<float>(), m);
     }
   }
 }
@@ -110,8 +184,10 @@ TEST(OpsPackedFloat, FusedSwigluMatchesUnpacked) {
       Tensor x = random_rows(n, k, 21);
       Tensor g = quantized(t, random_rows(m, k, 22)), u = quantized(t, random_rows(m, k, 23));
       Tensor y0 = Tensor::empty(DType::F32, {n, m}), y1 = Tensor::empty(DType::F32, {n, m});
-      ASSERT_TRUE(matmul_swiglu(x, g, u, y0, pool).ok());
-      ASSERT_TRUE(matmul_swiglu(x, pack_matrix(g), pack_matrix(u), y1, pool).ok());
+      const Tensor pg = pack_matrix(g), pu = pack_matrix(u);
+      // BF16_R16P multiplies bf16-rounded activations: the row layout gets the same ones.
+      ASSERT_TRUE(matmul_swiglu(pg.dtype() == DType::BF16_R16P ? bf16_rounded(x) : x, g, u, y0, pool).ok());
+      ASSERT_TRUE(matmul_swiglu(x, pg, pu, y1, pool).ok());
       for (int64_t i = 0; i < n * m; ++i) {
         const float a = y0.data_as<float>()[i];
         ASSERT_NEAR(y1.data_as<float>()[i], a, 1e-4f * (1.0f + std::fabs(a))) << dtype_name(t) << " at " << i;

@@ -3,6 +3,7 @@
 #include "backends/cpu/packed.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -13,6 +14,7 @@
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/simd.h"
 #include "core/check.h"
 #include "graph/graph.h"
 #include "quant/blocks.h"
@@ -130,11 +132,29 @@ void reference_of(int64_t nb, const uint8_t* w, const PackedActivations& a, int6
 #define AG_AVX2(f) nullptr
 #endif
 
+// BF16_R16P's vdpbf16ps kernel: where the CPU has it, unless AUTOGLM_EXACT_BF16=1 keeps BF16
+// weights in BF16_R16 (f32 activations, bit-identical to the row layout's f32 products).
+bool cpu_runs_bf16_pairs() {
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+  return simd::cpu_has_avx512_bf16();
+#else
+  return false;
+#endif
+}
+bool bf16_pairs_chosen() {
+  static const bool chosen = [] {
+    const char* env = std::getenv("AUTOGLM_EXACT_BF16");
+    return cpu_runs_bf16_pairs() && active_isa() == Isa::kAvx512 && (env == nullptr || std::strcmp(env, "1") != 0);
+  }();
+  return chosen;
+}
+
 // Every packed layout: its source type and its kernels (null: that ISA keeps the row layout; NEON
-// has none).
+// has none). Where two layouts share a source, the first whose `chosen` says yes packs it.
 struct PackedLayout {
   DType source, packed;
   PackedGemmFn reference, avx512, avx2;
+  bool (*chosen)() = nullptr;  // null: always
 };
 const PackedLayout kLayouts[] = {
     {DType::Q8_0, DType::Q8_0_R16, reference_of<DType::Q8_0_R16>, AG_AVX512(gemm_q8_0_r16_avx512), AG_AVX2(gemm_q8_0_r16_avx2)},
@@ -152,6 +172,8 @@ const PackedLayout kLayouts[] = {
     {DType::IQ4_XS, DType::IQ4_XS_R16, gemm_iq4_xs_r16_reference, AG_AVX512(gemm_iq4_xs_r16_avx512),
      AG_AVX2(gemm_iq4_xs_r16_avx2)},
     {DType::F16, DType::F16_R16, gemm_f16_r16_reference, AG_AVX512(gemm_f16_r16_avx512), AG_AVX2(gemm_f16_r16_avx2)},
+    {DType::BF16, DType::BF16_R16P, gemm_bf16_r16p_reference, AG_AVX512(gemm_bf16_r16p_avx512), nullptr,
+     bf16_pairs_chosen},
     {DType::BF16, DType::BF16_R16, gemm_bf16_r16_reference, AG_AVX512(gemm_bf16_r16_avx512), AG_AVX2(gemm_bf16_r16_avx2)},
 };
 #undef AG_AVX512
@@ -175,7 +197,7 @@ DType source_of_packed(DType packed) {
 namespace {
 DType packed_of(DType source) {
   for (const PackedLayout& l : kLayouts) {
-    if (l.source == source) return l.packed;
+    if (l.source == source && (l.chosen == nullptr || l.chosen())) return l.packed;
   }
   return DType::F32;  // no packed layout
 }
@@ -199,7 +221,7 @@ Tensor pack_matrix(const Tensor& w) {
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
   if (p == DType::IQ4_XS_R16) return pack_iq4_xs_r16(w);
   if (p == DType::Q2_K_R16) return pack_q2_K_r16(w);
-  if (p == DType::F16_R16 || p == DType::BF16_R16) return pack_float_r16(w);
+  if (p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) return pack_float_r16(w, p);
   if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty_weight(p, w.shape());
@@ -251,7 +273,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
   if (p == DType::IQ4_XS_R16) return dequantize_iq4_xs_r16_row(packed, r, out);
   if (p == DType::Q2_K_R16) return dequantize_q2_K_r16_row(packed, r, out);
-  if (p == DType::F16_R16 || p == DType::BF16_R16) return dequantize_float_r16_row(packed, r, out);
+  if (p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) return dequantize_float_r16_row(packed, r, out);
   if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
@@ -277,6 +299,7 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
     return prepare_q8_K_activations(x, act, pool, packed);
   }
   if (packed == DType::F16_R16 || packed == DType::BF16_R16) return prepare_float_activations(x, act, pool);
+  if (packed == DType::BF16_R16P) return prepare_bf16_activations(x, act, pool);
   const int64_t n = x.rows(), k = x.cols();
   if (k % quant::kQK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 32");
   const MatmulKernels* q8 = cpu_kernels_for(DType::Q8_0);
@@ -318,6 +341,7 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q2_K_R16) return gemm_q2_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::F16_R16) return gemm_f16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::BF16_R16) return gemm_bf16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::BF16_R16P) return gemm_bf16_r16p_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q3_K_R16) return gemm_q3_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   const size_t bb = packed_block_bytes(packed);
   const int off = weight_offset(packed);
@@ -346,7 +370,7 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   if (l == nullptr || !isa_available(isa)) return nullptr;
   switch (isa) {
     case Isa::kScalar: return l->reference;
-    case Isa::kAvx512: return l->avx512;
+    case Isa::kAvx512: return packed == DType::BF16_R16P && !cpu_runs_bf16_pairs() ? nullptr : l->avx512;
     case Isa::kAvx2: return l->avx2;
     case Isa::kNeon: return nullptr;  // no NEON kernel: such CPUs keep the row layout
   }

@@ -80,6 +80,8 @@ struct PackedActivations {
   std::vector<int32_t> msum;
   // F16_R16 / BF16_R16: the f32 rows (nb = columns), ldx apart (packed_float.h).
   std::vector<float> xf;
+  // BF16_R16P: the rows rounded to bf16, ldx apart.
+  std::vector<uint16_t> xb;
   int64_t ldx = 0;
   const uint8_t* row(int64_t t) const { return q.data() + static_cast<size_t>(t * nb) * 34; }
 };

@@ -1,5 +1,5 @@
-// F16_R16 / BF16_R16: packing, row reading, activations and the scalar reference kernels
-// (layout: packed_float.h).
+// F16_R16 / BF16_R16 / BF16_R16P: packing, row reading, activations and the scalar reference
+// kernels (layouts: packed_float.h).
 #include "backends/cpu/packed_float.h"
 
 #include <algorithm>
@@ -16,9 +16,17 @@ float value_of(DType packed, uint16_t v) {
   return packed == DType::F16_R16 ? quant::fp16_to_fp32(v) : quant::bf16_to_fp32(v);
 }
 
-uint16_t at(const uint8_t* wgroup, int64_t c, int i) {
+// Where row i's column c sits in a group: BF16_R16P keeps column pairs together per row.
+size_t offset_of(DType packed, int64_t c, int i) {
+  if (packed == DType::BF16_R16P) {
+    return static_cast<size_t>(c / 2) * kBf16PairBytes + 4 * static_cast<size_t>(i) + 2 * static_cast<size_t>(c % 2);
+  }
+  return static_cast<size_t>(c) * kFloatR16ColumnBytes + 2 * static_cast<size_t>(i);
+}
+
+uint16_t at(DType packed, const uint8_t* wgroup, int64_t c, int i) {
   uint16_t v;
-  std::memcpy(&v, wgroup + static_cast<size_t>(c) * kFloatR16ColumnBytes + 2 * static_cast<size_t>(i), 2);
+  std::memcpy(&v, wgroup + offset_of(packed, c, i), 2);
   return v;
 }
 
@@ -28,31 +36,37 @@ void gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const Packe
     const float* x = act.xf.data() + (t0 + t) * act.ldx;
     for (int i = 0; i < kPackRows; ++i) {
       float acc = 0.0f;
-      for (int64_t c = 0; c < nb; ++c) acc = std::fma(value_of(packed, at(wgroup, c, i)), x[c], acc);
+      for (int64_t c = 0; c < nb; ++c) acc = std::fma(value_of(packed, at(packed, wgroup, c, i)), x[c], acc);
       y[t * ldy + i] = acc;
     }
   }
 }
 
+// vdpbf16ps's arithmetic: bf16 subnormals read as zero, f32 subnormal results flushed to zero
+// (the products of two bf16 values are exact in f32, so an fma adds each with one rounding).
+float bf16_daz(uint16_t v) { return (v & 0x7f80u) == 0 ? 0.0f : quant::bf16_to_fp32(v); }
+float ftz(float v) { return std::fpclassify(v) == FP_SUBNORMAL ? 0.0f : v; }
+
 }  // namespace
 
-Tensor pack_float_r16(const Tensor& w) {
-  AG_CHECK((w.dtype() == DType::F16 || w.dtype() == DType::BF16) && w.ndim() == 2 && w.rows() % kPackRows == 0);
-  const DType packed = w.dtype() == DType::F16 ? DType::F16_R16 : DType::BF16_R16;
+Tensor pack_float_r16(const Tensor& w, DType packed) {
+  AG_CHECK(w.ndim() == 2 && w.rows() % kPackRows == 0);
+  AG_CHECK((w.dtype() == DType::F16 && packed == DType::F16_R16) ||
+           (w.dtype() == DType::BF16 && (packed == DType::BF16_R16 || (packed == DType::BF16_R16P && w.cols() % 2 == 0))));
   const int64_t m = w.rows(), k = w.cols();
   Tensor out = Tensor::empty_weight(packed, w.shape());
-  auto* dst = static_cast<uint16_t*>(out.data());
+  auto* dst = static_cast<uint8_t*>(out.data());
   // A 16 x 64 transpose at a time: its 2 KiB of output stay in L1 while the 16 rows stream in
   // (element by element over whole rows, a 2.4 GB model took 10 s to load).
   constexpr int64_t kCols = 64;
   for (int64_t g = 0; g < m / kPackRows; ++g) {
-    uint16_t* group = dst + static_cast<size_t>(g * k) * kPackRows;
+    uint8_t* group = dst + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
     const uint16_t* rows[kPackRows];
     for (int i = 0; i < kPackRows; ++i) rows[i] = reinterpret_cast<const uint16_t*>(w.row_ptr(g * kPackRows + i));
     for (int64_t c0 = 0; c0 < k; c0 += kCols) {
       const int64_t c1 = std::min(k, c0 + kCols);
       for (int i = 0; i < kPackRows; ++i) {
-        for (int64_t c = c0; c < c1; ++c) group[c * kPackRows + i] = rows[i][c];
+        for (int64_t c = c0; c < c1; ++c) std::memcpy(group + offset_of(packed, c, i), &rows[i][c], 2);
       }
     }
   }
@@ -61,19 +75,27 @@ Tensor pack_float_r16(const Tensor& w) {
 
 void dequantize_float_r16_row(const Tensor& packed, int64_t r, float* out) {
   const DType p = packed.dtype();
-  AG_CHECK((p == DType::F16_R16 || p == DType::BF16_R16) && r >= 0 && r < packed.rows());
+  AG_CHECK((p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) && r >= 0 && r < packed.rows());
   const int64_t k = packed.cols(), g = r / kPackRows;
   const uint8_t* group = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
-  for (int64_t c = 0; c < k; ++c) out[c] = value_of(p, at(group, c, static_cast<int>(r % kPackRows)));
+  for (int64_t c = 0; c < k; ++c) out[c] = value_of(p, at(p, group, c, static_cast<int>(r % kPackRows)));
 }
+
+namespace {
+// Row stride in elements of `per_line` to a cache line: whole lines, an odd number of them.
+int64_t odd_lines_stride(int64_t k, int64_t per_line) {
+  int64_t ld = (k + per_line - 1) / per_line * per_line;
+  if ((ld / per_line) % 2 == 0) ld += per_line;
+  return ld;
+}
+}  // namespace
 
 Status prepare_float_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
   AG_CHECK(x.dtype() == DType::F32 && x.ndim() == 2);
   const int64_t n = x.rows(), k = x.cols();
   act.n = n;
   act.nb = k;
-  act.ldx = (k + 15) / 16 * 16;          // whole lines
-  if ((act.ldx / 16) % 2 == 0) act.ldx += 16;  // an odd number of them
+  act.ldx = odd_lines_stride(k, 16);
   act.xf.resize(static_cast<size_t>(n * act.ldx));
   const float* src = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
@@ -82,6 +104,38 @@ Status prepare_float_activations(const Tensor& x, PackedActivations& act, Thread
     }
   }, grain_for(k));
   return Status::OK();
+}
+
+Status prepare_bf16_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+  AG_CHECK(x.dtype() == DType::F32 && x.ndim() == 2);
+  const int64_t n = x.rows(), k = x.cols();
+  if (k % 2 != 0) return Unsupported("matmul: bf16 pairs need an even row length, got " + std::to_string(k));
+  act.n = n;
+  act.nb = k;
+  act.ldx = odd_lines_stride(k, 32);
+  act.xb.resize(static_cast<size_t>(n * act.ldx));
+  const float* src = x.data_as<float>();
+  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) quant::fp32_to_bf16_row(src + t * k, act.xb.data() + t * act.ldx, k);
+  }, grain_for(k));
+  return Status::OK();
+}
+
+void gemm_bf16_r16p_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y, int64_t ldy) {
+  for (int64_t t = 0; t < nt; ++t) {
+    const uint16_t* x = act.xb.data() + (t0 + t) * act.ldx;
+    for (int i = 0; i < kPackRows; ++i) {
+      float acc[2] = {0.0f, 0.0f};
+      for (int64_t p = 0; p < nb / 2; ++p) {
+        float& a = acc[p % 2];
+        for (int64_t c : {2 * p + 1, 2 * p}) {
+          a = ftz(std::fma(bf16_daz(at(DType::BF16_R16P, wgroup, c, i)), bf16_daz(x[c]), a));
+        }
+      }
+      y[t * ldy + i] = acc[0] + acc[1];
+    }
+  }
 }
 
 void gemm_f16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,

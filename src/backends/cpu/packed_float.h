@@ -14,6 +14,18 @@
 // (k = 2048) would all fall in one L1 set (T=16 ran at half the T=8 rate with k = 1024). Per row the product is a single chain of f32
 // fmas over the columns in order, acc = fma(w_c, x_c, acc), which the kernels keep lane by lane,
 // so they are bit-identical to the reference.
+//
+// BF16_R16P, where the CPU has AVX512_BF16: the same 16 rows interleaved by column pairs, for
+// vdpbf16ps, which multiplies a pair of bf16 weights by a pair of bf16 activations into each
+// f32 lane: 32 multiply-adds per instruction where an f32 fma does 16. For each group, for each
+// pair p, 64 bytes: row i's columns 2p, 2p + 1 at bytes 4i, 4i + 2. The activations are rounded
+// to bf16 (to nearest even; PackedActivations::xb, rows ldx apart as above), as llama.cpp's
+// BF16 path and bf16 inference in PyTorch do; the products themselves are exact in f32. Per
+// row two f32 chains, pairs 0, 2, 4, ... and 1, 3, 5, ..., each pair adding its odd column's
+// product, then its even one's, as vdpbf16ps does, with bf16 subnormals read as zero and f32
+// subnormal sums flushed to zero; the result is the sum of the two chains. Two chains let one
+// token (decode) run at twice the instruction's latency-bound rate, and every token count runs
+// the same arithmetic, so a batch's composition does not change a token's result.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +35,18 @@
 namespace autoglm::cpu {
 
 inline constexpr size_t kFloatR16ColumnBytes = 32;  // one column of 16 rows
+inline constexpr size_t kBf16PairBytes = 64;        // BF16_R16P: one column pair of 16 rows
 
-// An owned F16_R16 / BF16_R16 copy of an F16 / BF16 matrix (rows % 16 == 0).
-Tensor pack_float_r16(const Tensor& w);
+// An owned F16_R16 / BF16_R16 / BF16_R16P (`packed`) copy of an F16 / BF16 matrix (rows % 16 == 0;
+// BF16_R16P: columns even).
+Tensor pack_float_r16(const Tensor& w, DType packed);
 void dequantize_float_r16_row(const Tensor& packed, int64_t r, float* out);
 // act.xf = x's rows, ldx apart; act.nb = columns.
 Status prepare_float_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool);
+// act.xb = x's rows rounded to bf16, ldx apart; act.nb = columns (even).
+Status prepare_bf16_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool);
+void gemm_bf16_r16p_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y, int64_t ldy);
 void gemm_f16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy);
 void gemm_bf16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
@@ -43,6 +61,9 @@ void gemm_f16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivation
                        float* y, int64_t ldy);
 void gemm_bf16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
+// Only where cpu_has_avx512_bf16().
+void gemm_bf16_r16p_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
 }  // namespace simd
 
 }  // namespace autoglm::cpu

@@ -12,6 +12,8 @@ bool cpu_has_avx2_fma();
 bool cpu_has_avx512f();
 // AVX-512 F/BW/VL/DQ plus VNNI: what the *_avx512.cpp kernels are compiled for.
 bool cpu_has_avx512_vnni();
+// AVX512_BF16 on top of that (vdpbf16ps, vcvtne2ps2bf16): gemm_bf16_r16p_avx512 only.
+bool cpu_has_avx512_bf16();
 
 // One ISA's row kernels. Dots take (n, weight row, activation row of the weight's vec_dot_type)
 // exactly like quant::VecDotFn; quantizers write Q8_0 / Q8_K activation rows like the reference.
