@@ -232,6 +232,11 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   }
   // F16 / BF16: every 16-bit pattern of one exponent range, so no lane holds NaN, Inf or a
   // subnormal.
+  if (packed == DType::F32_R16) {  // values of one exponent range: no NaN, Inf or subnormal
+    auto* f = reinterpret_cast<uint32_t*>(p);
+    for (size_t i = 0; i < w.nbytes() / 4; ++i) f[i] = 0x3e000000u | (f[i] & 0x81ffffffu);
+    return w;
+  }
   if (packed == DType::F16_R16 || packed == DType::BF16_R16 || packed == DType::BF16_R16P) {
     auto* h = reinterpret_cast<uint16_t*>(p);
     const uint16_t base = packed == DType::F16_R16 ? 0x3000 : 0x3e00;
@@ -268,7 +273,8 @@ int stream(int64_t tokens, int reps) {
   std::vector<Tensor> ws;
   const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16,
                         DType::Q5_1_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
-                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16, DType::BF16_R16P};
+                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F32_R16, DType::F16_R16, DType::BF16_R16,
+                        DType::BF16_R16P};
   for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
@@ -505,7 +511,7 @@ int main(int argc, char** argv) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
   for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
-                  DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F16, DType::BF16}) {
+                  DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F32, DType::F16, DType::BF16}) {
     if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
     const Tensor w = random_weights(t, m, k, 3);
     if (!should_pack(w)) {

@@ -63,6 +63,8 @@ enum class DType : uint32_t {
   // BF16 with 16 rows interleaved by column pairs, for vdpbf16ps (packed_float.h): 2 bytes per
   // element; its products round the activations to bf16.
   BF16_R16P = 1031,
+  // F32 with 16 rows interleaved column by column (packed_float.h): 4 bytes per element.
+  F32_R16 = 1000,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

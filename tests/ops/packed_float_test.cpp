@@ -1,4 +1,4 @@
-// F16_R16, BF16_R16 and BF16_R16P (backends/cpu/packed_float.h): packing loses nothing, every
+// F32_R16, F16_R16, BF16_R16 and BF16_R16P (backends/cpu/packed_float.h): packing loses nothing, every
 // ISA's kernel equals the scalar packed reference bit for bit (on token counts around the tiles
 // and from a token offset), and packed matmul / matmul_swiglu / tied embedding lookups agree with
 // the row layout (BF16_R16P: with the activations rounded to bf16, and within that rounding of
@@ -24,12 +24,12 @@ namespace {
 using testing::quantized;
 using testing::random_rows;
 
-const DType kTypes[] = {DType::F16, DType::BF16};
+const DType kTypes[] = {DType::F32, DType::F16, DType::BF16};
 // Every float layout and its source, whichever of BF16's two this CPU packs with.
 struct Layout {
   DType source, packed;
 };
-const Layout kLayouts[] = {{DType::F16, DType::F16_R16}, {DType::BF16, DType::BF16_R16}, {DType::BF16, DType::BF16_R16P}};
+const Layout kLayouts[] = {{DType::F32, DType::F32_R16}, {DType::F16, DType::F16_R16}, {DType::BF16, DType::BF16_R16}, {DType::BF16, DType::BF16_R16P}};
 
 // x's rows rounded to bf16 and back: what BF16_R16P multiplies.
 Tensor bf16_rounded(const Tensor& x) {

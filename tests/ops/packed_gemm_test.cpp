@@ -49,7 +49,7 @@ Tensor random_blocks(DType t, int64_t m, int64_t k, uint32_t seed) {
 TEST(OpsPacked, EveryLayoutHasX86Kernels) {
   const DType packed[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16,
                           DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16, DType::IQ4_NL_R16,
-                          DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16};
+                          DType::IQ4_XS_R16, DType::F32_R16, DType::F16_R16, DType::BF16_R16};
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (!isa_available(isa)) continue;
     for (DType p : packed) {

@@ -171,6 +171,7 @@ const PackedLayout kLayouts[] = {
     {DType::Q6_K, DType::Q6_K_R16, gemm_q6_K_r16_reference, AG_AVX512(gemm_q6_K_r16_avx512), AG_AVX2(gemm_q6_K_r16_avx2)},
     {DType::IQ4_XS, DType::IQ4_XS_R16, gemm_iq4_xs_r16_reference, AG_AVX512(gemm_iq4_xs_r16_avx512),
      AG_AVX2(gemm_iq4_xs_r16_avx2)},
+    {DType::F32, DType::F32_R16, gemm_f32_r16_reference, AG_AVX512(gemm_f32_r16_avx512), AG_AVX2(gemm_f32_r16_avx2)},
     {DType::F16, DType::F16_R16, gemm_f16_r16_reference, AG_AVX512(gemm_f16_r16_avx512), AG_AVX2(gemm_f16_r16_avx2)},
     {DType::BF16, DType::BF16_R16P, gemm_bf16_r16p_reference, AG_AVX512(gemm_bf16_r16p_avx512), nullptr,
      bf16_pairs_chosen},
@@ -195,33 +196,35 @@ DType source_of_packed(DType packed) {
 }
 
 namespace {
-DType packed_of(DType source) {
+const PackedLayout* layout_of_source(DType source) {
   for (const PackedLayout& l : kLayouts) {
-    if (l.source == source && (l.chosen == nullptr || l.chosen())) return l.packed;
+    if (l.source == source && (l.chosen == nullptr || l.chosen())) return &l;
   }
-  return DType::F32;  // no packed layout
+  return nullptr;
 }
 }  // namespace
 
 bool should_pack(const Tensor& w) {
-  const DType p = packed_of(w.dtype());
+  const PackedLayout* l = layout_of_source(w.dtype());
   // Columns by 32: the float layouts' AVX2 kernel takes 8 at a time (the block types hold 32
   // or 256 anyway).
-  if (p == DType::F32 || w.ndim() != 2 || w.rows() % kPackRows != 0 || w.rows() == 0 || w.cols() % 32 != 0) {
+  if (l == nullptr || w.ndim() != 2 || w.rows() % kPackRows != 0 || w.rows() == 0 || w.cols() % 32 != 0) {
     return false;
   }
+  const DType p = l->packed;
   // Only where a SIMD kernel exists: the scalar reference is slower than the row kernels.
   return active_isa() != Isa::kScalar && packed_gemm_for(p, active_isa()) != nullptr;
 }
 
 Tensor pack_matrix(const Tensor& w) {
-  const DType p = packed_of(w.dtype());
-  AG_CHECK(p != DType::F32 && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const PackedLayout* l = layout_of_source(w.dtype());
+  AG_CHECK(l != nullptr && w.ndim() == 2 && w.rows() % kPackRows == 0);
+  const DType p = l->packed;
   if (p == DType::Q4_K_R16 || p == DType::Q5_K_R16) return pack_q45_K_r16(w);
   if (p == DType::Q6_K_R16) return pack_q6_K_r16(w);
   if (p == DType::IQ4_XS_R16) return pack_iq4_xs_r16(w);
   if (p == DType::Q2_K_R16) return pack_q2_K_r16(w);
-  if (p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) return pack_float_r16(w, p);
+  if (is_float_r16(p)) return pack_float_r16(w, p);
   if (p == DType::Q3_K_R16) return pack_q3_K_r16(w);
   const int64_t m = w.rows(), k = w.cols(), nb = k / quant::kQK;
   Tensor out = Tensor::empty_weight(p, w.shape());
@@ -273,7 +276,7 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
   if (p == DType::Q6_K_R16) return dequantize_q6_K_r16_row(packed, r, out);
   if (p == DType::IQ4_XS_R16) return dequantize_iq4_xs_r16_row(packed, r, out);
   if (p == DType::Q2_K_R16) return dequantize_q2_K_r16_row(packed, r, out);
-  if (p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) return dequantize_float_r16_row(packed, r, out);
+  if (is_float_r16(p)) return dequantize_float_r16_row(packed, r, out);
   if (p == DType::Q3_K_R16) return dequantize_q3_K_r16_row(packed, r, out);
   const int64_t nb = packed.cols() / quant::kQK, g = r / kPackRows;
   const int i = static_cast<int>(r % kPackRows);
@@ -298,7 +301,9 @@ Status prepare_packed_activations(const Tensor& x, PackedActivations& act, Threa
       packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
-  if (packed == DType::F16_R16 || packed == DType::BF16_R16) return prepare_float_activations(x, act, pool);
+  if (packed == DType::F32_R16 || packed == DType::F16_R16 || packed == DType::BF16_R16) {
+    return prepare_float_activations(x, act, pool);
+  }
   if (packed == DType::BF16_R16P) return prepare_bf16_activations(x, act, pool);
   const int64_t n = x.rows(), k = x.cols();
   if (k % quant::kQK != 0) return Unsupported("matmul: row length " + std::to_string(k) + " is not a multiple of 32");
@@ -339,6 +344,7 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
   if (packed == DType::Q6_K_R16) return gemm_q6_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::IQ4_XS_R16) return gemm_iq4_xs_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::Q2_K_R16) return gemm_q2_K_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
+  if (packed == DType::F32_R16) return gemm_f32_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::F16_R16) return gemm_f16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::BF16_R16) return gemm_bf16_r16_reference(nb, wgroup, act, t0, nt, y, ldy);
   if (packed == DType::BF16_R16P) return gemm_bf16_r16p_reference(nb, wgroup, act, t0, nt, y, ldy);

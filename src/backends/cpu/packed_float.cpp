@@ -1,4 +1,4 @@
-// F16_R16 / BF16_R16 / BF16_R16P: packing, row reading, activations and the scalar reference
+// F32_R16 / F16_R16 / BF16_R16 / BF16_R16P: packing, row reading, activations and the scalar reference
 // kernels (layouts: packed_float.h).
 #include "backends/cpu/packed_float.h"
 
@@ -12,21 +12,33 @@
 namespace autoglm::cpu {
 namespace {
 
-float value_of(DType packed, uint16_t v) {
-  return packed == DType::F16_R16 ? quant::fp16_to_fp32(v) : quant::bf16_to_fp32(v);
-}
+size_t element_bytes(DType packed) { return packed == DType::F32_R16 ? 4 : 2; }
 
 // Where row i's column c sits in a group: BF16_R16P keeps column pairs together per row.
 size_t offset_of(DType packed, int64_t c, int i) {
   if (packed == DType::BF16_R16P) {
     return static_cast<size_t>(c / 2) * kBf16PairBytes + 4 * static_cast<size_t>(i) + 2 * static_cast<size_t>(c % 2);
   }
-  return static_cast<size_t>(c) * kFloatR16ColumnBytes + 2 * static_cast<size_t>(i);
+  return (static_cast<size_t>(c) * kPackRows + static_cast<size_t>(i)) * element_bytes(packed);
 }
 
-uint16_t at(DType packed, const uint8_t* wgroup, int64_t c, int i) {
+// Row i's column c, as f32.
+float at(DType packed, const uint8_t* wgroup, int64_t c, int i) {
+  const uint8_t* p = wgroup + offset_of(packed, c, i);
+  if (packed == DType::F32_R16) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
   uint16_t v;
-  std::memcpy(&v, wgroup + offset_of(packed, c, i), 2);
+  std::memcpy(&v, p, 2);
+  return packed == DType::F16_R16 ? quant::fp16_to_fp32(v) : quant::bf16_to_fp32(v);
+}
+
+// BF16_R16P's raw bf16 bits.
+uint16_t bits_at(const uint8_t* wgroup, int64_t c, int i) {
+  uint16_t v;
+  std::memcpy(&v, wgroup + offset_of(DType::BF16_R16P, c, i), 2);
   return v;
 }
 
@@ -36,7 +48,7 @@ void gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const Packe
     const float* x = act.xf.data() + (t0 + t) * act.ldx;
     for (int i = 0; i < kPackRows; ++i) {
       float acc = 0.0f;
-      for (int64_t c = 0; c < nb; ++c) acc = std::fma(value_of(packed, at(packed, wgroup, c, i)), x[c], acc);
+      for (int64_t c = 0; c < nb; ++c) acc = std::fma(at(packed, wgroup, c, i), x[c], acc);
       y[t * ldy + i] = acc;
     }
   }
@@ -51,22 +63,23 @@ float ftz(float v) { return std::fpclassify(v) == FP_SUBNORMAL ? 0.0f : v; }
 
 Tensor pack_float_r16(const Tensor& w, DType packed) {
   AG_CHECK(w.ndim() == 2 && w.rows() % kPackRows == 0);
-  AG_CHECK((w.dtype() == DType::F16 && packed == DType::F16_R16) ||
+  AG_CHECK((w.dtype() == DType::F32 && packed == DType::F32_R16) || (w.dtype() == DType::F16 && packed == DType::F16_R16) ||
            (w.dtype() == DType::BF16 && (packed == DType::BF16_R16 || (packed == DType::BF16_R16P && w.cols() % 2 == 0))));
   const int64_t m = w.rows(), k = w.cols();
   Tensor out = Tensor::empty_weight(packed, w.shape());
   auto* dst = static_cast<uint8_t*>(out.data());
+  const size_t eb = element_bytes(packed);
   // A 16 x 64 transpose at a time: its 2 KiB of output stay in L1 while the 16 rows stream in
   // (element by element over whole rows, a 2.4 GB model took 10 s to load).
   constexpr int64_t kCols = 64;
   for (int64_t g = 0; g < m / kPackRows; ++g) {
-    uint8_t* group = dst + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
-    const uint16_t* rows[kPackRows];
-    for (int i = 0; i < kPackRows; ++i) rows[i] = reinterpret_cast<const uint16_t*>(w.row_ptr(g * kPackRows + i));
+    uint8_t* group = dst + static_cast<size_t>(g * k * kPackRows) * eb;
+    const uint8_t* rows[kPackRows];
+    for (int i = 0; i < kPackRows; ++i) rows[i] = w.row_ptr(g * kPackRows + i);
     for (int64_t c0 = 0; c0 < k; c0 += kCols) {
       const int64_t c1 = std::min(k, c0 + kCols);
       for (int i = 0; i < kPackRows; ++i) {
-        for (int64_t c = c0; c < c1; ++c) std::memcpy(group + offset_of(packed, c, i), &rows[i][c], 2);
+        for (int64_t c = c0; c < c1; ++c) std::memcpy(group + offset_of(packed, c, i), rows[i] + c * eb, eb);
       }
     }
   }
@@ -75,10 +88,10 @@ Tensor pack_float_r16(const Tensor& w, DType packed) {
 
 void dequantize_float_r16_row(const Tensor& packed, int64_t r, float* out) {
   const DType p = packed.dtype();
-  AG_CHECK((p == DType::F16_R16 || p == DType::BF16_R16 || p == DType::BF16_R16P) && r >= 0 && r < packed.rows());
+  AG_CHECK(is_float_r16(p) && r >= 0 && r < packed.rows());
   const int64_t k = packed.cols(), g = r / kPackRows;
-  const uint8_t* group = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * k) * kFloatR16ColumnBytes;
-  for (int64_t c = 0; c < k; ++c) out[c] = value_of(p, at(p, group, c, static_cast<int>(r % kPackRows)));
+  const uint8_t* group = static_cast<const uint8_t*>(packed.data()) + static_cast<size_t>(g * k * kPackRows) * element_bytes(p);
+  for (int64_t c = 0; c < k; ++c) out[c] = at(p, group, c, static_cast<int>(r % kPackRows));
 }
 
 namespace {
@@ -130,12 +143,17 @@ void gemm_bf16_r16p_reference(int64_t nb, const uint8_t* wgroup, const PackedAct
       for (int64_t p = 0; p < nb / 2; ++p) {
         float& a = acc[p % 2];
         for (int64_t c : {2 * p + 1, 2 * p}) {
-          a = ftz(std::fma(bf16_daz(at(DType::BF16_R16P, wgroup, c, i)), bf16_daz(x[c]), a));
+          a = ftz(std::fma(bf16_daz(bits_at(wgroup, c, i)), bf16_daz(x[c]), a));
         }
       }
       y[t * ldy + i] = acc[0] + acc[1];
     }
   }
+}
+
+void gemm_f32_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                            float* y, int64_t ldy) {
+  gemm_reference(DType::F32_R16, nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_f16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,

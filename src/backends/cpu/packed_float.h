@@ -1,14 +1,15 @@
-// F16 and BF16 matrices with 16 rows interleaved (DType::F16_R16, BF16_R16): packing, row
-// reading and the scalar reference of their kernels. Reached through packed.h's generic entry
+// F32, F16 and BF16 matrices with 16 rows interleaved (DType::F32_R16, F16_R16, BF16_R16,
+// BF16_R16P): packing, row reading and the scalar reference of their kernels. Reached through packed.h's generic entry
 // points; this header is for packed.cpp and the SIMD kernels.
 //
 // Why: the row layout dots one weight row with one token at a time, converting the row's halves
 // to f32 again for every token and ending each dot with a horizontal sum; prefill ran at
-// 0.5-0.8x llama.cpp on F16 files. Interleaved, one 256-bit load is the same column of 16 rows,
+// 0.5-0.8x llama.cpp on F16 files (F32 ones: 0.55x, and decode 0.64x). Interleaved, one 256-bit load is the same column of 16 rows,
 // converted once and multiplied into a tile of tokens' accumulators.
 //
-// Layout: for each group of 16 rows, for each column c, 32 bytes: the 16 rows' values of column
-// c (row 0..15), as stored by the source (2 bytes per row and column, as F16 / BF16).
+// Layout: for each group of 16 rows, for each column c, 32 bytes (F32_R16: 64): the 16 rows'
+// values of column c (row 0..15), as stored by the source (2 bytes per row and column, as F16 /
+// BF16; 4 for F32).
 // Activations stay f32 (PackedActivations::xf), one row per token, the rows an odd number of
 // cache lines apart: a tile reads the same column of up to 16 rows, which at a stride of 8 KiB
 // (k = 2048) would all fall in one L1 set (T=16 ran at half the T=8 rate with k = 1024). Per row the product is a single chain of f32
@@ -34,11 +35,15 @@
 
 namespace autoglm::cpu {
 
-inline constexpr size_t kFloatR16ColumnBytes = 32;  // one column of 16 rows
+inline constexpr size_t kFloatR16ColumnBytes = 32;  // one column of 16 rows of 2-byte values
+inline constexpr size_t kF32R16ColumnBytes = 64;    // ... of F32_R16's 4-byte values
 inline constexpr size_t kBf16PairBytes = 64;        // BF16_R16P: one column pair of 16 rows
 
-// An owned F16_R16 / BF16_R16 / BF16_R16P (`packed`) copy of an F16 / BF16 matrix (rows % 16 == 0;
-// BF16_R16P: columns even).
+inline bool is_float_r16(DType t) {
+  return t == DType::F32_R16 || t == DType::F16_R16 || t == DType::BF16_R16 || t == DType::BF16_R16P;
+}
+
+// An owned `packed` copy of an F32 / F16 / BF16 matrix (rows % 16 == 0; BF16_R16P: columns even).
 Tensor pack_float_r16(const Tensor& w, DType packed);
 void dequantize_float_r16_row(const Tensor& packed, int64_t r, float* out);
 // act.xf = x's rows, ldx apart; act.nb = columns.
@@ -47,12 +52,18 @@ Status prepare_float_activations(const Tensor& x, PackedActivations& act, Thread
 Status prepare_bf16_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool);
 void gemm_bf16_r16p_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                               float* y, int64_t ldy);
+void gemm_f32_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                            float* y, int64_t ldy);
 void gemm_f16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy);
 void gemm_bf16_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                              float* y, int64_t ldy);
 
 namespace simd {
+void gemm_f32_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                         float* y, int64_t ldy);
+void gemm_f32_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                       float* y, int64_t ldy);
 void gemm_f16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                          float* y, int64_t ldy);
 void gemm_bf16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,

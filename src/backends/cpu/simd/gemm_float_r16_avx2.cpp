@@ -1,8 +1,9 @@
-// AVX2 kernels for F16_R16 / BF16_R16 (backends/cpu/packed_float.h), for CPUs without AVX-512.
+// AVX2 kernels for F32_R16 / F16_R16 / BF16_R16 (backends/cpu/packed_float.h), for CPUs without
+// AVX-512.
 // One 256-bit register holds one column of 8 rows, so a row group is worked as two halves of 8
 // rows (simd/half_passes.h), 8 columns per block; for decode's one or two tokens the halves
 // alternate every 64 columns. Per column: one 128-bit load converted to f32 (vcvtph2ps, or
-// BF16's 16-bit shift), then one fma per token. Each lane keeps the reference's single chain of
+// BF16's 16-bit shift; F32: a 256-bit load), then one fma per token. Each lane keeps the reference's single chain of
 // fmas over the columns in order, so results are bit-identical to it.
 #include <immintrin.h>
 
@@ -17,46 +18,57 @@ namespace {
 constexpr int kTile = 8;           // tokens per register tile
 constexpr int64_t kBlockCols = 8;  // columns per block of the half-pass shell
 
-template <bool kHalf>
-inline __m256 load_half_column(const uint8_t* p) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  if constexpr (kHalf) return _mm256_cvtph_ps(raw);
+enum class Src { kF32, kF16, kBF16 };
+template <Src S>
+constexpr size_t kColumnBytes = S == Src::kF32 ? kF32R16ColumnBytes : kFloatR16ColumnBytes;
+
+// Rows 8h..8h+7 of the column at p.
+template <Src S>
+inline __m256 load_half_column(const uint8_t* p, int h) {
+  if constexpr (S == Src::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + 8 * h);
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * h));
+  if constexpr (S == Src::kF16) return _mm256_cvtph_ps(raw);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
 }
 
-template <bool kHalf, int NT>
+template <Src S, int NT>
 inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
-  constexpr HalfPassShape kShape{kBlockCols * kFloatR16ColumnBytes, 8, 8, 8, _MM_HINT_T0};
+  constexpr HalfPassShape kShape{kBlockCols * kColumnBytes<S>, 8, 8, 8, _MM_HINT_T0};
   const float* x = act.xf.data() + t0 * act.ldx;
   const int64_t ld = act.ldx;
   half_pass_tile<kShape, NT>(k / kBlockCols, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
     for (int c = 0; c < kBlockCols; ++c) {
-      const __m256 w = load_half_column<kHalf>(blk + kFloatR16ColumnBytes * c + 16 * h);
+      const __m256 w = load_half_column<S>(blk + kColumnBytes<S> * c, h);
       for (int t = 0; t < NT; ++t) sum[t] = _mm256_fmadd_ps(w, _mm256_set1_ps(x[t * ld + b * kBlockCols + c]), sum[t]);
     }
   });
 }
 
-template <bool kHalf>
+template <Src S>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   // should_pack keeps matrices whose rows are not a multiple of 32 columns in the row layout.
   AG_CHECK(nb % kBlockCols == 0);
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kHalf, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
 }  // namespace
 
+void gemm_f32_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                       float* y, int64_t ldy) {
+  gemm<Src::kF32>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
 void gemm_f16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                        float* y, int64_t ldy) {
-  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Src::kF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_bf16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy) {
-  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Src::kBF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

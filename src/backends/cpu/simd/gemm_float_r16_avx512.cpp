@@ -1,4 +1,4 @@
-// AVX-512 kernels for F16_R16 / BF16_R16 (backends/cpu/packed_float.h). Per column: one 256-bit
+// AVX-512 kernels for F32_R16 / F16_R16 / BF16_R16 (backends/cpu/packed_float.h). Per column: one
 // load of the 16 rows' values, converted to f32 once (vcvtph2ps, or BF16's 16-bit shift), then
 // one fma per token of the tile against the token's value broadcast from memory. Each lane keeps
 // the reference's single chain of fmas over the columns in order, so results are bit-identical
@@ -22,54 +22,66 @@ constexpr size_t kAheadBytes = NT <= 2 ? 1024 : 2048;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
-template <bool kHalf>
+enum class Src { kF32, kF16, kBF16 };
+template <Src S>
+constexpr size_t kColumnBytes = S == Src::kF32 ? kF32R16ColumnBytes : kFloatR16ColumnBytes;
+
+template <Src S>
 inline __m512 load_column(const uint8_t* p) {
+  if constexpr (S == Src::kF32) return _mm512_loadu_ps(p);
   const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  if constexpr (kHalf) return _mm512_cvtph_ps(raw);
+  if constexpr (S == Src::kF16) return _mm512_cvtph_ps(raw);
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
 }
 
-template <bool kHalf, int NT>
+template <Src S, int NT>
 inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   const float* x = act.xf.data() + t0 * act.ldx;
   const int64_t ld = act.ldx;
   __m512 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   int64_t c = 0;
-  for (; c + 2 <= k; c += 2) {  // one 64-byte line per two columns
-    const uint8_t* col = wgroup + static_cast<size_t>(c) * kFloatR16ColumnBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(col + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
-    const __m512 w0 = load_column<kHalf>(col), w1 = load_column<kHalf>(col + kFloatR16ColumnBytes);
+  for (; c + 2 <= k; c += 2) {  // one 64-byte line per two columns (F32: per column)
+    const uint8_t* col = wgroup + static_cast<size_t>(c) * kColumnBytes<S>;
+    for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(col + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
+    }
+    const __m512 w0 = load_column<S>(col), w1 = load_column<S>(col + kColumnBytes<S>);
     for (int t = 0; t < NT; ++t) {
       acc[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t * ld + c]), acc[t]);
       acc[t] = _mm512_fmadd_ps(w1, _mm512_set1_ps(x[t * ld + c + 1]), acc[t]);
     }
   }
   for (; c < k; ++c) {
-    const __m512 w = load_column<kHalf>(wgroup + static_cast<size_t>(c) * kFloatR16ColumnBytes);
+    const __m512 w = load_column<S>(wgroup + static_cast<size_t>(c) * kColumnBytes<S>);
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(w, _mm512_set1_ps(x[t * ld + c]), acc[t]);
   }
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-template <bool kHalf>
+template <Src S>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kHalf, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
 }  // namespace
 
+void gemm_f32_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                         float* y, int64_t ldy) {
+  gemm<Src::kF32>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
 void gemm_f16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                          float* y, int64_t ldy) {
-  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Src::kF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_bf16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm<Src::kBF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd
