@@ -290,11 +290,11 @@ int stream(int64_t tokens, int reps) {
   std::printf("read probe: %.1f GB/s\n", probe);
   for (size_t i = 0; i < ws.size(); ++i) {
     if (packed_gemm_for(types[i], active_isa()) == nullptr) {  // the engine keeps the row layout there
-      std::printf("%s: no packed kernel on this ISA\n", autoglm::dtype_name(source_of_packed(types[i])));
+      std::printf("%s: no packed kernel on this ISA\n", autoglm::dtype_name(types[i]));
       continue;
     }
     const double r = median(rate[i]);
-    std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", autoglm::dtype_name(source_of_packed(types[i])), r,
+    std::printf("%s: %.1f GB/s of weights (%.0f%% of the read probe)\n", autoglm::dtype_name(types[i]), r,
                 100.0 * r / probe);
   }
   return 0;
