@@ -7,7 +7,7 @@
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
-//   build/bin/bench_kernels --stream [--tokens 1] [--reps 7]
+//   build/bin/bench_kernels --stream [--tokens 1] [--reps 7] [--only q4_K_r16,bf16_r16p]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
 //                                       [--group 3] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
@@ -258,7 +258,7 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   return w;
 }
 
-int stream(int64_t tokens, int reps) {
+int stream(int64_t tokens, int reps, const std::string& only) {
   using namespace autoglm::cpu;
   constexpr int64_t k = 2048;
   constexpr size_t kBytes = size_t{1} << 30;
@@ -271,10 +271,15 @@ int stream(int64_t tokens, int reps) {
   Tensor x = Tensor::empty(DType::F32, {tokens, k});
   for (int64_t i = 0; i < tokens * k; ++i) x.data_as<float>()[i] = nd(rng);
   std::vector<Tensor> ws;
-  const DType types[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16,
-                        DType::Q5_1_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16,
-                        DType::IQ4_NL_R16, DType::IQ4_XS_R16, DType::F32_R16, DType::F16_R16, DType::BF16_R16,
-                        DType::BF16_R16P};
+  std::vector<DType> types;
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16, DType::Q2_K_R16,
+                  DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16, DType::IQ4_NL_R16, DType::IQ4_XS_R16,
+                  DType::F32_R16, DType::F16_R16, DType::BF16_R16, DType::BF16_R16P}) {
+    if (only.empty() || ("," + only + ",").find("," + std::string(autoglm::dtype_name(t)) + ",") != std::string::npos) {
+      types.push_back(t);
+    }
+  }
+  if (types.empty()) return 2;
   for (DType t : types) ws.push_back(random_packed(t, k, kBytes));
   std::vector<std::vector<double>> rate(ws.size() + 1);
   for (int rep = 0; rep < reps; ++rep) {
@@ -466,7 +471,11 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--stream") == 0) {
       const int64_t tokens = arg(argc, argv, "--tokens", 1);
-      return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps) : 2;
+      std::string only;  // --only q4_K_r16,bf16_r16p: those layouts alone
+      for (int j = 1; j + 1 < argc; ++j) {
+        if (std::strcmp(argv[j], "--only") == 0) only = argv[j + 1];
+      }
+      return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps, only) : 2;
     }
     if (std::strcmp(argv[i], "--mlp") == 0) {
       const int64_t ff = arg(argc, argv, "--ff", 4864), kk = arg(argc, argv, "--k", 896);

@@ -15,12 +15,14 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 16;  // tokens per register tile: 16 accumulators, the weights' conversion shared
-// Decode streams the weights once: lines asked for 1 KiB ahead into L1 for 1-2 tokens; for more
-// the tile's arithmetic hides latency and a farther L2 request is enough (as gemm_r16_avx512.cpp).
+// Decode streams the weights once: lines asked for 1 KiB ahead into L1 for up to 4 tokens (a
+// batched step's few: bench_kernels --stream --tokens 4 --only f32_r16,bf16_r16p, 3 rounds of 7,
+// f32 18.8-21.2 -> 25.1-27.2 GB/s against the L2 request 2 KiB ahead); for more the tile's
+// arithmetic hides latency and a farther L2 request is enough (as gemm_r16_avx512.cpp).
 template <int NT>
-constexpr size_t kAheadBytes = NT <= 2 ? 1024 : 2048;
+constexpr size_t kAheadBytes = NT <= 4 ? 1024 : 2048;
 template <int NT>
-constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
+constexpr int kPrefetchHint = NT <= 4 ? _MM_HINT_T0 : _MM_HINT_T1;
 
 enum class Src { kF32, kF16, kBF16 };
 template <Src S>
