@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/check.h"
 #include "quant/half.h"
@@ -118,36 +120,33 @@ int64_t odd_lines_stride(int64_t k, int64_t per_line) {
   if ((ld / per_line) % 2 == 0) ld += per_line;
   return ld;
 }
-}  // namespace
 
-Status prepare_float_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+// x's rows into `rows` (f32 or bf16), act.ldx elements apart, each written by copy(src, dst, k).
+template <typename T, typename Copy>
+void stage_rows(const Tensor& x, PackedActivations& act, std::vector<T>& rows, ThreadPool& pool, Copy copy) {
   AG_CHECK(x.dtype() == DType::F32 && x.ndim() == 2);
   const int64_t n = x.rows(), k = x.cols();
   act.n = n;
   act.nb = k;
-  act.ldx = odd_lines_stride(k, 16);
-  act.xf.resize(static_cast<size_t>(n * act.ldx));
+  act.ldx = odd_lines_stride(k, 64 / static_cast<int64_t>(sizeof(T)));
+  rows.resize(static_cast<size_t>(n * act.ldx));
   const float* src = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      std::memcpy(act.xf.data() + t * act.ldx, src + t * k, static_cast<size_t>(k) * sizeof(float));
-    }
+    for (int64_t t = t0; t < t1; ++t) copy(src + t * k, rows.data() + t * act.ldx, k);
   }, grain_for(k));
+}
+}  // namespace
+
+Status prepare_float_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
+  stage_rows(x, act, act.xf, pool, [](const float* src, float* dst, int64_t k) {
+    std::memcpy(dst, src, static_cast<size_t>(k) * sizeof(float));
+  });
   return Status::OK();
 }
 
 Status prepare_bf16_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool) {
-  AG_CHECK(x.dtype() == DType::F32 && x.ndim() == 2);
-  const int64_t n = x.rows(), k = x.cols();
-  if (k % 2 != 0) return Unsupported("matmul: bf16 pairs need an even row length, got " + std::to_string(k));
-  act.n = n;
-  act.nb = k;
-  act.ldx = odd_lines_stride(k, 32);
-  act.xb.resize(static_cast<size_t>(n * act.ldx));
-  const float* src = x.data_as<float>();
-  pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) quant::fp32_to_bf16_row(src + t * k, act.xb.data() + t * act.ldx, k);
-  }, grain_for(k));
+  if (x.cols() % 2 != 0) return Unsupported("matmul: bf16 pairs need an even row length, got " + std::to_string(x.cols()));
+  stage_rows(x, act, act.xb, pool, quant::fp32_to_bf16_row);
   return Status::OK();
 }
 
