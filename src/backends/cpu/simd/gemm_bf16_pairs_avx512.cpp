@@ -11,6 +11,7 @@
 
 #include "backends/cpu/packed_float.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "core/check.h"
 
 namespace autoglm::cpu::simd {
 namespace {
@@ -36,7 +37,7 @@ inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act,
   const int64_t ld = act.ldx;
   __m512 even[NT], odd[NT];
   for (int t = 0; t < NT; ++t) even[t] = odd[t] = _mm512_setzero_ps();
-  // k % 4 == 0 (packing asks for columns by 32): two pairs, one 128-byte step, at a time.
+  // Two pairs, one 128-byte step, at a time (k % 4 == 0, checked below).
   for (int64_t c = 0; c < k; c += 4) {
     const uint8_t* p = wgroup + static_cast<size_t>(c / 2) * kBf16PairBytes;
     _mm_prefetch(reinterpret_cast<const char*>(p + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
@@ -54,6 +55,7 @@ inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act,
 
 void gemm_bf16_r16p_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                            float* y, int64_t ldy) {
+  AG_CHECK(nb % 4 == 0);  // the tile steps two pairs at a time; should_pack asks for columns by 32
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
     tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
