@@ -16,11 +16,13 @@
 #include "backends/cpu/packed.h"
 #include "backends/cpu/packed_float.h"
 #include "ops_test_util.h"
+#include "packed_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
+using testing::expect_isa_kernels_equal_reference;
 using testing::quantized;
 using testing::random_rows;
 
@@ -86,24 +88,7 @@ TEST(OpsPackedFloat, IsaKernelsEqualReferenceBitForBit) {
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
       ASSERT_EQ(act.nb, k);
-      const size_t gb = packed_group_bytes(w.dtype(), k);
-      const auto* wp = static_cast<const uint8_t*>(w.data());
-      std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-      for (int64_t g = 0; g < m / kPackRows; ++g) {
-        packed_gemm_reference(w.dtype(), act.nb, wp + g * gb, act, 0, n, ref.data() + g * kPackRows, m);
-      }
-      for (int i = 0; i < kNumIsas; ++i) {
-        const PackedGemmFn f = packed_gemm_for(w.dtype(), static_cast<Isa>(i));
-        if (f == nullptr) continue;
-        ++checked;
-        std::fill(got.begin(), got.end(), -1.0f);
-        for (int64_t g = 0; g < m / kPackRows; ++g) {
-          f(act.nb, wp + g * gb, act, 0, 1, got.data() + g * kPackRows, m);
-          if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
-        }
-        ASSERT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-            << dtype_name(l.packed) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
-      }
+      checked += expect_isa_kernels_equal_reference(w, act, "random");
     }
     EXPECT_GE(checked, 9);  // the scalar reference at least
   }
@@ -112,8 +97,7 @@ TEST(OpsPackedFloat, IsaKernelsEqualReferenceBitForBit) {
 // vdpbf16ps reads bf16 subnormals as zero and flushes f32 subnormal sums to zero; the
 // reference does the same, so tiny and huge values match bit for bit too.
 TEST(OpsPackedFloat, Bf16PairsEdgeValuesEqualReference) {
-  const PackedGemmFn f = packed_gemm_for(DType::BF16_R16P, Isa::kAvx512);
-  if (f == nullptr) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (packed_gemm_for(DType::BF16_R16P, Isa::kAvx512) == nullptr) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
   ThreadPool pool(1);
   const int64_t m = 16, k = 128, n = 5;
   Tensor w = Tensor::empty(DType::BF16, {m, k});
@@ -130,12 +114,7 @@ TEST(OpsPackedFloat, Bf16PairsEdgeValuesEqualReference) {
   Tensor p = pack_float_r16(w, DType::BF16_R16P);
   PackedActivations act;
   ASSERT_TRUE(prepare_packed_activations(x, act, pool, DType::BF16_R16P).ok());
-  std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-  packed_gemm_reference(DType::BF16_R16P, act.nb, static_cast<const uint8_t*>(p.data()), act, 0, n, ref.data(), m);
-  f(act.nb, static_cast<const uint8_t*>(p.data()), act, 0, n, got.data(), m);
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_TRUE(std::memcmp(&got[i], &ref[i], sizeof(float)) == 0) << i << ": " << got[i] << " vs " << ref[i];
-  }
+  EXPECT_GE(expect_isa_kernels_equal_reference(p, act, "edge values"), 2);  // the reference and AVX-512
 }
 
 // Against the row layout's reference dot (src/quant), which sums in another order. `packed`:

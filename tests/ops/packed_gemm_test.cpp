@@ -12,12 +12,14 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
 #include "ops_test_util.h"
+#include "packed_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
 using testing::quantized;
+using testing::expect_isa_kernels_equal_reference;
 using testing::random_rows;
 
 // The 32-column types with a packed layout.
@@ -94,14 +96,7 @@ TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
       for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, packed.dtype()).ok());
-      std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-      packed_gemm_reference(packed.dtype(), act.nb, static_cast<const uint8_t*>(packed.data()), act, 0, n, ref.data(), m);
-      for (int i = 0; i < kNumIsas; ++i) {
-        const PackedGemmFn f = packed_gemm_for(packed.dtype(), static_cast<Isa>(i));
-        if (f == nullptr) continue;
-        f(act.nb, static_cast<const uint8_t*>(packed.data()), act, 0, n, got.data(), m);
-        EXPECT_EQ(got, ref) << dtype_name(t) << " fill " << int{fill} << " isa " << isa_name(static_cast<Isa>(i));
-      }
+      expect_isa_kernels_equal_reference(packed, act, "fill " + std::to_string(int{fill}));
     }
   }
 }
@@ -115,23 +110,7 @@ TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
       Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
-      std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-      const size_t gb = packed_group_bytes(w.dtype(), k);
-      for (int64_t g = 0; g < m / kPackRows; ++g) {
-        packed_gemm_reference(w.dtype(), act.nb, static_cast<const uint8_t*>(w.data()) + g * gb, act, 0, n,
-                              ref.data() + g * kPackRows, m);
-      }
-      for (int i = 0; i < kNumIsas; ++i) {
-        const PackedGemmFn f = packed_gemm_for(w.dtype(), static_cast<Isa>(i));
-        if (f == nullptr) continue;
-        std::fill(got.begin(), got.end(), -1.0f);
-        for (int64_t g = 0; g < m / kPackRows; ++g) {
-          // Also from a token offset: the kernels index activations by t0.
-          f(act.nb, static_cast<const uint8_t*>(w.data()) + g * gb, act, 0, 1, got.data() + g * kPackRows, m);
-          if (n > 1) f(act.nb, static_cast<const uint8_t*>(w.data()) + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
-        }
-        EXPECT_EQ(got, ref) << dtype_name(w.dtype()) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
-      }
+      expect_isa_kernels_equal_reference(w, act, "random");
     }
   }
 }

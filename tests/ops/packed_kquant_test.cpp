@@ -20,11 +20,13 @@
 #include "backends/cpu/packed_q6k.h"
 #include "quant/blocks.h"
 #include "ops_test_util.h"
+#include "packed_test_util.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
 namespace {
 
+using testing::expect_isa_kernels_equal_reference;
 using testing::random_rows;
 
 // The 256-column types with a packed layout.
@@ -169,15 +171,7 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
     for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
     PackedActivations act;
     ASSERT_TRUE(prepare_packed_activations(x, act, pool, packed.dtype()).ok());
-    std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-    const auto* wp = static_cast<const uint8_t*>(packed.data());
-    packed_gemm_reference(packed.dtype(), act.nb, wp, act, 0, n, ref.data(), m);
-    for (int i = 0; i < kNumIsas; ++i) {
-      const PackedGemmFn f = packed_gemm_for(packed.dtype(), static_cast<Isa>(i));
-      if (f == nullptr) continue;
-      f(act.nb, wp, act, 0, n, got.data(), m);
-      EXPECT_EQ(got, ref) << dtype_name(t) << " isa " << isa_name(static_cast<Isa>(i));
-    }
+    expect_isa_kernels_equal_reference(packed, act, "extreme values");
   }
 }
 
@@ -192,25 +186,7 @@ TEST(OpsPackedKQuant, IsaKernelsEqualReferenceBitForBit) {
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
       ASSERT_EQ(act.nb, k / 256);
-      std::vector<float> ref(static_cast<size_t>(n * m)), got(static_cast<size_t>(n * m));
-      const size_t gb = packed_group_bytes(w.dtype(), k);
-      const auto* wp = static_cast<const uint8_t*>(w.data());
-      for (int64_t g = 0; g < m / kPackRows; ++g) {
-        packed_gemm_reference(w.dtype(), act.nb, wp + g * gb, act, 0, n, ref.data() + g * kPackRows, m);
-      }
-      for (int i = 0; i < kNumIsas; ++i) {
-        const PackedGemmFn f = packed_gemm_for(w.dtype(), static_cast<Isa>(i));
-        if (f == nullptr) continue;
-        ++checked;
-        std::fill(got.begin(), got.end(), -1.0f);
-        for (int64_t g = 0; g < m / kPackRows; ++g) {
-          // Also from a token offset: the kernels index activations by t0.
-          f(act.nb, wp + g * gb, act, 0, 1, got.data() + g * kPackRows, m);
-          if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
-        }
-        ASSERT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-            << dtype_name(t) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
-      }
+      checked += expect_isa_kernels_equal_reference(w, act, "random");
     }
     EXPECT_GE(checked, 6);  // the scalar reference at least
   }
