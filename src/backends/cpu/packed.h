@@ -46,7 +46,7 @@ namespace autoglm::cpu {
 inline constexpr int64_t kPackRows = 16;
 
 // Whether t is one of the packed layouts (this file's 32-column ones; packed_q3k.h, packed_q4k.h,
-// packed_q6k.h, packed_iq4xs.h: the 256-column ones; packed_float.h: F16 / BF16), and the
+// packed_q6k.h, packed_iq4xs.h: the 256-column ones; packed_float.h: F32 / F16 / BF16), and the
 // source type each interleaves.
 bool is_packed_type(DType t);
 DType source_of_packed(DType packed);
@@ -78,7 +78,7 @@ struct PackedActivations {
   // Q4_K_R16 and Q6_K_R16: q holds Q8_K rows (nb super-blocks), d their scales; for Q4_K_R16
   // msum holds the sub-block sums the mins term needs (packed_q4k.h); sum is unused.
   std::vector<int32_t> msum;
-  // F16_R16 / BF16_R16: the f32 rows (nb = columns), ldx apart (packed_float.h).
+  // F32_R16 / F16_R16 / BF16_R16: the f32 rows (nb = columns), ldx apart (packed_float.h).
   std::vector<float> xf;
   // BF16_R16P: the rows rounded to bf16, ldx apart.
   std::vector<uint16_t> xb;
