@@ -33,9 +33,13 @@ F16_FIELDS = {
     T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2], T.Q8_0: [0],
     T.Q2_K: [80, 82], T.Q3_K: [108], T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208],
     T.IQ4_NL: [0], T.IQ4_XS: [0],
+    T.IQ2_XXS: [0], T.IQ2_XS: [0], T.IQ2_S: [0], T.IQ3_XXS: [0], T.IQ3_S: [0], T.IQ1_S: [0],
+    T.IQ1_M: [],  # its f16 d is the top nibbles of the 4 scale words (set in dequant_record)
 }
 DEQUANT_TYPES = [T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0,
                  T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_NL, T.IQ4_XS]
+# The lattice types, drawn from a second generator so the records above keep their bytes.
+DEQUANT_TYPES_IQ123 = [T.IQ2_XXS, T.IQ2_XS, T.IQ2_S, T.IQ3_XXS, T.IQ3_S, T.IQ1_S, T.IQ1_M]
 QUANTIZE_TYPES = [T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
 N_ELEMENTS = 1024
 
@@ -67,6 +71,12 @@ def dequant_record(rng: np.random.Generator, t: T) -> tuple[bytes, np.ndarray]:
     else:
         for off in F16_FIELDS[t]:
             raw[:, off:off + 2] = random_scales(rng, n_blocks).view(np.uint8).reshape(n_blocks, 2)
+        if t == T.IQ1_M:
+            d = random_scales(rng, n_blocks).view(np.uint16)
+            words = raw[:, 48:56].copy().view(np.uint16)  # (n_blocks, 4)
+            for i in range(4):
+                words[:, i] = (words[:, i] & 0x0FFF) | (((d >> (4 * i)) & 0xF) << 12)
+            raw[:, 48:56] = words.view(np.uint8)
         raw[0, :] = 0  # an all-zero block
     with np.errstate(all="ignore"):
         values = quants.dequantize(raw.reshape(-1), t).astype(np.float32).reshape(-1)
@@ -116,6 +126,12 @@ def build(seed: int) -> bytes:
         raw = np.ascontiguousarray(q).view(np.uint8).tobytes()
         out += struct.pack("<IIII", KIND_QUANTIZE, int(t), x.size, len(raw)) + raw
         out += x.astype("<f4").tobytes()
+        records += 1
+    rng_iq = np.random.default_rng(seed + 1)
+    for t in DEQUANT_TYPES_IQ123:
+        raw, values = dequant_record(rng_iq, t)
+        out += struct.pack("<IIII", KIND_DEQUANT, int(t), values.size, len(raw)) + raw
+        out += values.astype("<f4").tobytes()
         records += 1
     return MAGIC + struct.pack("<I", records) + bytes(out)
 

@@ -25,14 +25,20 @@ enum class DType : uint32_t {
   Q5_K = 13,
   Q6_K = 14,
   Q8_K = 15,
-  // 16..19, 21, 22 and 29 are the other IQ formats: not supported.
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
   IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
   IQ4_XS = 23,
   I8 = 24,
   I16 = 25,
   I32 = 26,
   I64 = 27,
   F64 = 28,
+  IQ1_M = 29,
   BF16 = 30,
   // Engine-internal layouts, never read from or written to a file: Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 matrices
   // with 16 rows interleaved per block so one SIMD register holds the same 4 columns of 16 rows

@@ -186,9 +186,10 @@ std::string tensor_ctx(uint64_t i, const std::string& name) {
   return name.empty() ? "tensor #" + std::to_string(i) : "tensor '" + name + "'";
 }
 
-// GGUF ids that name real ggml types this engine does not implement (IQ and ternary formats).
+// GGUF ids that name real ggml types this engine does not implement (the ternary formats and
+// MXFP4).
 bool is_known_unsupported_type(uint32_t id) {
-  return (id >= 16 && id <= 22 && id != 20) || id == 29 || id == 34 || id == 35 || id == 39;
+  return id == 34 || id == 35 || id == 39;
 }
 
 // Element count and byte size of a tensor, with every product checked.

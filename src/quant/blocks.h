@@ -128,6 +128,93 @@ inline int iq4_xs_ls(const block_iq4_xs& b, int j) {
 // The 16 values of the IQ4 nibbles (a non-uniform grid, denser near zero).
 inline constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
+// IQ1 / IQ2 / IQ3 (quant_iq123.cpp): 256-element super-blocks whose 8 (IQ2 / IQ1) or 4 (IQ3)
+// element groups are indices into fixed lattices (quant/iq_grids.h), with signs and small odd
+// scale factors. Sub-block ib holds elements 32 ib .. 32 ib + 31 (16-element halves where a type
+// has 16 scales).
+// IQ2_XXS: per sub-block two little-endian uint32 at qs[4 ib]: the first's 4 bytes index
+// kIQ2XXSGrid (8 elements each); the second holds 4 7-bit sign indices (bits 7 l..) and the
+// factor s in its top 4 bits; value = d * (0.5 + s) / 4 * grid * sign.
+struct block_iq2_xxs {
+  uint16_t d;  // f16
+  uint16_t qs[kQKK / 8];
+};
+
+// IQ2_XS: qs[4 ib + l] = 9-bit kIQ2XSGrid index | 7-bit sign index << 9; scales[ib] holds the
+// 4-bit s of the sub-block's two 16-element halves (low nibble first).
+struct block_iq2_xs {
+  uint16_t d;
+  uint16_t qs[kQKK / 8];
+  uint8_t scales[kQKK / 32];
+};
+
+// IQ2_S: 10-bit kIQ2SGrid index = qs[4 ib + l] | ((qh[ib] >> 2 l) & 3) << 8; signs are explicit,
+// one bit per element (signs[4 ib + l], bit k for element k of group l); scales as IQ2_XS.
+struct block_iq2_s {
+  uint16_t d;
+  uint8_t qs[kQKK / 8];
+  uint8_t signs[kQKK / 8];
+  uint8_t qh[kQKK / 32];
+  uint8_t scales[kQKK / 32];
+};
+
+// IQ3_XXS: qs[0..63] index kIQ3XXSGrid (4 elements each, 8 per sub-block); then 8 little-endian
+// uint32 (sub-block ib's at qs[64 + 4 ib]) with 4 7-bit sign indices and s in the top 4 bits;
+// value = d * (0.5 + s) / 2 * grid * sign.
+struct block_iq3_xxs {
+  uint16_t d;
+  uint8_t qs[3 * kQKK / 8];
+};
+
+// IQ3_S: 9-bit kIQ3SGrid index = qs[8 ib + l] | ((qh[ib] >> l) & 1) << 8 (4 elements each);
+// explicit sign bits (signs[4 ib + l / 2], bits 4 (l % 2) ..); scales[ib / 2] nibble ib % 2 is s;
+// value = d * (1 + 2 s) * grid * sign.
+struct block_iq3_s {
+  uint16_t d;
+  uint8_t qs[kQKK / 4];
+  uint8_t qh[kQKK / 32];
+  uint8_t signs[kQKK / 8];
+  uint8_t scales[kQKK / 64];
+};
+
+// IQ1_S: 11-bit kIQ1SGrid index = qs[4 ib + l] | ((qh[ib] >> 3 l) & 7) << 8 (8 elements in
+// {-1, 0, 1}); qh[ib] bits 12..14 are s, bit 15 the sign of delta;
+// value = d * (2 s + 1) * (grid +- 1/8).
+struct block_iq1_s {
+  uint16_t d;
+  uint8_t qs[kQKK / 8];
+  uint16_t qh[kQKK / 32];
+};
+
+// IQ1_M: index = qs[4 ib + l] | ((qh[2 ib + l / 2] >> 4 (l % 2)) & 7) << 8, and bit 3 of the same
+// nibble is the sign of that group's delta; 16 3-bit s, one per 16 elements, in the low 12 bits
+// of the 4 little-endian uint16 of scales (value v at bits 3 (v % 4) of uint16 v / 4); their top
+// nibbles together are the f16 d (iq1m_d).
+struct block_iq1_m {
+  uint8_t qs[kQKK / 8];
+  uint8_t qh[kQKK / 16];
+  uint8_t scales[kQKK / 32];
+};
+
+// IQ1_M's f16 d: the top nibbles of its 4 scale words, first word lowest.
+inline uint16_t iq1m_d(const block_iq1_m& b) {
+  uint16_t sc[4];
+  for (int i = 0; i < 4; ++i) sc[i] = static_cast<uint16_t>(b.scales[2 * i] | b.scales[2 * i + 1] << 8);
+  return static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+}
+
+// The 3-bit s of IQ1_M's 16-element group v (0..15).
+inline int iq1m_scale(const block_iq1_m& b, int v) {
+  const int w = b.scales[2 * (v / 4)] | b.scales[2 * (v / 4) + 1] << 8;
+  return (w >> (3 * (v % 4))) & 7;
+}
+
+// The 8 sign bits of a 7-bit IQ2_XXS / IQ2_XS / IQ3_XXS sign index: the eighth makes the count
+// of negative elements even.
+inline constexpr uint8_t iq_signs8(uint32_t idx7) {
+  return static_cast<uint8_t>((idx7 & 0x7F) | ((__builtin_popcount(idx7 & 0x7F) & 1) << 7));
+}
+
 struct block_q8_K {
   float d;
   int8_t qs[kQKK];
@@ -147,6 +234,9 @@ static_assert(sizeof(block_q5_K) == 176);
 static_assert(sizeof(block_q6_K) == 210);
 static_assert(sizeof(block_q8_K) == 292);
 static_assert(sizeof(block_iq4_nl) == 18 && sizeof(block_iq4_xs) == 136);
+static_assert(sizeof(block_iq2_xxs) == 66 && sizeof(block_iq2_xs) == 74 && sizeof(block_iq2_s) == 82);
+static_assert(sizeof(block_iq3_xxs) == 98 && sizeof(block_iq3_s) == 110);
+static_assert(sizeof(block_iq1_s) == 50 && sizeof(block_iq1_m) == 56);
 static_assert(alignof(block_q4_0) == 2 && alignof(block_q6_K) == 2 && alignof(block_q8_K) == 4);
 
 // Q4_K/Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes.

@@ -66,4 +66,21 @@ void quantize_row_iq4_xs(const float* src, void* dst, int64_t n);
 float vec_dot_iq4_nl_q8_0(int64_t n, const void* x, const void* y);
 float vec_dot_iq4_xs_q8_K(int64_t n, const void* x, const void* y);
 
+// IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: lattice formats with 256-element
+// super-blocks and Q8_K activations, read only (no quantizer), quant_iq123.cpp.
+void dequantize_row_iq2_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_m(const void* src, float* dst, int64_t n);
+float vec_dot_iq2_xxs_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_xs_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_s_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_xxs_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_s_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_s_q8_K(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_m_q8_K(int64_t n, const void* x, const void* y);
+
 }  // namespace autoglm::quant

@@ -9,7 +9,7 @@
 namespace autoglm::quant {
 namespace {
 
-constexpr std::array<TypeTraits, 17> kTraits = {{
+constexpr std::array<TypeTraits, 24> kTraits = {{
     {DType::F32, dequantize_row_f32, quantize_row_f32, vec_dot_f32_f32, DType::F32},
     {DType::F16, dequantize_row_f16, quantize_row_f16, vec_dot_f16_f32, DType::F32},
     {DType::BF16, dequantize_row_bf16, quantize_row_bf16, vec_dot_bf16_f32, DType::F32},
@@ -27,6 +27,13 @@ constexpr std::array<TypeTraits, 17> kTraits = {{
     {DType::Q8_K, dequantize_row_q8_K, quantize_row_q8_K, nullptr, DType::F32},
     {DType::IQ4_NL, dequantize_row_iq4_nl, quantize_row_iq4_nl, vec_dot_iq4_nl_q8_0, DType::Q8_0},
     {DType::IQ4_XS, dequantize_row_iq4_xs, quantize_row_iq4_xs, vec_dot_iq4_xs_q8_K, DType::Q8_K},
+    {DType::IQ2_XXS, dequantize_row_iq2_xxs, nullptr, vec_dot_iq2_xxs_q8_K, DType::Q8_K},
+    {DType::IQ2_XS, dequantize_row_iq2_xs, nullptr, vec_dot_iq2_xs_q8_K, DType::Q8_K},
+    {DType::IQ2_S, dequantize_row_iq2_s, nullptr, vec_dot_iq2_s_q8_K, DType::Q8_K},
+    {DType::IQ3_XXS, dequantize_row_iq3_xxs, nullptr, vec_dot_iq3_xxs_q8_K, DType::Q8_K},
+    {DType::IQ3_S, dequantize_row_iq3_s, nullptr, vec_dot_iq3_s_q8_K, DType::Q8_K},
+    {DType::IQ1_S, dequantize_row_iq1_s, nullptr, vec_dot_iq1_s_q8_K, DType::Q8_K},
+    {DType::IQ1_M, dequantize_row_iq1_m, nullptr, vec_dot_iq1_m_q8_K, DType::Q8_K},
 }};
 
 const TypeTraits& checked_traits(DType t) {

@@ -277,9 +277,9 @@ TEST(GgufHostile, BlockSizeAndTypes) {
     EXPECT_GGUF_ERROR(im.build(), kCorrupt, "unknown tensor type id " + std::to_string(t));
   }
   im = base();
-  im.tensors[0].type = 16;  // IQ2_XXS: a real ggml type this engine does not implement
+  im.tensors[0].type = 39;  // MXFP4: a real ggml type this engine does not implement
   im.data_bytes = 128;
-  EXPECT_GGUF_ERROR(im.build(), kUnsupported, "type id 16");
+  EXPECT_GGUF_ERROR(im.build(), kUnsupported, "type id 39");
 }
 
 TEST(GgufHostile, TensorOffsets) {

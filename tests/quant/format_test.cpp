@@ -38,6 +38,13 @@ TEST(QuantFormat, BlockSizesMatchDTypeTable) {
   EXPECT_EQ(sizeof(block_iq4_xs), dtype_info(DType::IQ4_XS).type_size);
   EXPECT_EQ(dtype_info(DType::IQ4_NL).block_size, kQK);
   EXPECT_EQ(dtype_info(DType::IQ4_XS).block_size, kQKK);
+  EXPECT_EQ(sizeof(block_iq2_xxs), dtype_info(DType::IQ2_XXS).type_size);
+  EXPECT_EQ(sizeof(block_iq2_xs), dtype_info(DType::IQ2_XS).type_size);
+  EXPECT_EQ(sizeof(block_iq2_s), dtype_info(DType::IQ2_S).type_size);
+  EXPECT_EQ(sizeof(block_iq3_xxs), dtype_info(DType::IQ3_XXS).type_size);
+  EXPECT_EQ(sizeof(block_iq3_s), dtype_info(DType::IQ3_S).type_size);
+  EXPECT_EQ(sizeof(block_iq1_s), dtype_info(DType::IQ1_S).type_size);
+  EXPECT_EQ(sizeof(block_iq1_m), dtype_info(DType::IQ1_M).type_size);
   for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1}) {
     EXPECT_EQ(dtype_info(t).block_size, kQK);
   }
@@ -70,6 +77,14 @@ TEST(QuantFormat, TraitsTable) {
     if (e.has_dot) {
       EXPECT_EQ(tr->vec_dot_type, e.dot) << dtype_name(e.t);
     }
+  }
+  // The lattice types are read-only: a dot with Q8_K, no quantizer.
+  for (DType t : {DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S, DType::IQ1_M}) {
+    const TypeTraits* tr = type_traits(t);
+    ASSERT_NE(tr, nullptr) << dtype_name(t);
+    EXPECT_NE(tr->to_float, nullptr);
+    EXPECT_EQ(tr->from_float, nullptr);
+    EXPECT_EQ(tr->vec_dot_type, DType::Q8_K);
   }
   for (DType t : {DType::I8, DType::I16, DType::I32, DType::I64, DType::F64}) EXPECT_EQ(type_traits(t), nullptr);
 }

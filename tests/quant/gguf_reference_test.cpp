@@ -110,7 +110,9 @@ TEST(GgufReference, DequantizeMatchesGgufPyBitExactly) {
     EXPECT_EQ(mismatches, 0);
     ++checked;
   }
-  EXPECT_EQ(checked, 14);  // F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS
+  // F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS,
+  // IQ3_S, IQ1_S, IQ1_M
+  EXPECT_EQ(checked, 21);
 }
 
 TEST(GgufReference, QuantizeMatchesGgufPyBytes) {

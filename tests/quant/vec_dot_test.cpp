@@ -43,6 +43,29 @@ DotCase run_dot(DType t, const std::vector<float>& xf, const std::vector<float>&
   return c;
 }
 
+// The lattice types have no quantizer: random blocks, activations quantized as usual. Their
+// dots are exact integer sums per super-block, so only the float products and the final sum round.
+TEST(QuantVecDot, LatticeTypesMatchDotOfDequantizedRows) {
+  for (DType t : testing::kLatticeTypes) {
+    SCOPED_TRACE(dtype_name(t));
+    std::mt19937 rng(static_cast<uint32_t>(t));
+    for (int64_t nb : {1, 2, 5}) {
+      const int64_t n = nb * kQKK;
+      const auto xq = testing::random_lattice_row(t, nb, rng);
+      const auto yq = quantize(DType::Q8_K, random_row(n, static_cast<uint32_t>(nb)));
+      const auto xd = dequantize(t, xq, n), yd = dequantize(DType::Q8_K, yq, n);
+      double ref = 0, mag = 0;
+      for (size_t i = 0; i < xd.size(); ++i) {
+        ref += static_cast<double>(xd[i]) * yd[i];
+        mag += std::fabs(static_cast<double>(xd[i]) * yd[i]);
+      }
+      const float got = vec_dot(t, n, xq.data(), yq.data());
+      EXPECT_NEAR(got, ref, 1e-6 * mag + 1e-30) << "blocks " << nb;
+      EXPECT_GT(mag, 0.0);
+    }
+  }
+}
+
 TEST(QuantVecDot, MatchesDotOfDequantizedRows) {
   for (DType t : kDotTypes) {
     SCOPED_TRACE(dtype_name(t));
