@@ -8,6 +8,7 @@
 //   K-quants:  256 elements per super-block; see the per-struct comments.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -214,6 +215,13 @@ inline int iq1m_scale(const block_iq1_m& b, int v) {
 inline constexpr uint8_t iq_signs8(uint32_t idx7) {
   return static_cast<uint8_t>((idx7 & 0x7F) | ((__builtin_popcount(idx7 & 0x7F) & 1) << 7));
 }
+
+// iq_signs8 of every 7-bit index, for the SIMD dots.
+inline constexpr std::array<uint8_t, 128> kIQSigns = [] {
+  std::array<uint8_t, 128> t{};
+  for (uint32_t i = 0; i < 128; ++i) t[i] = iq_signs8(i);
+  return t;
+}();
 
 struct block_q8_K {
   float d;

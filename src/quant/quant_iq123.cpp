@@ -6,9 +6,10 @@
 // Dequantization follows gguf-py's order of float operations, so it is bit-exact with it
 // (tests/quant/gguf_reference_test.cpp). The dots are exact integer sums per super-block: every
 // type's scale is a small odd integer ls = 2 s + 1 times a power of two (IQ1's delta, 1/8, is
-// folded in as 8 * grid +- 1), so a super-block contributes (d_x * d_y) * float(integer sum) and
+// folded in as 8 * grid +- 1), so a super-block adds fma(d_x * d_y, float(integer sum), sum) and
 // the row's sum is multiplied once by the type's power of two. The SIMD dots do exactly this and
 // equal these bit for bit.
+#include <cmath>
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -161,7 +162,7 @@ float dot_blocks(int64_t n, const void* x, const void* y, BlockSum block_sum, fl
   float sumf = 0.0f;
   for (int64_t i = 0; i < n / kQKK; ++i) {
     const float d = fp16_to_fp32(d_of(b[i])) * a[i].d;
-    sumf += d * static_cast<float>(block_sum(b[i], a[i].qs));
+    sumf = std::fma(d, static_cast<float>(block_sum(b[i], a[i].qs)), sumf);  // one rounding, as SIMD fmas
   }
   return factor * sumf;
 }

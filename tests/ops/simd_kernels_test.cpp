@@ -4,6 +4,7 @@
 // otherwise only the float accumulation order differs and a tight relative bound applies.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "quant/blocks.h"
 #include "quant/half.h"
 #include "quant/quant.h"
+#include "../quant/quant_test_util.h"
 
 namespace autoglm::cpu {
 namespace {
@@ -196,6 +198,36 @@ TEST(SimdKernels, IntegerSumsAreExact) {
   }
 }
 
+// The lattice types (no quantizer: random blocks, tests/quant/quant_test_util.h): the SIMD dots
+// do the reference's integer sums and float steps in its order, so the results are equal bits.
+// Activations: random, extreme, and every element at +127 or -127.
+TEST(SimdKernels, LatticeDotsEqualReference) {
+  for (Isa isa : simd_isas()) {
+    for (DType t : quant::testing::kLatticeTypes) {
+      const quant::TypeTraits* tr = quant::type_traits(t);
+      std::mt19937 rng(555 + static_cast<int>(t));
+      std::uniform_int_distribution<int> coin(0, 1);
+      for (int64_t nb : {1, 2, 3, 5, 8}) {
+        const int64_t n = nb * quant::kQKK;
+        for (int rep = 0; rep < 4; ++rep) {
+          const std::vector<uint8_t> wq = quant::testing::random_lattice_row(t, nb, rng);
+          Unaligned w(wq.size()), a(row_size(DType::Q8_K, n));
+          std::memcpy(w.data(), wq.data(), wq.size());
+          std::vector<float> xf = make_floats(n, rep == 1 ? Data::kExtreme : Data::kRandom, rng);
+          if (rep == 2) {
+            for (auto& x : xf) x = coin(rng) ? 1.0f : -1.0f;
+          }
+          quant::quantize_row(DType::Q8_K, xf.data(), a.data(), n);
+          const float ref = tr->vec_dot(n, w.data(), a.data());
+          const float got = cpu_kernels_for(t, isa)->vec_dot(n, w.data(), a.data());
+          ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(ref))
+              << isa_name(isa) << " " << dtype_name(t) << " n=" << n << " rep=" << rep << ": " << got << " vs " << ref;
+        }
+      }
+    }
+  }
+}
+
 TEST(SimdKernels, NonFiniteFloatWeightsPropagate) {
   for (Isa isa : simd_isas()) {
     for (DType t : {DType::F32, DType::F16, DType::BF16}) {
@@ -272,6 +304,9 @@ TEST(SimdKernels, DispatchTable) {
   // run their reference, as the scalar table does.
   for (Isa isa : simd_isas()) {
     for (DType t : kWeightTypes) {
+      EXPECT_NE(cpu_kernels_for(t, isa)->vec_dot, quant::type_traits(t)->vec_dot) << dtype_name(t) << " " << isa_name(isa);
+    }
+    for (DType t : quant::testing::kLatticeTypes) {
       EXPECT_NE(cpu_kernels_for(t, isa)->vec_dot, quant::type_traits(t)->vec_dot) << dtype_name(t) << " " << isa_name(isa);
     }
   }

@@ -86,6 +86,13 @@ Table build_table(Isa isa) {
   set(DType::Q6_K, s->q6_K);
   set(DType::IQ4_NL, s->iq4_nl);
   set(DType::IQ4_XS, s->iq4_xs);
+  set(DType::IQ2_XXS, s->iq2_xxs);
+  set(DType::IQ2_XS, s->iq2_xs);
+  set(DType::IQ2_S, s->iq2_s);
+  set(DType::IQ3_XXS, s->iq3_xxs);
+  set(DType::IQ3_S, s->iq3_s);
+  set(DType::IQ1_S, s->iq1_s);
+  set(DType::IQ1_M, s->iq1_m);
   for (MatmulKernels& k : t) {
     if (k.vec_dot == nullptr) continue;
     if (k.act_type == DType::Q8_0 && s->quantize_q8_0 != nullptr) k.quantize_act = s->quantize_q8_0;

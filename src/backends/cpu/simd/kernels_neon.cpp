@@ -20,6 +20,7 @@
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
+#include "quant/iq_grids.h"
 
 #if defined(__linux__) && !defined(HWCAP_ASIMDDP)
 #define HWCAP_ASIMDDP (1 << 20)  // Linux uapi asm/hwcap.h, for older libc headers
@@ -414,6 +415,10 @@ float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
   return acc;
 }
 
+// ---- IQ1 / IQ2 / IQ3: lattice grids ----
+
+#include "backends/cpu/simd/lattice_dots_neon.inc.h"
+
 // ---- Q8_0 activation quantizer (bit-identical to quant::quantize_row_q8_0) ----
 
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
@@ -510,6 +515,13 @@ IsaKernels make_kernels(bool sdot) {
   t.q6_K = dot_q6_K;
   t.iq4_nl = dot_iq4_nl;
   t.iq4_xs = dot_iq4_xs;
+  t.iq2_xxs = dot_iq2_xxs;
+  t.iq2_xs = dot_iq2_xs;
+  t.iq2_s = dot_iq2_s;
+  t.iq3_xxs = dot_iq3_xxs;
+  t.iq3_s = dot_iq3_s;
+  t.iq1_s = dot_iq1_s;
+  t.iq1_m = dot_iq1_m;
   t.quantize_q8_0 = quantize_q8_0;
   t.silu_mul = silu_mul;
   t.exp_shift_sum = exp_shift_sum;

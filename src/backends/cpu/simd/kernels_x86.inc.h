@@ -16,6 +16,7 @@
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
+#include "quant/iq_grids.h"
 
 namespace autoglm::cpu::simd::AG_SIMD_NS {
 namespace {
@@ -449,6 +450,10 @@ float dot_iq4_xs(int64_t n, const void* vx, const void* vy) {
   return hsum(acc);
 }
 
+// ---- IQ1 / IQ2 / IQ3: lattice grids ----
+
+#include "backends/cpu/simd/lattice_dots_x86.inc.h"
+
 // ---- activation quantizers (bit-identical to the reference) ----
 
 // 4 x 8 int32 (each in [-127, 127]) -> 32 int8 in element order.
@@ -650,6 +655,13 @@ const IsaKernels& kernels() {
     t.q6_K = dot_q6_K;
     t.iq4_nl = dot_iq4_nl;
     t.iq4_xs = dot_iq4_xs;
+    t.iq2_xxs = dot_iq2_xxs;
+    t.iq2_xs = dot_iq2_xs;
+    t.iq2_s = dot_iq2_s;
+    t.iq3_xxs = dot_iq3_xxs;
+    t.iq3_s = dot_iq3_s;
+    t.iq1_s = dot_iq1_s;
+    t.iq1_m = dot_iq1_m;
     t.quantize_q8_0 = quantize_q8_0;
     t.quantize_q8_K = quantize_q8_K;
     t.silu_mul = silu_mul;

@@ -22,6 +22,8 @@ struct IsaKernels {
   quant::VecDotFn q8_0 = nullptr, q4_0 = nullptr, q5_0 = nullptr, q4_1 = nullptr, q5_1 = nullptr;
   quant::VecDotFn q2_K = nullptr, q3_K = nullptr, q4_K = nullptr, q5_K = nullptr, q6_K = nullptr;
   quant::VecDotFn iq4_nl = nullptr, iq4_xs = nullptr;
+  quant::VecDotFn iq2_xxs = nullptr, iq2_xs = nullptr, iq2_s = nullptr, iq3_xxs = nullptr, iq3_s = nullptr;
+  quant::VecDotFn iq1_s = nullptr, iq1_m = nullptr;
   quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
   // out[i] = silu(gate[i]) * up[i], exp by a polynomial (a few ulp from expf).
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
