@@ -228,6 +228,39 @@ TEST(SimdKernels, LatticeDotsEqualReference) {
   }
 }
 
+// The several-token form (row decoded once, prefill and batched decode) gives each token the bits
+// of the one-token dot, written at the requested stride.
+TEST(SimdKernels, LatticeTokenDotsEqualRowDots) {
+  for (Isa isa : simd_isas()) {
+    for (DType t : quant::testing::kLatticeTypes) {
+      const MatmulKernels* k = cpu_kernels_for(t, isa);
+      if (k->dot_tokens == nullptr) continue;  // NEON: dot_row_tokens loops the row dot
+      std::mt19937 rng(777 + static_cast<int>(t));
+      for (int64_t nb : {1, 3, 8}) {
+        const int64_t n = nb * quant::kQKK;
+        const std::vector<uint8_t> w = quant::testing::random_lattice_row(t, nb, rng);
+        for (int64_t nt : {1, 2, 5, 17}) {
+          const size_t act_row = row_size(DType::Q8_K, n) + 4;  // rows need not be packed
+          std::vector<uint8_t> act(act_row * static_cast<size_t>(nt));
+          for (int64_t i = 0; i < nt; ++i) {
+            const std::vector<float> xf = make_floats(n, i % 2 ? Data::kExtreme : Data::kRandom, rng);
+            quant::quantize_row(DType::Q8_K, xf.data(), act.data() + act_row * static_cast<size_t>(i), n);
+          }
+          const int64_t stride = 3;
+          std::vector<float> out(static_cast<size_t>(nt * stride), -1.0f);
+          k->dot_tokens(n, w.data(), act.data(), act_row, nt, out.data(), stride);
+          for (int64_t i = 0; i < nt; ++i) {
+            const float one = k->vec_dot(n, w.data(), act.data() + act_row * static_cast<size_t>(i));
+            ASSERT_EQ(std::bit_cast<uint32_t>(out[static_cast<size_t>(i * stride)]), std::bit_cast<uint32_t>(one))
+                << isa_name(isa) << " " << dtype_name(t) << " n=" << n << " nt=" << nt << " token " << i;
+            EXPECT_EQ(out[static_cast<size_t>(i * stride + 1)], -1.0f);  // only the stride's slots written
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SimdKernels, NonFiniteFloatWeightsPropagate) {
   for (Isa isa : simd_isas()) {
     for (DType t : {DType::F32, DType::F16, DType::BF16}) {

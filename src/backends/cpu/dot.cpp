@@ -93,6 +93,16 @@ Table build_table(Isa isa) {
   set(DType::IQ3_S, s->iq3_s);
   set(DType::IQ1_S, s->iq1_s);
   set(DType::IQ1_M, s->iq1_m);
+  auto set_tokens = [&](DType w, simd::RowTokensFn f) {
+    if (t[static_cast<size_t>(w)].vec_dot != nullptr) t[static_cast<size_t>(w)].dot_tokens = f;
+  };
+  set_tokens(DType::IQ2_XXS, s->iq2_xxs_tokens);
+  set_tokens(DType::IQ2_XS, s->iq2_xs_tokens);
+  set_tokens(DType::IQ2_S, s->iq2_s_tokens);
+  set_tokens(DType::IQ3_XXS, s->iq3_xxs_tokens);
+  set_tokens(DType::IQ3_S, s->iq3_s_tokens);
+  set_tokens(DType::IQ1_S, s->iq1_s_tokens);
+  set_tokens(DType::IQ1_M, s->iq1_m_tokens);
   for (MatmulKernels& k : t) {
     if (k.vec_dot == nullptr) continue;
     if (k.act_type == DType::Q8_0 && s->quantize_q8_0 != nullptr) k.quantize_act = s->quantize_q8_0;

@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "graph/graph.h"
 #include "graph/step.h"
+#include "backends/cpu/simd/simd.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu {
@@ -91,7 +92,17 @@ struct MatmulKernels {
   DType act_type = DType::F32;
   quant::FromFloatFn quantize_act = nullptr;
   quant::VecDotFn vec_dot = nullptr;
+  // One weight row against several activation rows at once, the same bits as vec_dot each;
+  // nullptr where the type has none (dot_row_tokens then loops vec_dot).
+  simd::RowTokensFn dot_tokens = nullptr;
 };
+
+// out[t * out_stride] = k.vec_dot(n, w, act + t * act_row) for t < nt.
+inline void dot_row_tokens(const MatmulKernels& k, int64_t n, const void* w, const uint8_t* act, size_t act_row,
+                           int64_t nt, float* out, int64_t out_stride) {
+  if (k.dot_tokens != nullptr && nt >= 2) return k.dot_tokens(n, w, act, act_row, nt, out, out_stride);
+  for (int64_t t = 0; t < nt; ++t) out[t * out_stride] = k.vec_dot(n, w, act + static_cast<size_t>(t) * act_row);
+}
 // nullptr when the weight type has no dot product.
 const MatmulKernels* cpu_kernels_for(DType weight);
 const MatmulKernels* cpu_kernels_for(DType weight, Isa isa);

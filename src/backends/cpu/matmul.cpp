@@ -66,8 +66,8 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, con
       for (int64_t tt = 0; tt < n; tt += kTokTile) {
         const int64_t te = std::min(n, tt + kTokTile);
         for (int64_t r = rt; r < re; ++r) {
-          const uint8_t* wr = w.row_ptr(r);
-          for (int64_t t = tt; t < te; ++t) yf[t * m + r] = dot(k, wr, ap + static_cast<size_t>(t) * act_row);
+          dot_row_tokens(*kern, k, w.row_ptr(r), ap + static_cast<size_t>(tt) * act_row, act_row, te - tt,
+                         yf + tt * m + r, m);
         }
       }
     }

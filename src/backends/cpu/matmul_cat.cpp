@@ -65,14 +65,13 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(type));
   thread_local std::vector<uint8_t> storage;  // reused per calling thread
   AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
-  const quant::VecDotFn dot = kern->vec_dot;
   const Segments seg = segments(ws, 1);
   pool.parallel_for(total, [&](int64_t r0, int64_t r1) {
     for (int64_t u = r0; u < r1; ++u) {
       const size_t i = seg.find(u);
       const uint8_t* wr = ws[i]->row_ptr(u - seg.begin[i]);
       float* out = yf + seg.col[i] + (u - seg.begin[i]);
-      for (int64_t t = 0; t < n; ++t) out[t * ldy] = dot(k, wr, act.rows + static_cast<size_t>(t) * act.row_bytes);
+      dot_row_tokens(*kern, k, wr, act.rows, act.row_bytes, n, out, ldy);
     }
   }, grain_for(n * k));
   return Status::OK();

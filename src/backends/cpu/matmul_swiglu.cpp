@@ -26,19 +26,19 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
   AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));
   const uint8_t* ap = act.rows;
   const size_t act_row = act.row_bytes;
-  const quant::VecDotFn dot = kern->vec_dot;
   constexpr int64_t kRows = 16;  // a tile of weight rows stays in cache across the tokens
   pool.parallel_for(m, [&](int64_t r0, int64_t r1) {
-    float gate[kRows], up[kRows];
+    thread_local std::vector<float> gate, up;  // [token][row of the tile]
+    gate.resize(static_cast<size_t>(n * kRows));
+    up.resize(static_cast<size_t>(n * kRows));
     for (int64_t rt = r0; rt < r1; rt += kRows) {
       const int64_t nr = std::min(kRows, r1 - rt);
-      for (int64_t t = 0; t < n; ++t) {
-        const uint8_t* a = ap + static_cast<size_t>(t) * act_row;
-        for (int64_t i = 0; i < nr; ++i) {
-          gate[i] = dot(k, w_gate.row_ptr(rt + i), a);
-          up[i] = dot(k, w_up.row_ptr(rt + i), a);
-        }
-        silu_mul(gate, up, yf + t * m + rt, nr);  // the same arithmetic as the swiglu kernel
+      for (int64_t i = 0; i < nr; ++i) {
+        dot_row_tokens(*kern, k, w_gate.row_ptr(rt + i), ap, act_row, n, gate.data() + i, kRows);
+        dot_row_tokens(*kern, k, w_up.row_ptr(rt + i), ap, act_row, n, up.data() + i, kRows);
+      }
+      for (int64_t t = 0; t < n; ++t) {  // the same arithmetic as the swiglu kernel
+        silu_mul(gate.data() + t * kRows, up.data() + t * kRows, yf + t * m + rt, nr);
       }
     }
   }, grain_for(2 * n * k));

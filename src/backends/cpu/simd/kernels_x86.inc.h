@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
@@ -662,6 +663,13 @@ const IsaKernels& kernels() {
     t.iq3_s = dot_iq3_s;
     t.iq1_s = dot_iq1_s;
     t.iq1_m = dot_iq1_m;
+    t.iq2_xxs_tokens = dot_lattice_tokens<LatIQ2XXS>;
+    t.iq2_xs_tokens = dot_lattice_tokens<LatIQ2XS>;
+    t.iq2_s_tokens = dot_lattice_tokens<LatIQ2S>;
+    t.iq3_xxs_tokens = dot_lattice_tokens<LatIQ3XXS>;
+    t.iq3_s_tokens = dot_lattice_tokens<LatIQ3S>;
+    t.iq1_s_tokens = dot_lattice_tokens<LatIQ1S>;
+    t.iq1_m_tokens = dot_lattice_tokens<LatIQ1M>;
     t.quantize_q8_0 = quantize_q8_0;
     t.quantize_q8_K = quantize_q8_K;
     t.silu_mul = silu_mul;

@@ -49,110 +49,60 @@ inline __m256i grid4(uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3) {
                            static_cast<int64_t>(g0));
 }
 
-// Odd factors 2 s + 1 of the two 16-element halves (s in the low / high nibble of `nibbles`).
-inline __m256i half_factors(int nibbles) {
-  return _mm256_set_m128i(_mm_set1_epi32(2 * ((nibbles >> 4) & 15) + 1), _mm_set1_epi32(2 * (nibbles & 15) + 1));
+// One 32-element sub-block: the grid values in a register (IQ2 / IQ3: unsigned, with their sign
+// bits apart; IQ1: already the signed weights 8 * grid + delta_sign, bits 0) and the odd factors
+// of its two 16-element halves.
+struct LatticeSub {
+  __m256i g;
+  uint32_t signs;
+  int ls0, ls1;
+};
+
+inline LatticeSub iq2_xxs_sub(const block_iq2_xxs& b, int ib) {
+  const uint32_t idx = load_le32(b.qs + 4 * ib), aux = load_le32(b.qs + 4 * ib + 2);
+  const int ls = static_cast<int>(2 * (aux >> 28) + 1);
+  return {grid4(quant::kIQ2XXSGrid[idx & 255], quant::kIQ2XXSGrid[(idx >> 8) & 255],
+                quant::kIQ2XXSGrid[(idx >> 16) & 255], quant::kIQ2XXSGrid[idx >> 24]),
+          signs_of_indices(aux), ls, ls};
 }
 
-// The row's sum: per super-block fma(d_x * d_y, float(integer sum of block_sum), sum), times factor.
-template <typename Block, typename DOf, typename BlockSum>
-inline float lattice_row(int64_t n, const void* vx, const void* vy, DOf d_of, BlockSum block_sum, float factor) {
-  const auto* x = static_cast<const Block*>(vx);
-  const auto* y = static_cast<const block_q8_K*>(vy);
-  float sumf = 0.0f;
-  for (int64_t i = 0; i < n / kQKK; ++i) {
-    const float d = h2f(d_of(x[i])) * y[i].d;
-    sumf = std::fma(d, static_cast<float>(block_sum(x[i], y[i].qs)), sumf);
-  }
-  return factor * sumf;
+inline LatticeSub iq2_xs_sub(const block_iq2_xs& b, int ib) {
+  const uint16_t* q = b.qs + 4 * ib;
+  return {grid4(quant::kIQ2XSGrid[q[0] & 511], quant::kIQ2XSGrid[q[1] & 511], quant::kIQ2XSGrid[q[2] & 511],
+                quant::kIQ2XSGrid[q[3] & 511]),
+          kIQSigns[q[0] >> 9] | kIQSigns[q[1] >> 9] << 8 | kIQSigns[q[2] >> 9] << 16 |
+              static_cast<uint32_t>(kIQSigns[q[3] >> 9]) << 24,
+          2 * (b.scales[ib] & 15) + 1, 2 * (b.scales[ib] >> 4) + 1};
 }
 
-float dot_iq2_xxs(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq2_xxs>(n, vx, vy, [](const block_iq2_xxs& b) { return b.d; },
-      [](const block_iq2_xxs& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint32_t idx = load_le32(b.qs + 4 * ib), aux = load_le32(b.qs + 4 * ib + 2);
-          const __m256i g = grid4(quant::kIQ2XXSGrid[idx & 255], quant::kIQ2XXSGrid[(idx >> 8) & 255],
-                                  quant::kIQ2XXSGrid[(idx >> 16) & 255], quant::kIQ2XXSGrid[idx >> 24]);
-          const __m256i p = dot_u8s8(g, apply_signs(loadu(q8), signs_of_indices(aux)));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(static_cast<int>(2 * (aux >> 28) + 1))));
-        }
-        return hsum_i32(sumi);
-      }, 0.125f);
+inline LatticeSub iq2_s_sub(const block_iq2_s& b, int ib) {
+  const uint8_t* q = b.qs + 4 * ib;
+  const int h = b.qh[ib];
+  return {grid4(quant::kIQ2SGrid[q[0] | (h & 3) << 8], quant::kIQ2SGrid[q[1] | (h & 12) << 6],
+                quant::kIQ2SGrid[q[2] | (h & 48) << 4], quant::kIQ2SGrid[q[3] | (h & 192) << 2]),
+          load_le32(b.signs + 4 * ib), 2 * (b.scales[ib] & 15) + 1, 2 * (b.scales[ib] >> 4) + 1};
 }
 
-float dot_iq2_xs(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq2_xs>(n, vx, vy, [](const block_iq2_xs& b) { return b.d; },
-      [](const block_iq2_xs& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint16_t* q = b.qs + 4 * ib;
-          const __m256i g = grid4(quant::kIQ2XSGrid[q[0] & 511], quant::kIQ2XSGrid[q[1] & 511],
-                                  quant::kIQ2XSGrid[q[2] & 511], quant::kIQ2XSGrid[q[3] & 511]);
-          const uint32_t bits = kIQSigns[q[0] >> 9] | kIQSigns[q[1] >> 9] << 8 | kIQSigns[q[2] >> 9] << 16 |
-                                static_cast<uint32_t>(kIQSigns[q[3] >> 9]) << 24;
-          const __m256i p = dot_u8s8(g, apply_signs(loadu(q8), bits));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, half_factors(b.scales[ib])));
-        }
-        return hsum_i32(sumi);
-      }, 0.125f);
+inline __m256i grid8(const uint32_t* grid, int i0, int i1, int i2, int i3, int i4, int i5, int i6, int i7) {
+  return _mm256_setr_epi32(static_cast<int>(grid[i0]), static_cast<int>(grid[i1]), static_cast<int>(grid[i2]),
+                           static_cast<int>(grid[i3]), static_cast<int>(grid[i4]), static_cast<int>(grid[i5]),
+                           static_cast<int>(grid[i6]), static_cast<int>(grid[i7]));
 }
 
-float dot_iq2_s(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq2_s>(n, vx, vy, [](const block_iq2_s& b) { return b.d; },
-      [](const block_iq2_s& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint8_t* q = b.qs + 4 * ib;
-          const int h = b.qh[ib];
-          const __m256i g = grid4(quant::kIQ2SGrid[q[0] | (h & 3) << 8], quant::kIQ2SGrid[q[1] | (h & 12) << 6],
-                                  quant::kIQ2SGrid[q[2] | (h & 48) << 4], quant::kIQ2SGrid[q[3] | (h & 192) << 2]);
-          const __m256i p = dot_u8s8(g, apply_signs(loadu(q8), load_le32(b.signs + 4 * ib)));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, half_factors(b.scales[ib])));
-        }
-        return hsum_i32(sumi);
-      }, 0.125f);
+inline LatticeSub iq3_xxs_sub(const block_iq3_xxs& b, int ib) {
+  const uint8_t* q = b.qs + 8 * ib;
+  const uint32_t aux = load_le32(b.qs + 64 + 4 * ib);
+  const int ls = static_cast<int>(2 * (aux >> 28) + 1);
+  return {grid8(quant::kIQ3XXSGrid, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]), signs_of_indices(aux), ls, ls};
 }
 
-float dot_iq3_xxs(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq3_xxs>(n, vx, vy, [](const block_iq3_xxs& b) { return b.d; },
-      [](const block_iq3_xxs& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint8_t* q = b.qs + 8 * ib;
-          const uint32_t aux = load_le32(b.qs + 64 + 4 * ib);
-          const uint32_t* grid = quant::kIQ3XXSGrid;
-          const __m256i g = _mm256_setr_epi32(static_cast<int>(grid[q[0]]), static_cast<int>(grid[q[1]]),
-                                              static_cast<int>(grid[q[2]]), static_cast<int>(grid[q[3]]),
-                                              static_cast<int>(grid[q[4]]), static_cast<int>(grid[q[5]]),
-                                              static_cast<int>(grid[q[6]]), static_cast<int>(grid[q[7]]));
-          const __m256i p = dot_u8s8(g, apply_signs(loadu(q8), signs_of_indices(aux)));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(static_cast<int>(2 * (aux >> 28) + 1))));
-        }
-        return hsum_i32(sumi);
-      }, 0.25f);
-}
-
-float dot_iq3_s(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq3_s>(n, vx, vy, [](const block_iq3_s& b) { return b.d; },
-      [](const block_iq3_s& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint8_t* q = b.qs + 8 * ib;
-          const int h = b.qh[ib];
-          const uint32_t* grid = quant::kIQ3SGrid;
-          const __m256i g = _mm256_setr_epi32(
-              static_cast<int>(grid[q[0] | (h & 1) << 8]), static_cast<int>(grid[q[1] | (h & 2) << 7]),
-              static_cast<int>(grid[q[2] | (h & 4) << 6]), static_cast<int>(grid[q[3] | (h & 8) << 5]),
-              static_cast<int>(grid[q[4] | (h & 16) << 4]), static_cast<int>(grid[q[5] | (h & 32) << 3]),
-              static_cast<int>(grid[q[6] | (h & 64) << 2]), static_cast<int>(grid[q[7] | (h & 128) << 1]));
-          const __m256i p = dot_u8s8(g, apply_signs(loadu(q8), load_le32(b.signs + 4 * ib)));
-          const int s = (b.scales[ib / 2] >> (4 * (ib % 2))) & 15;
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(2 * s + 1)));
-        }
-        return hsum_i32(sumi);
-      }, 1.0f);
+inline LatticeSub iq3_s_sub(const block_iq3_s& b, int ib) {
+  const uint8_t* q = b.qs + 8 * ib;
+  const int h = b.qh[ib];
+  const int ls = 2 * ((b.scales[ib / 2] >> (4 * (ib % 2))) & 15) + 1;
+  return {grid8(quant::kIQ3SGrid, q[0] | (h & 1) << 8, q[1] | (h & 2) << 7, q[2] | (h & 4) << 6, q[3] | (h & 8) << 5,
+                q[4] | (h & 16) << 4, q[5] | (h & 32) << 3, q[6] | (h & 64) << 2, q[7] | (h & 128) << 1),
+          load_le32(b.signs + 4 * ib), ls, ls};
 }
 
 // IQ1: per 8-element group the weights 8 * grid + delta_sign (in -9..9), so one signed dot gives
@@ -165,39 +115,137 @@ inline __m256i iq1_weights(__m256i grid, __m256i delta_signs) {
 // Eight bytes of -1 or +1.
 inline int64_t delta_bytes(bool negative) { return negative ? -1LL : 0x0101010101010101LL; }
 
-float dot_iq1_s(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq1_s>(n, vx, vy, [](const block_iq1_s& b) { return b.d; },
-      [](const block_iq1_s& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint8_t* q = b.qs + 4 * ib;
-          const int h = b.qh[ib];
-          const __m256i g = grid4(quant::kIQ1SGrid[q[0] | (h & 7) << 8], quant::kIQ1SGrid[q[1] | (h & 0x38) << 5],
-                                  quant::kIQ1SGrid[q[2] | (h & 0x1c0) << 2], quant::kIQ1SGrid[q[3] | (h & 0xe00) >> 1]);
-          const __m256i w = iq1_weights(g, _mm256_set1_epi64x(delta_bytes(h & 0x8000)));
-          const __m256i p = dot_s8s8(w, loadu(q8));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(2 * ((h >> 12) & 7) + 1)));
-        }
-        return hsum_i32(sumi);
-      }, 0.125f);
+inline LatticeSub iq1_s_sub(const block_iq1_s& b, int ib) {
+  const uint8_t* q = b.qs + 4 * ib;
+  const int h = b.qh[ib];
+  const __m256i g = grid4(quant::kIQ1SGrid[q[0] | (h & 7) << 8], quant::kIQ1SGrid[q[1] | (h & 0x38) << 5],
+                          quant::kIQ1SGrid[q[2] | (h & 0x1c0) << 2], quant::kIQ1SGrid[q[3] | (h & 0xe00) >> 1]);
+  const int ls = 2 * ((h >> 12) & 7) + 1;
+  return {iq1_weights(g, _mm256_set1_epi64x(delta_bytes(h & 0x8000))), 0, ls, ls};
 }
 
-float dot_iq1_m(int64_t n, const void* vx, const void* vy) {
-  return lattice_row<block_iq1_m>(n, vx, vy, [](const block_iq1_m& b) { return quant::iq1m_d(b); },
-      [](const block_iq1_m& b, const int8_t* q8) {
-        __m256i sumi = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ++ib, q8 += 32) {
-          const uint8_t* q = b.qs + 4 * ib;
-          const int h0 = b.qh[2 * ib], h1 = b.qh[2 * ib + 1];
-          const __m256i g = grid4(quant::kIQ1SGrid[q[0] | (h0 & 7) << 8], quant::kIQ1SGrid[q[1] | (h0 & 0x70) << 4],
-                                  quant::kIQ1SGrid[q[2] | (h1 & 7) << 8], quant::kIQ1SGrid[q[3] | (h1 & 0x70) << 4]);
-          const __m256i ds = _mm256_set_epi64x(delta_bytes(h1 & 0x80), delta_bytes(h1 & 0x08), delta_bytes(h0 & 0x80),
-                                               delta_bytes(h0 & 0x08));
-          const __m256i p = dot_s8s8(iq1_weights(g, ds), loadu(q8));
-          const __m256i ls = _mm256_set_m128i(_mm_set1_epi32(2 * quant::iq1m_scale(b, 2 * ib + 1) + 1),
-                                              _mm_set1_epi32(2 * quant::iq1m_scale(b, 2 * ib) + 1));
-          sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, ls));
-        }
-        return hsum_i32(sumi);
-      }, 0.125f);
+inline LatticeSub iq1_m_sub(const block_iq1_m& b, int ib) {
+  const uint8_t* q = b.qs + 4 * ib;
+  const int h0 = b.qh[2 * ib], h1 = b.qh[2 * ib + 1];
+  const __m256i g = grid4(quant::kIQ1SGrid[q[0] | (h0 & 7) << 8], quant::kIQ1SGrid[q[1] | (h0 & 0x70) << 4],
+                          quant::kIQ1SGrid[q[2] | (h1 & 7) << 8], quant::kIQ1SGrid[q[3] | (h1 & 0x70) << 4]);
+  const __m256i ds = _mm256_set_epi64x(delta_bytes(h1 & 0x80), delta_bytes(h1 & 0x08), delta_bytes(h0 & 0x80),
+                                       delta_bytes(h0 & 0x08));
+  return {iq1_weights(g, ds), 0, 2 * quant::iq1m_scale(b, 2 * ib) + 1, 2 * quant::iq1m_scale(b, 2 * ib + 1) + 1};
 }
+
+template <typename B>
+inline uint16_t d_of(const B& b) {
+  return b.d;
+}
+template <>
+inline uint16_t d_of(const block_iq1_m& b) {
+  return quant::iq1m_d(b);
+}
+
+// Each type: its block, its sub-block decoder, whether that gives signed weights (IQ1) or
+// unsigned grid values with sign bits, and the power of two the row's sum is multiplied by.
+template <typename B, LatticeSub (*Sub)(const B&, int), bool Signed, int Shift>
+struct LatticeType {
+  using Block = B;
+  static LatticeSub sub(const B& b, int ib) { return Sub(b, ib); }
+  static constexpr bool kSigned = Signed;
+  static constexpr float kFactor = 1.0f / static_cast<float>(1 << Shift);
+};
+
+using LatIQ2XXS = LatticeType<block_iq2_xxs, iq2_xxs_sub, false, 3>;
+using LatIQ2XS = LatticeType<block_iq2_xs, iq2_xs_sub, false, 3>;
+using LatIQ2S = LatticeType<block_iq2_s, iq2_s_sub, false, 3>;
+using LatIQ3XXS = LatticeType<block_iq3_xxs, iq3_xxs_sub, false, 2>;
+using LatIQ3S = LatticeType<block_iq3_s, iq3_s_sub, false, 0>;
+using LatIQ1S = LatticeType<block_iq1_s, iq1_s_sub, true, 3>;
+using LatIQ1M = LatticeType<block_iq1_m, iq1_m_sub, true, 3>;
+
+// One row against one token (decode): each sub-block's grid is gathered and met by that token.
+template <typename L>
+float dot_lattice(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const typename L::Block*>(vx);
+  const auto* y = static_cast<const block_q8_K*>(vy);
+  float sumf = 0.0f;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    const int8_t* q8 = y[i].qs;
+    __m256i sumi = _mm256_setzero_si256();
+    for (int ib = 0; ib < 8; ++ib, q8 += 32) {
+      const LatticeSub s = L::sub(x[i], ib);
+      const __m256i p = L::kSigned ? dot_s8s8(s.g, loadu(q8)) : dot_u8s8(s.g, apply_signs(loadu(q8), s.signs));
+      // int32 lanes 0..3 hold elements 0..15
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set_m128i(_mm_set1_epi32(s.ls1), _mm_set1_epi32(s.ls0))));
+    }
+    const float d = h2f(d_of(x[i])) * y[i].d;
+    sumf = std::fma(d, static_cast<float>(hsum_i32(sumi)), sumf);
+  }
+  return L::kFactor * sumf;
+}
+
+// One row against nt tokens (prefill, batched decode): the row is decoded once into signed
+// weights, their magnitudes and the 16-bit factor of each element pair; then a token costs one
+// sign, one u8 x s8 pair product and one pair-times-factor dot per 32 elements instead of the
+// gathers. Integer sums and float steps are dot_lattice's: every token's result is the same bits.
+struct DecodedSuper {
+  alignas(32) int8_t w[kQKK];
+  alignas(32) uint8_t mag[kQKK];
+  alignas(32) int16_t ls[kQKK / 2];  // factor of each element pair (pair-product lane)
+  float d;
+};
+
+template <typename L>
+void decode_row(int64_t nsb, const typename L::Block* x, DecodedSuper* out) {
+  for (int64_t i = 0; i < nsb; ++i) {
+    DecodedSuper& o = out[i];
+    for (int ib = 0; ib < 8; ++ib) {
+      const LatticeSub s = L::sub(x[i], ib);
+      const __m256i w = L::kSigned ? s.g : apply_signs(s.g, s.signs);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.w + 32 * ib), w);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.mag + 32 * ib), _mm256_abs_epi8(w));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.ls + 16 * ib),
+                         _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s.ls1)),
+                                          _mm_set1_epi16(static_cast<int16_t>(s.ls0))));
+    }
+    o.d = h2f(d_of(x[i]));
+  }
+}
+
+template <typename L>
+void dot_lattice_tokens(int64_t n, const void* vx, const uint8_t* act, size_t act_row, int64_t nt, float* out,
+                        int64_t out_stride) {
+  const int64_t nsb = n / kQKK;
+  thread_local std::vector<DecodedSuper> dec;
+  if (static_cast<int64_t>(dec.size()) < nsb) dec.resize(static_cast<size_t>(nsb));
+  decode_row<L>(nsb, static_cast<const typename L::Block*>(vx), dec.data());
+  for (int64_t t = 0; t < nt; ++t) {
+    const auto* y = reinterpret_cast<const block_q8_K*>(act + static_cast<size_t>(t) * act_row);
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < nsb; ++i) {
+      const DecodedSuper& o = dec[static_cast<size_t>(i)];
+      __m256i acc = _mm256_setzero_si256();
+      for (int c = 0; c < 8; ++c) {
+        const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.w + 32 * c));
+        const __m256i mag = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.mag + 32 * c));
+        const __m256i ls = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.ls + 16 * c));
+        // |w| <= 62, |q8| <= 127: a pair's sum fits int16, so maddubs does not saturate.
+        const __m256i pairs = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(loadu(y[i].qs + 32 * c), w));
+#if defined(AG_SIMD_512)
+        acc = _mm256_dpwssd_epi32(acc, pairs, ls);
+#else
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ls));
+#endif
+      }
+      const float d = o.d * y[i].d;
+      sumf = std::fma(d, static_cast<float>(hsum_i32(acc)), sumf);
+    }
+    out[t * out_stride] = L::kFactor * sumf;
+  }
+}
+
+float dot_iq2_xxs(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2XXS>(n, x, y); }
+float dot_iq2_xs(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2XS>(n, x, y); }
+float dot_iq2_s(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2S>(n, x, y); }
+float dot_iq3_xxs(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ3XXS>(n, x, y); }
+float dot_iq3_s(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ3S>(n, x, y); }
+float dot_iq1_s(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ1S>(n, x, y); }
+float dot_iq1_m(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ1M>(n, x, y); }

@@ -2,6 +2,7 @@
 // selected at run time by the portable callers after checking the CPU's features.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "quant/quant.h"
@@ -15,6 +16,11 @@ bool cpu_has_avx512_vnni();
 // AVX512_BF16 on top of that (vdpbf16ps, vcvtne2ps2bf16): gemm_bf16_r16p_avx512 only.
 bool cpu_has_avx512_bf16();
 
+// out[t * out_stride] = the row dot of weight row w with activation row act + t * act_row, for
+// t < nt: for types where meeting several tokens at once saves work (the row is decoded once).
+using RowTokensFn = void (*)(int64_t n, const void* w, const uint8_t* act, size_t act_row, int64_t nt, float* out,
+                             int64_t out_stride);
+
 // One ISA's row kernels. Dots take (n, weight row, activation row of the weight's vec_dot_type)
 // exactly like quant::VecDotFn; quantizers write Q8_0 / Q8_K activation rows like the reference.
 struct IsaKernels {
@@ -24,6 +30,9 @@ struct IsaKernels {
   quant::VecDotFn iq4_nl = nullptr, iq4_xs = nullptr;
   quant::VecDotFn iq2_xxs = nullptr, iq2_xs = nullptr, iq2_s = nullptr, iq3_xxs = nullptr, iq3_s = nullptr;
   quant::VecDotFn iq1_s = nullptr, iq1_m = nullptr;
+  // Their several-token forms (same bits as the dots above).
+  RowTokensFn iq2_xxs_tokens = nullptr, iq2_xs_tokens = nullptr, iq2_s_tokens = nullptr, iq3_xxs_tokens = nullptr;
+  RowTokensFn iq3_s_tokens = nullptr, iq1_s_tokens = nullptr, iq1_m_tokens = nullptr;
   quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
   // out[i] = silu(gate[i]) * up[i], exp by a polynomial (a few ulp from expf).
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
