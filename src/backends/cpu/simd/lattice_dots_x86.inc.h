@@ -5,8 +5,8 @@
 // Per 32-element sub-block: the grid entries are gathered into one register (4 x 8 bytes, or
 // 8 x 4 for IQ3), the sign bits are moved onto the activations (a masked subtract with AVX-512,
 // a byte-mask expansion with AVX2; activations are in [-127, 127], so negating is exact), one
-// u8 x s8 dot, and the int32 lanes times the sub-block's odd factor (per 16-lane half where a type
-// has 16-element scales). The super-block's lanes are summed as integers, then added with the
+// u8 x s8 pair product, and one dot of the pairs with the sub-block's odd factors (per 16-element
+// half where a type has 16-element scales). The super-block's lanes are summed as integers, then added with the
 // reference's float steps (quant_iq123.cpp): bit-identical to it.
 
 using quant::block_iq1_m;
@@ -161,6 +161,22 @@ using LatIQ3S = LatticeType<block_iq3_s, iq3_s_sub, false, 0>;
 using LatIQ1S = LatticeType<block_iq1_s, iq1_s_sub, true, 3>;
 using LatIQ1M = LatticeType<block_iq1_m, iq1_m_sub, true, 3>;
 
+// The 16 int16 lanes of a sub-block's pair products carry elements 0..15 in lanes 0..7: each
+// lane's factor.
+inline __m256i pair_factors(int ls0, int ls1) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(ls1)), _mm_set1_epi16(static_cast<int16_t>(ls0)));
+}
+
+// acc + the int32 sums of adjacent pair products times their factors. Every grid value is
+// <= 62 and every activation in [-127, 127], so vpmaddubsw's pair sums never saturate.
+inline __m256i pair_factor_dot(__m256i acc, __m256i pairs, __m256i factors) {
+#if defined(AG_SIMD_512)
+  return _mm256_dpwssd_epi32(acc, pairs, factors);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, factors));
+#endif
+}
+
 // One row against one token (decode): each sub-block's grid is gathered and met by that token.
 template <typename L>
 float dot_lattice(int64_t n, const void* vx, const void* vy) {
@@ -172,9 +188,9 @@ float dot_lattice(int64_t n, const void* vx, const void* vy) {
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib, q8 += 32) {
       const LatticeSub s = L::sub(x[i], ib);
-      const __m256i p = L::kSigned ? dot_s8s8(s.g, loadu(q8)) : dot_u8s8(s.g, apply_signs(loadu(q8), s.signs));
-      // int32 lanes 0..3 hold elements 0..15
-      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set_m128i(_mm_set1_epi32(s.ls1), _mm_set1_epi32(s.ls0))));
+      sumi = pair_factor_dot(sumi, L::kSigned ? _mm256_maddubs_epi16(_mm256_abs_epi8(s.g), _mm256_sign_epi8(loadu(q8), s.g))
+                                              : _mm256_maddubs_epi16(s.g, apply_signs(loadu(q8), s.signs)),
+                             pair_factors(s.ls0, s.ls1));
     }
     const float d = h2f(d_of(x[i])) * y[i].d;
     sumf = std::fma(d, static_cast<float>(hsum_i32(sumi)), sumf);
@@ -202,9 +218,7 @@ void decode_row(int64_t nsb, const typename L::Block* x, DecodedSuper* out) {
       const __m256i w = L::kSigned ? s.g : apply_signs(s.g, s.signs);
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.w + 32 * ib), w);
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.mag + 32 * ib), _mm256_abs_epi8(w));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(o.ls + 16 * ib),
-                         _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s.ls1)),
-                                          _mm_set1_epi16(static_cast<int16_t>(s.ls0))));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(o.ls + 16 * ib), pair_factors(s.ls0, s.ls1));
     }
     o.d = h2f(d_of(x[i]));
   }
@@ -227,13 +241,7 @@ void dot_lattice_tokens(int64_t n, const void* vx, const uint8_t* act, size_t ac
         const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.w + 32 * c));
         const __m256i mag = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.mag + 32 * c));
         const __m256i ls = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.ls + 16 * c));
-        // |w| <= 62, |q8| <= 127: a pair's sum fits int16, so maddubs does not saturate.
-        const __m256i pairs = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(loadu(y[i].qs + 32 * c), w));
-#if defined(AG_SIMD_512)
-        acc = _mm256_dpwssd_epi32(acc, pairs, ls);
-#else
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ls));
-#endif
+        acc = pair_factor_dot(acc, _mm256_maddubs_epi16(mag, _mm256_sign_epi8(loadu(y[i].qs + 32 * c), w)), ls);
       }
       const float d = o.d * y[i].d;
       sumf = std::fma(d, static_cast<float>(hsum_i32(acc)), sumf);
