@@ -101,25 +101,6 @@ TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
   }
 }
 
-// AMX tiles: whole tiles of 16 tokens, tails of 4..15 (A tile rows past the last token read a
-// copy), tails under 4 (the VNNI tile), odd block counts (one block without a partner).
-TEST(OpsPacked, AmxKernelsEqualReferenceBitForBit) {
-  if (!amx_usable()) GTEST_SKIP() << "no AMX here (or AUTOGLM_NO_AMX=1)";
-  ThreadPool pool(2);
-  for (DType t : kTypes) {
-    for (int64_t k : {32, 64, 160}) {
-      Tensor w = pack_matrix(random_blocks(t, 32, k, 5));
-      ASSERT_NE(packed_gemm_amx_for(w.dtype()), nullptr) << dtype_name(t);
-      for (int64_t n : {4, 5, 15, 16, 17, 19, 20, 33, 47}) {
-        Tensor x = random_rows(n, k, static_cast<uint32_t>(n + k));
-        PackedActivations act;
-        ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());
-        expect_isa_kernels_equal_reference(w, act, "amx k=" + std::to_string(k));
-      }
-    }
-  }
-}
-
 TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
   for (DType t : kTypes) {

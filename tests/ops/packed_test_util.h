@@ -38,20 +38,6 @@ inline int expect_isa_kernels_equal_reference(const Tensor& w, const PackedActiv
     EXPECT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
         << what << " " << dtype_name(w.dtype()) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
   }
-  // The AMX kernel where this CPU runs it: all tokens in one call, and split at token 1.
-  if (const PackedGemmFn amx = amx_usable() ? packed_gemm_amx_for(w.dtype()) : nullptr) {
-    ++checked;
-    for (bool split : {false, true}) {
-      std::fill(got.begin(), got.end(), -1.0f);
-      for (int64_t g = 0; g < m / kPackRows; ++g) {
-        const int64_t first = split ? 1 : n;
-        amx(act.nb, wp + g * gb, act, 0, first, got.data() + g * kPackRows, m);
-        if (first < n) amx(act.nb, wp + g * gb, act, first, n - first, got.data() + first * m + g * kPackRows, m);
-      }
-      EXPECT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-          << what << " " << dtype_name(w.dtype()) << " amx n=" << n << (split ? " split" : "");
-    }
-  }
   return checked;
 }
 

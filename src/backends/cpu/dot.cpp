@@ -7,14 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#if defined(__linux__)
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/simd/simd.h"
 #include "core/log.h"
@@ -27,28 +19,6 @@ bool cpu_has_avx512_vnni() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
          __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-bool cpu_has_amx_int8() {
-#if defined(__x86_64__)
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!cpu_has_avx512_vnni() || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return ((d >> 24) & 1) != 0 && ((d >> 25) & 1) != 0;  // AMX-TILE, AMX-INT8
-#else
-  return false;
-#endif
-}
-
-bool os_allows_amx() {
-#if defined(__linux__) && defined(SYS_arch_prctl)
-  // Linux hands out the tile data state only on request (ARCH_REQ_XCOMP_PERM for
-  // XFEATURE_XTILEDATA); once granted it holds for the whole process.
-  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  static const bool ok = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-  return ok;
 #else
   return false;
 #endif

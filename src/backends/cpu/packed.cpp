@@ -371,36 +371,6 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
 }
 
 
-bool amx_usable() {
-  static const bool usable = [] {
-#if defined(AUTOGLM_HAVE_AMX_KERNELS)
-    const char* env = std::getenv("AUTOGLM_NO_AMX");
-    if (env != nullptr && std::strcmp(env, "1") == 0) return false;
-    return active_isa() == Isa::kAvx512 && simd::cpu_has_amx_int8() && simd::os_allows_amx();
-#else
-    return false;
-#endif
-  }();
-  return usable;
-}
-
-PackedGemmFn packed_gemm_amx_for(DType packed) {
-#if defined(AUTOGLM_HAVE_AMX_KERNELS)
-  switch (packed) {
-    case DType::Q8_0_R16: return simd::gemm_q8_0_r16_amx;
-    case DType::Q4_0_R16: return simd::gemm_q4_0_r16_amx;
-    case DType::Q5_0_R16: return simd::gemm_q5_0_r16_amx;
-    case DType::Q4_1_R16: return simd::gemm_q4_1_r16_amx;
-    case DType::Q5_1_R16: return simd::gemm_q5_1_r16_amx;
-    case DType::IQ4_NL_R16: return simd::gemm_iq4_nl_r16_amx;
-    default: return nullptr;
-  }
-#else
-  (void)packed;
-  return nullptr;
-#endif
-}
-
 PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   const PackedLayout* l = layout_of_packed(packed);
   if (l == nullptr || !isa_available(isa)) return nullptr;

@@ -95,12 +95,6 @@ using PackedGemmFn = void (*)(int64_t nb, const uint8_t* wgroup, const PackedAct
 // The kernel for a packed type and ISA: the scalar reference for kScalar, nullptr when the ISA
 // has none.
 PackedGemmFn packed_gemm_for(DType packed, Isa isa);
-// AMX: whether this process runs the AMX tiles (CPU, OS and active ISA allow it, and
-// AUTOGLM_NO_AMX is not 1), and the AMX kernel of a packed type (nullptr: none; the 32-column
-// layouts have one). Same bits as the AVX-512 kernel; worth it from kAmxMinTokens tokens.
-bool amx_usable();
-PackedGemmFn packed_gemm_amx_for(DType packed);
-inline constexpr int64_t kAmxMinTokens = 4;
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy);

@@ -26,9 +26,6 @@ Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& 
   c.act = &scratch;
   c.gemm = packed_gemm_for(packed, active_isa());
   if (c.gemm == nullptr) c.gemm = packed_gemm_for(packed, Isa::kScalar);
-  if (x.rows() >= kAmxMinTokens && amx_usable()) {
-    if (const PackedGemmFn amx = packed_gemm_amx_for(packed)) c.gemm = amx;
-  }
   c.group_bytes = packed_group_bytes(packed, x.cols());
   return c;
 }

@@ -15,10 +15,6 @@ bool cpu_has_avx512f();
 bool cpu_has_avx512_vnni();
 // AVX512_BF16 on top of that (vdpbf16ps, vcvtne2ps2bf16): gemm_bf16_r16p_avx512 only.
 bool cpu_has_avx512_bf16();
-// AMX-TILE and AMX-INT8 (CPUID) on top of cpu_has_avx512_vnni().
-bool cpu_has_amx_int8();
-// Whether the OS gives this process the tile state (Linux: arch_prctl, asked once).
-bool os_allows_amx();
 
 // out[t * out_stride] = the row dot of weight row w with activation row act + t * act_row, for
 // t < nt: for types where meeting several tokens at once saves work (the row is decoded once).
