@@ -203,9 +203,9 @@ float dot_lattice(int64_t n, const void* vx, const void* vy) {
 // sign, one u8 x s8 pair product and one pair-times-factor dot per 32 elements instead of the
 // gathers. Integer sums and float steps are dot_lattice's: every token's result is the same bits.
 struct DecodedSuper {
-  alignas(32) int8_t w[kQKK];
-  alignas(32) uint8_t mag[kQKK];
-  alignas(32) int16_t ls[kQKK / 2];  // factor of each element pair (pair-product lane)
+  alignas(64) int8_t w[kQKK];
+  alignas(64) uint8_t mag[kQKK];
+  alignas(64) int16_t ls[kQKK / 2];  // factor of each element pair (pair-product lane)
   float d;
 };
 
@@ -224,6 +224,55 @@ void decode_row(int64_t nsb, const typename L::Block* x, DecodedSuper* out) {
   }
 }
 
+// NT tokens against the decoded row: each chunk of weights, magnitudes and factors is loaded
+// once for all of them. AVX-512: 64 elements per instruction, the signs as a byte mask.
+template <typename L, int NT>
+inline void decoded_tokens(const DecodedSuper* dec, int64_t nsb, const uint8_t* act, size_t act_row, float* out,
+                           int64_t out_stride) {
+  const block_q8_K* y[NT];
+  float sumf[NT];
+  for (int t = 0; t < NT; ++t) {
+    y[t] = reinterpret_cast<const block_q8_K*>(act + static_cast<size_t>(t) * act_row);
+    sumf[t] = 0.0f;
+  }
+  for (int64_t i = 0; i < nsb; ++i) {
+    const DecodedSuper& o = dec[i];
+    int32_t bsum[NT];
+#if defined(AG_SIMD_512)
+    __m512i acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i mag = _mm512_load_si512(o.mag + 64 * c);
+      const __mmask64 neg = _mm512_movepi8_mask(_mm512_load_si512(o.w + 64 * c));
+      const __m512i ls = _mm512_load_si512(o.ls + 32 * c);
+      for (int t = 0; t < NT; ++t) {
+        const __m512i q = _mm512_loadu_si512(y[t][i].qs + 64 * c);
+        const __m512i qs = _mm512_mask_sub_epi8(q, neg, _mm512_setzero_si512(), q);
+        acc[t] = _mm512_dpwssd_epi32(acc[t], _mm512_maddubs_epi16(mag, qs), ls);
+      }
+    }
+    for (int t = 0; t < NT; ++t) bsum[t] = _mm512_reduce_add_epi32(acc[t]);
+#else
+    __m256i acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; ++c) {
+      const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.w + 32 * c));
+      const __m256i mag = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.mag + 32 * c));
+      const __m256i ls = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.ls + 16 * c));
+      for (int t = 0; t < NT; ++t) {
+        acc[t] = pair_factor_dot(acc[t], _mm256_maddubs_epi16(mag, _mm256_sign_epi8(loadu(y[t][i].qs + 32 * c), w)), ls);
+      }
+    }
+    for (int t = 0; t < NT; ++t) bsum[t] = hsum_i32(acc[t]);
+#endif
+    for (int t = 0; t < NT; ++t) {
+      const float d = o.d * y[t][i].d;
+      sumf[t] = std::fma(d, static_cast<float>(bsum[t]), sumf[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = L::kFactor * sumf[t];
+}
+
 template <typename L>
 void dot_lattice_tokens(int64_t n, const void* vx, const uint8_t* act, size_t act_row, int64_t nt, float* out,
                         int64_t out_stride) {
@@ -231,22 +280,19 @@ void dot_lattice_tokens(int64_t n, const void* vx, const uint8_t* act, size_t ac
   thread_local std::vector<DecodedSuper> dec;
   if (static_cast<int64_t>(dec.size()) < nsb) dec.resize(static_cast<size_t>(nsb));
   decode_row<L>(nsb, static_cast<const typename L::Block*>(vx), dec.data());
-  for (int64_t t = 0; t < nt; ++t) {
-    const auto* y = reinterpret_cast<const block_q8_K*>(act + static_cast<size_t>(t) * act_row);
-    float sumf = 0.0f;
-    for (int64_t i = 0; i < nsb; ++i) {
-      const DecodedSuper& o = dec[static_cast<size_t>(i)];
-      __m256i acc = _mm256_setzero_si256();
-      for (int c = 0; c < 8; ++c) {
-        const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.w + 32 * c));
-        const __m256i mag = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.mag + 32 * c));
-        const __m256i ls = _mm256_load_si256(reinterpret_cast<const __m256i*>(o.ls + 16 * c));
-        acc = pair_factor_dot(acc, _mm256_maddubs_epi16(mag, _mm256_sign_epi8(loadu(y[i].qs + 32 * c), w)), ls);
-      }
-      const float d = o.d * y[i].d;
-      sumf = std::fma(d, static_cast<float>(hsum_i32(acc)), sumf);
-    }
-    out[t * out_stride] = L::kFactor * sumf;
+  constexpr int kGroup = 4;
+  int64_t t = 0;
+  for (; t + kGroup <= nt; t += kGroup) {
+    decoded_tokens<L, kGroup>(dec.data(), nsb, act + static_cast<size_t>(t) * act_row, act_row, out + t * out_stride,
+                              out_stride);
+  }
+  const uint8_t* rest = act + static_cast<size_t>(t) * act_row;
+  float* rest_out = out + t * out_stride;
+  switch (nt - t) {
+    case 3: decoded_tokens<L, 3>(dec.data(), nsb, rest, act_row, rest_out, out_stride); break;
+    case 2: decoded_tokens<L, 2>(dec.data(), nsb, rest, act_row, rest_out, out_stride); break;
+    case 1: decoded_tokens<L, 1>(dec.data(), nsb, rest, act_row, rest_out, out_stride); break;
+    default: break;
   }
 }
 
