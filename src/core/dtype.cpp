@@ -41,7 +41,7 @@ constexpr std::array<DTypeInfo, 28> kInfos = {{
 constexpr DTypeInfo kBF16 = {DType::BF16, "bf16", 1, 2, false};
 // Internal interleaved layouts: a "block" here is one source block of one row, so row sizes
 // and tensor byte counts are those of the source type.
-constexpr std::array<DTypeInfo, 16> kInternal = {{
+constexpr std::array<DTypeInfo, 17> kInternal = {{
     {DType::Q8_0_R16, "q8_0_r16", 32, 34, true},
     {DType::Q4_0_R16, "q4_0_r16", 32, 18, true},
     {DType::Q5_0_R16, "q5_0_r16", 32, 22, true},
@@ -58,6 +58,7 @@ constexpr std::array<DTypeInfo, 16> kInternal = {{
     {DType::BF16_R16, "bf16_r16", 1, 2, false},
     {DType::BF16_R16P, "bf16_r16p", 1, 2, false},
     {DType::F32_R16, "f32_r16", 1, 4, false},
+    {DType::LATTICE_R16, "lattice_r16", 256, 274, true},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -71,6 +71,9 @@ enum class DType : uint32_t {
   BF16_R16P = 1031,
   // F32 with 16 rows interleaved column by column (packed_float.h): 4 bytes per element.
   F32_R16 = 1000,
+  // A lattice type's 16-row group decoded to bytes for one call (packed_lattice.h); never a
+  // tensor's type: 274 bytes per row and 256 columns.
+  LATTICE_R16 = 1016,
 };
 
 // Layout facts every layer needs: a row of n elements of type t takes

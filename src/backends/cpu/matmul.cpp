@@ -10,6 +10,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/packed.h"
+#include "backends/cpu/packed_lattice.h"
 #include "core/check.h"
 
 namespace autoglm::cpu {
@@ -49,6 +50,19 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, con
   const MatmulKernels* kern = cpu_kernels_for(w.dtype());
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w.dtype()));
   float* yf = y.data_as<float>();
+
+  if (n >= kLatticeTileMinTokens && m % kPackRows == 0 && lattice_tiles_for(w.dtype())) {
+    thread_local PackedActivations scratch;
+    PackedActivations& lact = scratch;  // the workers' lambdas must see this thread's copy
+    AG_RETURN_IF_ERROR(prepare_packed_activations(x, lact, pool, DType::LATTICE_R16));
+    pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) {
+        lattice_group(w, g, lact, 0, n, yf + g * kPackRows, m);
+        if (rf != nullptr) add_residual(yf, rf, m, n, g * kPackRows, (g + 1) * kPackRows);
+      }
+    }, grain_for(kPackRows * k * n));
+    return Status::OK();
+  }
 
   thread_local std::vector<uint8_t> storage;  // reused: a fresh buffer per call page-faults
   AG_ASSIGN_OR_RETURN(const ConvertedActivations act, convert_activations(x, *kern, storage, pool));

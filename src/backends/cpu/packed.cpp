@@ -298,7 +298,8 @@ void dequantize_packed_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_packed_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   if (packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-      packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16) {
+      packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16 ||
+      packed == DType::LATTICE_R16) {
     return prepare_q8_K_activations(x, act, pool, packed);
   }
   if (packed == DType::F32_R16 || packed == DType::F16_R16 || packed == DType::BF16_R16) {

@@ -127,14 +127,18 @@ void dequantize_q45_K_r16_row(const Tensor& packed, int64_t r, float* out) {
 
 Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadPool& pool, DType packed) {
   AG_CHECK(packed == DType::Q3_K_R16 || packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16 ||
-           packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16);
+           packed == DType::Q6_K_R16 || packed == DType::IQ4_XS_R16 || packed == DType::Q2_K_R16 ||
+           packed == DType::LATTICE_R16);
   // What each layout's kernels read besides the quants and d: Q4_K_R16 / Q5_K_R16 the sub-block
   // sums for their mins (msum); Q3_K_R16 / Q6_K_R16 an offset per 16-column sub-block (-4 / -32
   // times its sum), IQ4_XS_R16 one per 32-column sub-block (-128 times its sum); Q2_K_R16 nothing
-  // (its mins read Q8_K's bsums).
+  // (its mins read Q8_K's bsums); LATTICE_R16 -64 per 16-column sub-block.
   const bool mins = packed == DType::Q4_K_R16 || packed == DType::Q5_K_R16;
-  const int32_t offset = packed == DType::Q3_K_R16 ? 4 : packed == DType::Q6_K_R16 ? 32 : 128;
-  const int bias_per_sb = packed == DType::Q3_K_R16 || packed == DType::Q6_K_R16 ? 16
+  const int32_t offset = packed == DType::Q3_K_R16     ? 4
+                         : packed == DType::Q6_K_R16    ? 32
+                         : packed == DType::LATTICE_R16 ? 64
+                                                        : 128;
+  const int bias_per_sb = packed == DType::Q3_K_R16 || packed == DType::Q6_K_R16 || packed == DType::LATTICE_R16 ? 16
                           : packed == DType::IQ4_XS_R16                          ? 8
                                                                                  : 0;
   const int64_t n = x.rows(), k = x.cols();

@@ -16,6 +16,7 @@
 
 #include "backends/cpu/packed_q2k.h"
 #include "backends/cpu/packed_q3k.h"
+#include "backends/cpu/packed_lattice.h"
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/scales192_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
@@ -174,6 +175,23 @@ struct Q6K {
   }
 };
 
+// LATTICE_R16 (packed_lattice.h): the bytes are the weights (w + 64); int8 factors in place.
+struct Lattice {
+  static constexpr size_t kBytes = kLatticeR16Bytes;
+  static constexpr bool kHasMins = false;
+  static constexpr int kDecodeHint = _MM_HINT_T0;  // the group was just written: in cache
+  struct Scales {
+    explicit Scales(const uint8_t*) {}
+    __m512i of(const uint8_t* sb, int k) const {
+      return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kLatticeR16ScalesOff + 16 * k)));
+    }
+  };
+  static void unit(const uint8_t* sb, int j, __m512i w[8]) {
+    const uint8_t* q = sb + kLatticeR16QOff + 512 * j;
+    for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + 64 * c);
+  }
+};
+
 template <class K, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
@@ -247,6 +265,11 @@ void gemm_q2_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
 void gemm_q3_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
   gemm<Q3K>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_lattice_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                             int64_t nt, float* y, int64_t ldy) {
+  gemm<Lattice>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_q6_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,

@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "backends/cpu/packed_lattice.h"
 #include "backends/cpu/simd/simd.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
@@ -670,6 +672,7 @@ const IsaKernels& kernels() {
     t.iq3_s_tokens = dot_lattice_tokens<LatIQ3S>;
     t.iq1_s_tokens = dot_lattice_tokens<LatIQ1S>;
     t.iq1_m_tokens = dot_lattice_tokens<LatIQ1M>;
+    t.pack_lattice_group = pack_lattice_group;
     t.quantize_q8_0 = quantize_q8_0;
     t.quantize_q8_K = quantize_q8_K;
     t.silu_mul = silu_mul;

@@ -296,6 +296,44 @@ void dot_lattice_tokens(int64_t n, const void* vx, const uint8_t* act, size_t ac
   }
 }
 
+// 16 rows (row_bytes apart) of a lattice matrix into one LATTICE_R16 group (packed_lattice.h).
+template <typename L>
+void pack_lattice_rows(int64_t cols, const uint8_t* rows, size_t row_bytes, uint8_t* out) {
+  const int64_t nsb = cols / kQKK;
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(kLatticeR16Offset));
+  for (int i = 0; i < 16; ++i) {
+    const auto* x = reinterpret_cast<const typename L::Block*>(rows + row_bytes * static_cast<size_t>(i));
+    for (int64_t s = 0; s < nsb; ++s) {
+      uint8_t* sb = out + static_cast<size_t>(s) * kLatticeR16Bytes;
+      const uint16_t d = d_of(x[s]);
+      std::memcpy(sb + 2 * i, &d, 2);
+      for (int ib = 0; ib < 8; ++ib) {
+        const LatticeSub sub = L::sub(x[s], ib);
+        const __m256i w = L::kSigned ? sub.g : apply_signs(sub.g, sub.signs);
+        alignas(32) uint8_t u[32];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_add_epi8(w, offset));
+        uint8_t* q = sb + kLatticeR16QOff + 512 * ib + 4 * i;
+        for (int c = 0; c < 8; ++c) std::memcpy(q + 64 * c, u + 4 * c, 4);
+        sb[kLatticeR16ScalesOff + 16 * (2 * ib) + i] = static_cast<uint8_t>(sub.ls0);
+        sb[kLatticeR16ScalesOff + 16 * (2 * ib + 1) + i] = static_cast<uint8_t>(sub.ls1);
+      }
+    }
+  }
+}
+
+void pack_lattice_group(DType t, int64_t cols, const uint8_t* rows, size_t row_bytes, uint8_t* out) {
+  switch (t) {
+    case DType::IQ2_XXS: return pack_lattice_rows<LatIQ2XXS>(cols, rows, row_bytes, out);
+    case DType::IQ2_XS: return pack_lattice_rows<LatIQ2XS>(cols, rows, row_bytes, out);
+    case DType::IQ2_S: return pack_lattice_rows<LatIQ2S>(cols, rows, row_bytes, out);
+    case DType::IQ3_XXS: return pack_lattice_rows<LatIQ3XXS>(cols, rows, row_bytes, out);
+    case DType::IQ3_S: return pack_lattice_rows<LatIQ3S>(cols, rows, row_bytes, out);
+    case DType::IQ1_S: return pack_lattice_rows<LatIQ1S>(cols, rows, row_bytes, out);
+    case DType::IQ1_M: return pack_lattice_rows<LatIQ1M>(cols, rows, row_bytes, out);
+    default: std::abort();  // callers ask lattice_tiles_for first
+  }
+}
+
 float dot_iq2_xxs(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2XXS>(n, x, y); }
 float dot_iq2_xs(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2XS>(n, x, y); }
 float dot_iq2_s(int64_t n, const void* x, const void* y) { return dot_lattice<LatIQ2S>(n, x, y); }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/dtype.h"
 #include "quant/quant.h"
 
 namespace autoglm::cpu::simd {
@@ -33,6 +34,9 @@ struct IsaKernels {
   // Their several-token forms (same bits as the dots above).
   RowTokensFn iq2_xxs_tokens = nullptr, iq2_xs_tokens = nullptr, iq2_s_tokens = nullptr, iq3_xxs_tokens = nullptr;
   RowTokensFn iq3_s_tokens = nullptr, iq1_s_tokens = nullptr, iq1_m_tokens = nullptr;
+  // 16 rows (row_bytes apart, `cols` columns) of a lattice matrix of type t into one LATTICE_R16
+  // group (packed_lattice.h).
+  void (*pack_lattice_group)(DType t, int64_t cols, const uint8_t* rows, size_t row_bytes, uint8_t* out) = nullptr;
   quant::FromFloatFn quantize_q8_0 = nullptr, quantize_q8_K = nullptr;
   // out[i] = silu(gate[i]) * up[i], exp by a polynomial (a few ulp from expf).
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
