@@ -11,6 +11,8 @@
 #include "args.h"
 #include "commands.h"
 #include "formats/gguf.h"
+#include "quant/blocks.h"
+#include "quant/half.h"
 #include "quant/quant.h"
 
 namespace autoglm::cli {
@@ -34,7 +36,8 @@ constexpr Shape kShapes[] = {
 
 constexpr const char* kUsage =
     "usage: autoglm gen-random --arch llama --shape smollm2-135m|qwen2.5-0.5b|llama3.2-1b|stories260k\n"
-    "                          --type f32|f16|q8_0|q4_0|q4_k --output F.gguf [--seed S]\n";
+    "                          --type f32|f16|q8_0|q4_0|q4_k|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s\n"
+    "                          --output F.gguf [--seed S]\n";
 
 // GGUF general.file_type ids (llama.cpp's LLAMA_FTYPE_*), informational only.
 uint32_t file_type_of(DType t) {
@@ -44,6 +47,13 @@ uint32_t file_type_of(DType t) {
     case DType::Q4_0: return 2;
     case DType::Q8_0: return 7;
     case DType::Q4_K: return 14;  // MOSTLY_Q4_K_S
+    case DType::IQ2_XXS: return 19;
+    case DType::IQ2_XS: return 20;
+    case DType::IQ3_XXS: return 23;
+    case DType::IQ1_S: return 24;
+    case DType::IQ3_S: return 26;
+    case DType::IQ2_S: return 28;
+    case DType::IQ1_M: return 31;
     default: return 0;
   }
 }
@@ -52,7 +62,7 @@ uint32_t file_type_of(DType t) {
 // (K-quants need multiples of 256, legacy blocks multiples of 32), as llama.cpp's quantizer does.
 DType type_for_row(DType want, int64_t cols) {
   if (cols % dtype_info(want).block_size == 0) return want;
-  if (cols % 32 == 0) return DType::Q4_0;  // only reached from Q4_K
+  if (cols % 32 == 0) return DType::Q4_0;  // only reached from the 256-element types
   return DType::F16;
 }
 
@@ -75,6 +85,35 @@ void fill_row(uint64_t seed, float* row, int64_t n) {
   }
 }
 
+// The lattice types have no quantizer here: their blocks are random bits (every pattern is a
+// valid block) with one f16 d per type that gives weights of about the same spread as fill_row's.
+bool is_lattice(DType t) {
+  const quant::TypeTraits* tr = quant::type_traits(t);
+  return tr != nullptr && tr->from_float == nullptr && tr->vec_dot != nullptr;
+}
+
+float lattice_d(DType t) {
+  switch (t) {
+    case DType::IQ3_XXS: return 2.7e-4f;  // |w| ~ d * (0.5 + s) / 2 * grid: ~112 d
+    case DType::IQ3_S: return 2.3e-4f;    // d * (1 + 2 s) * grid: ~128 d
+    case DType::IQ1_S:
+    case DType::IQ1_M: return 5e-3f;      // d * (2 s + 1) * (grid +- 1/8): ~6 d
+    default: return 7.5e-4f;              // IQ2: d * (0.5 + s) / 4 * grid: ~40 d
+  }
+}
+
+void random_lattice_row(DType type, uint64_t seed, uint8_t* row, int64_t cols) {
+  const size_t bytes = row_size(type, cols);
+  uint64_t s = seed;
+  for (size_t i = 0; i < bytes; i += 8) {
+    const uint64_t r = splitmix(s);
+    std::memcpy(row + i, &r, std::min<size_t>(8, bytes - i));
+  }
+  const size_t block = dtype_info(type).type_size;
+  const uint16_t d = quant::fp32_to_fp16(lattice_d(type));
+  for (size_t off = 0; off < bytes; off += block) quant::set_lattice_d(type, row + off, d);
+}
+
 // A rows x cols matrix of random values, quantized to `type`, rows split over threads.
 std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, uint64_t seed) {
   const size_t rb = row_size(type, cols);
@@ -85,7 +124,12 @@ std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, uint6
     th.emplace_back([&, t] {
       std::vector<float> buf(static_cast<size_t>(cols));
       for (int64_t r = t; r < rows; r += nt) {
-        fill_row(seed * 0x100000001b3ull + static_cast<uint64_t>(r), buf.data(), cols);
+        const uint64_t row_seed = seed * 0x100000001b3ull + static_cast<uint64_t>(r);
+        if (is_lattice(type)) {
+          random_lattice_row(type, row_seed, out.data() + rb * static_cast<size_t>(r), cols);
+          continue;
+        }
+        fill_row(row_seed, buf.data(), cols);
         quant::quantize_row(type, buf.data(), out.data() + rb * static_cast<size_t>(r), cols);
       }
     });
@@ -168,7 +212,7 @@ int cmd_gen_random(int argc, char** argv) {
   }
   const auto type = dtype_from_name(*type_name);
   if (!type || (*type != DType::F32 && *type != DType::F16 && *type != DType::Q8_0 && *type != DType::Q4_0 &&
-                *type != DType::Q4_K)) {
+                *type != DType::Q4_K && !is_lattice(*type))) {
     std::fprintf(stderr, "autoglm gen-random: unsupported --type '%s'\n%s", type_name->c_str(), kUsage);
     return 2;
   }

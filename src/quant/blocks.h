@@ -204,6 +204,20 @@ inline uint16_t iq1m_d(const block_iq1_m& b) {
   return static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
 }
 
+// Sets a lattice block's f16 d (IQ1_M: the top nibbles of its scale words; the others: the
+// first two bytes). Every other bit pattern of these blocks is a valid block.
+inline void set_lattice_d(DType t, uint8_t* block, uint16_t d) {
+  if (t == DType::IQ1_M) {
+    for (int w = 0; w < 4; ++w) {
+      uint8_t& hi = block[offsetof(block_iq1_m, scales) + 2 * w + 1];
+      hi = static_cast<uint8_t>((hi & 0x0F) | ((d >> (4 * w)) & 0xF) << 4);
+    }
+  } else {
+    block[0] = static_cast<uint8_t>(d & 0xFF);
+    block[1] = static_cast<uint8_t>(d >> 8);
+  }
+}
+
 // The 3-bit s of IQ1_M's 16-element group v (0..15).
 inline int iq1m_scale(const block_iq1_m& b, int v) {
   const int w = b.scales[2 * (v / 4)] | b.scales[2 * (v / 4) + 1] << 8;

@@ -42,16 +42,7 @@ inline std::vector<uint8_t> random_lattice_row(DType t, int64_t nb, std::mt19937
   for (int64_t i = 0; i < nb; ++i) {
     uint8_t* blk = row.data() + bytes * static_cast<size_t>(i);
     const float mag = std::exp2(expo(rng));
-    const uint16_t d = fp32_to_fp16(byte(rng) & 1 ? -mag : mag);
-    if (t == DType::IQ1_M) {  // d's nibbles are the top nibbles of the 4 scale words (iq1m_d)
-      for (int w = 0; w < 4; ++w) {
-        uint8_t& hi = blk[48 + 2 * w + 1];
-        hi = static_cast<uint8_t>((hi & 0x0F) | ((d >> (4 * w)) & 0xF) << 4);
-      }
-    } else {
-      blk[0] = static_cast<uint8_t>(d & 0xFF);
-      blk[1] = static_cast<uint8_t>(d >> 8);
-    }
+    set_lattice_d(t, blk, fp32_to_fp16(byte(rng) & 1 ? -mag : mag));
   }
   return row;
 }

@@ -83,26 +83,29 @@ inline LatticeSub iq2_s_sub(const block_iq2_s& b, int ib) {
           load_le32(b.signs + 4 * ib), 2 * (b.scales[ib] & 15) + 1, 2 * (b.scales[ib] >> 4) + 1};
 }
 
-inline __m256i grid8(const uint32_t* grid, int i0, int i1, int i2, int i3, int i4, int i5, int i6, int i7) {
-  return _mm256_setr_epi32(static_cast<int>(grid[i0]), static_cast<int>(grid[i1]), static_cast<int>(grid[i2]),
-                           static_cast<int>(grid[i3]), static_cast<int>(grid[i4]), static_cast<int>(grid[i5]),
-                           static_cast<int>(grid[i6]), static_cast<int>(grid[i7]));
+// The 8 IQ3 grid indices of a sub-block as int32 lanes: 8 index bytes (and IQ3_S's ninth bits).
+inline __m256i iq3_indices(const uint8_t* q) {
+  uint64_t v;
+  std::memcpy(&v, q, 8);
+  return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(v)));
 }
 
 inline LatticeSub iq3_xxs_sub(const block_iq3_xxs& b, int ib) {
-  const uint8_t* q = b.qs + 8 * ib;
   const uint32_t aux = load_le32(b.qs + 64 + 4 * ib);
   const int ls = static_cast<int>(2 * (aux >> 28) + 1);
-  return {grid8(quant::kIQ3XXSGrid, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]), signs_of_indices(aux), ls, ls};
+  const __m256i idx = iq3_indices(b.qs + 8 * ib);
+  return {_mm256_i32gather_epi32(reinterpret_cast<const int*>(quant::kIQ3XXSGrid), idx, 4), signs_of_indices(aux),
+          ls, ls};
 }
 
 inline LatticeSub iq3_s_sub(const block_iq3_s& b, int ib) {
-  const uint8_t* q = b.qs + 8 * ib;
-  const int h = b.qh[ib];
   const int ls = 2 * ((b.scales[ib / 2] >> (4 * (ib % 2))) & 15) + 1;
-  return {grid8(quant::kIQ3SGrid, q[0] | (h & 1) << 8, q[1] | (h & 2) << 7, q[2] | (h & 4) << 6, q[3] | (h & 8) << 5,
-                q[4] | (h & 16) << 4, q[5] | (h & 32) << 3, q[6] | (h & 64) << 2, q[7] | (h & 128) << 1),
-          load_le32(b.signs + 4 * ib), ls, ls};
+  // index l's ninth bit is bit l of qh[ib]: moved to bit 8 of lane l
+  const __m256i high = _mm256_and_si256(
+      _mm256_sllv_epi32(_mm256_set1_epi32(b.qh[ib]), _mm256_setr_epi32(8, 7, 6, 5, 4, 3, 2, 1)), _mm256_set1_epi32(256));
+  const __m256i idx = _mm256_or_si256(iq3_indices(b.qs + 8 * ib), high);
+  return {_mm256_i32gather_epi32(reinterpret_cast<const int*>(quant::kIQ3SGrid), idx, 4), load_le32(b.signs + 4 * ib),
+          ls, ls};
 }
 
 // IQ1: per 8-element group the weights 8 * grid + delta_sign (in -9..9), so one signed dot gives
