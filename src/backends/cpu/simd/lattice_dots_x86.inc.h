@@ -132,9 +132,18 @@ inline LatticeSub iq1_m_sub(const block_iq1_m& b, int ib) {
   const int h0 = b.qh[2 * ib], h1 = b.qh[2 * ib + 1];
   const __m256i g = grid4(quant::kIQ1SGrid[q[0] | (h0 & 7) << 8], quant::kIQ1SGrid[q[1] | (h0 & 0x70) << 4],
                           quant::kIQ1SGrid[q[2] | (h1 & 7) << 8], quant::kIQ1SGrid[q[3] | (h1 & 0x70) << 4]);
-  const __m256i ds = _mm256_set_epi64x(delta_bytes(h1 & 0x80), delta_bytes(h1 & 0x08), delta_bytes(h0 & 0x80),
-                                       delta_bytes(h0 & 0x08));
-  return {iq1_weights(g, ds), 0, 2 * quant::iq1m_scale(b, 2 * ib) + 1, 2 * quant::iq1m_scale(b, 2 * ib + 1) + 1};
+  // group l's delta sign is bit 3 + 4 l of h0 | h1 << 8: +1 bytes, or -1 where it is set
+  const __m256i bit = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(h0 | h1 << 8), _mm256_setr_epi64x(3, 7, 11, 15)),
+                                       _mm256_set1_epi64x(1));
+  const __m256i negative = _mm256_cmpeq_epi64(bit, _mm256_set1_epi64x(1));
+  const __m256i ds = _mm256_add_epi8(_mm256_set1_epi8(1), _mm256_and_si256(negative, _mm256_set1_epi8(-2)));
+  int w;  // the sub-block's two 3-bit s: bits 6 (ib % 2) .. of scale word ib / 2
+  {
+    uint16_t v;
+    std::memcpy(&v, b.scales + 2 * (ib / 2), 2);
+    w = v >> (6 * (ib % 2));
+  }
+  return {iq1_weights(g, ds), 0, 2 * (w & 7) + 1, 2 * ((w >> 3) & 7) + 1};
 }
 
 template <typename B>
