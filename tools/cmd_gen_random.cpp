@@ -87,11 +87,6 @@ void fill_row(uint64_t seed, float* row, int64_t n) {
 
 // The lattice types have no quantizer here: their blocks are random bits (every pattern is a
 // valid block) with one f16 d per type that gives weights of about the same spread as fill_row's.
-bool is_lattice(DType t) {
-  const quant::TypeTraits* tr = quant::type_traits(t);
-  return tr != nullptr && tr->from_float == nullptr && tr->vec_dot != nullptr;
-}
-
 float lattice_d(DType t) {
   switch (t) {
     case DType::IQ3_XXS: return 2.7e-4f;  // |w| ~ d * (0.5 + s) / 2 * grid: ~112 d
@@ -125,7 +120,7 @@ std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols, uint6
       std::vector<float> buf(static_cast<size_t>(cols));
       for (int64_t r = t; r < rows; r += nt) {
         const uint64_t row_seed = seed * 0x100000001b3ull + static_cast<uint64_t>(r);
-        if (is_lattice(type)) {
+        if (quant::is_lattice_type(type)) {
           random_lattice_row(type, row_seed, out.data() + rb * static_cast<size_t>(r), cols);
           continue;
         }
@@ -212,7 +207,7 @@ int cmd_gen_random(int argc, char** argv) {
   }
   const auto type = dtype_from_name(*type_name);
   if (!type || (*type != DType::F32 && *type != DType::F16 && *type != DType::Q8_0 && *type != DType::Q4_0 &&
-                *type != DType::Q4_K && !is_lattice(*type))) {
+                *type != DType::Q4_K && !quant::is_lattice_type(*type))) {
     std::fprintf(stderr, "autoglm gen-random: unsupported --type '%s'\n%s", type_name->c_str(), kUsage);
     return 2;
   }

@@ -204,6 +204,29 @@ inline uint16_t iq1m_d(const block_iq1_m& b) {
   return static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
 }
 
+// The f16 super-block scale d of a lattice block (IQ1_M keeps it in pieces).
+template <typename Block>
+inline uint16_t lattice_d(const Block& b) {
+  return b.d;
+}
+template <>
+inline uint16_t lattice_d(const block_iq1_m& b) {
+  return iq1m_d(b);
+}
+
+// Whether t is one of the lattice types (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S).
+inline constexpr bool is_lattice_type(DType t) {
+  return t == DType::IQ2_XXS || t == DType::IQ2_XS || t == DType::IQ2_S || t == DType::IQ3_XXS ||
+         t == DType::IQ3_S || t == DType::IQ1_S || t == DType::IQ1_M;
+}
+
+// The power of two a lattice type's row dot is multiplied by, once, after its super-blocks'
+// integer sums (quant_iq123.cpp): its scales are (2 s + 1) / 8 (IQ2, IQ1 with 8 * grid +- 1),
+// (2 s + 1) / 4 (IQ3_XXS) or 2 s + 1 (IQ3_S).
+inline constexpr float lattice_row_factor(DType t) {
+  return t == DType::IQ3_S ? 1.0f : t == DType::IQ3_XXS ? 0.25f : 0.125f;
+}
+
 // Sets a lattice block's f16 d (IQ1_M: the top nibbles of its scale words; the others: the
 // first two bytes). Every other bit pattern of these blocks is a valid block.
 inline void set_lattice_d(DType t, uint8_t* block, uint16_t d) {

@@ -101,16 +101,6 @@ Iq1Group iq1_m_group(const block_iq1_m& b, int g) {
   return {grid_bytes(kIQ1SGrid[idx]), (nib & 8) ? -1 : 1, iq1m_scale(b, g / 2)};
 }
 
-// The f16 super-block scale (IQ1_M keeps it in pieces).
-template <typename Block>
-uint16_t d_of(const Block& b) {
-  return b.d;
-}
-template <>
-uint16_t d_of(const block_iq1_m& b) {
-  return iq1m_d(b);
-}
-
 // ---- dequantization (gguf-py's float order: (db * grid) * sign, db = d * (0.5 + s) * c) ----
 
 template <typename Block, typename GroupOf>
@@ -143,7 +133,7 @@ template <typename Block, typename GroupOf>
 void dequant_iq1(const void* src, float* dst, int64_t n, GroupOf group) {
   const auto* b = static_cast<const Block*>(src);
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    const float d = fp16_to_fp32(d_of(b[i]));
+    const float d = fp16_to_fp32(lattice_d(b[i]));
     for (int g = 0; g < 32; ++g, dst += 8) {
       const Iq1Group q = group(b[i], g);
       const float dl = d * static_cast<float>(2 * q.s + 1);
@@ -156,15 +146,15 @@ void dequant_iq1(const void* src, float* dst, int64_t n, GroupOf group) {
 // ---- reference dots: per super-block an exact integer sum, then (d_x * d_y) * sum ----
 
 template <typename Block, typename BlockSum>
-float dot_blocks(int64_t n, const void* x, const void* y, BlockSum block_sum, float factor) {
+float dot_blocks(int64_t n, const void* x, const void* y, BlockSum block_sum, DType type) {
   const auto* b = static_cast<const Block*>(x);
   const auto* a = static_cast<const block_q8_K*>(y);
   float sumf = 0.0f;
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    const float d = fp16_to_fp32(d_of(b[i])) * a[i].d;
+    const float d = fp16_to_fp32(lattice_d(b[i])) * a[i].d;
     sumf = std::fma(d, static_cast<float>(block_sum(b[i], a[i].qs)), sumf);  // one rounding, as SIMD fmas
   }
-  return factor * sumf;
+  return lattice_row_factor(type) * sumf;
 }
 
 // Sum over groups of 8 of (2 s + 1) * sum_k grid[k] * sign_k * q8[k].
@@ -237,37 +227,37 @@ void dequantize_row_iq1_m(const void* src, float* dst, int64_t n) {
 float vec_dot_iq2_xxs_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq2_xxs>(n, x, y, [](const block_iq2_xxs& b, const int8_t* q8) {
     return iq2_block_sum(b, q8, iq2_xxs_group);
-  }, 0.125f);
+  }, DType::IQ2_XXS);
 }
 float vec_dot_iq2_xs_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq2_xs>(n, x, y, [](const block_iq2_xs& b, const int8_t* q8) {
     return iq2_block_sum(b, q8, iq2_xs_group);
-  }, 0.125f);
+  }, DType::IQ2_XS);
 }
 float vec_dot_iq2_s_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq2_s>(n, x, y, [](const block_iq2_s& b, const int8_t* q8) {
     return iq2_block_sum(b, q8, iq2_s_group);
-  }, 0.125f);
+  }, DType::IQ2_S);
 }
 float vec_dot_iq3_xxs_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq3_xxs>(n, x, y, [](const block_iq3_xxs& b, const int8_t* q8) {
     return iq3_block_sum(b, q8, iq3_xxs_group);
-  }, 0.25f);
+  }, DType::IQ3_XXS);
 }
 float vec_dot_iq3_s_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq3_s>(n, x, y, [](const block_iq3_s& b, const int8_t* q8) {
     return iq3_block_sum(b, q8, iq3_s_group);
-  }, 1.0f);
+  }, DType::IQ3_S);
 }
 float vec_dot_iq1_s_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq1_s>(n, x, y, [](const block_iq1_s& b, const int8_t* q8) {
     return iq1_block_sum(b, q8, iq1_s_group);
-  }, 0.125f);
+  }, DType::IQ1_S);
 }
 float vec_dot_iq1_m_q8_K(int64_t n, const void* x, const void* y) {
   return dot_blocks<block_iq1_m>(n, x, y, [](const block_iq1_m& b, const int8_t* q8) {
     return iq1_block_sum(b, q8, iq1_m_group);
-  }, 0.125f);
+  }, DType::IQ1_M);
 }
 
 }  // namespace autoglm::quant

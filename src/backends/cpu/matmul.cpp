@@ -52,12 +52,10 @@ Status matmul(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& pool, con
   float* yf = y.data_as<float>();
 
   if (n >= kLatticeTileMinTokens && m % kPackRows == 0 && lattice_tiles_for(w.dtype())) {
-    thread_local PackedActivations scratch;
-    PackedActivations& lact = scratch;  // the workers' lambdas must see this thread's copy
-    AG_RETURN_IF_ERROR(prepare_packed_activations(x, lact, pool, DType::LATTICE_R16));
+    AG_ASSIGN_OR_RETURN(const PackedActivations* lact, prepare_lattice_activations(x, pool));
     pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
       for (int64_t g = g0; g < g1; ++g) {
-        lattice_group(w, g, lact, 0, n, yf + g * kPackRows, m);
+        lattice_group(w, g, *lact, 0, n, yf + g * kPackRows, m);
         if (rf != nullptr) add_residual(yf, rf, m, n, g * kPackRows, (g + 1) * kPackRows);
       }
     }, grain_for(kPackRows * k * n));

@@ -65,15 +65,13 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   bool groups = n >= kLatticeTileMinTokens && lattice_tiles_for(type);
   for (const Tensor* w : ws) groups = groups && w->rows() % kPackRows == 0;
   if (groups) {
-    thread_local PackedActivations scratch;
-    PackedActivations& lact = scratch;  // the workers' lambdas must see this thread's copy
-    AG_RETURN_IF_ERROR(prepare_packed_activations(x, lact, pool, DType::LATTICE_R16));
+    AG_ASSIGN_OR_RETURN(const PackedActivations* lact, prepare_lattice_activations(x, pool));
     const Segments seg = segments(ws, kPackRows);
     pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
       for (int64_t u = u0; u < u1; ++u) {
         const size_t i = seg.find(u);
         const int64_t g = u - seg.begin[i];
-        lattice_group(*ws[i], g, lact, 0, n, yf + seg.col[i] + g * kPackRows, ldy);
+        lattice_group(*ws[i], g, *lact, 0, n, yf + seg.col[i] + g * kPackRows, ldy);
       }
     }, grain_for(kPackRows * k * n));
     return Status::OK();

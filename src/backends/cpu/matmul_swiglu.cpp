@@ -24,16 +24,14 @@ Status matmul_swiglu(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, 
   if (kern == nullptr) return Unsupported(std::string("matmul with weight type ") + dtype_name(w_gate.dtype()));
   float* yf = y.data_as<float>();
   if (n >= kLatticeTileMinTokens && m % kPackRows == 0 && lattice_tiles_for(w_gate.dtype())) {
-    thread_local PackedActivations scratch;
-    PackedActivations& lact = scratch;  // the workers' lambdas must see this thread's copy
-    AG_RETURN_IF_ERROR(prepare_packed_activations(x, lact, pool, DType::LATTICE_R16));
+    AG_ASSIGN_OR_RETURN(const PackedActivations* lact, prepare_lattice_activations(x, pool));
     pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
       thread_local std::vector<float> gate, up;  // [token][row of the group]
       gate.resize(static_cast<size_t>(n * kPackRows));
       up.resize(static_cast<size_t>(n * kPackRows));
       for (int64_t g = g0; g < g1; ++g) {
-        lattice_group(w_gate, g, lact, 0, n, gate.data(), kPackRows);
-        lattice_group(w_up, g, lact, 0, n, up.data(), kPackRows);
+        lattice_group(w_gate, g, *lact, 0, n, gate.data(), kPackRows);
+        lattice_group(w_up, g, *lact, 0, n, up.data(), kPackRows);
         for (int64_t t = 0; t < n; ++t) {
           silu_mul(gate.data() + t * kPackRows, up.data() + t * kPackRows, yf + t * m + g * kPackRows, kPackRows);
         }

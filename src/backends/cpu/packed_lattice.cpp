@@ -6,33 +6,23 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/simd/simd.h"
 #include "core/check.h"
+#include "quant/blocks.h"
 
 namespace autoglm::cpu {
 
 bool lattice_tiles_for(DType t) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
-  switch (t) {
-    case DType::IQ2_XXS:
-    case DType::IQ2_XS:
-    case DType::IQ2_S:
-    case DType::IQ3_XXS:
-    case DType::IQ3_S:
-    case DType::IQ1_S:
-    case DType::IQ1_M: return active_isa() == Isa::kAvx512;
-    default: return false;
-  }
+  return quant::is_lattice_type(t) && active_isa() == Isa::kAvx512;
 #else
   (void)t;
   return false;
 #endif
 }
 
-float lattice_row_factor(DType t) {
-  switch (t) {
-    case DType::IQ3_S: return 1.0f;
-    case DType::IQ3_XXS: return 0.25f;
-    default: return 0.125f;
-  }
+Result<const PackedActivations*> prepare_lattice_activations(const Tensor& x, ThreadPool& pool) {
+  thread_local PackedActivations scratch;  // the pool's workers read the caller's copy through the pointer
+  AG_RETURN_IF_ERROR(prepare_packed_activations(x, scratch, pool, DType::LATTICE_R16));
+  return &scratch;
 }
 
 void lattice_group(const Tensor& w, int64_t g, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
@@ -45,7 +35,7 @@ void lattice_group(const Tensor& w, int64_t g, const PackedActivations& act, int
   simd::avx512_kernels().pack_lattice_group(w.dtype(), w.cols(), w.row_ptr(g * kPackRows), w.row_bytes(),
                                             group.data());
   simd::gemm_lattice_r16_avx512(nsb, group.data(), act, t0, nt, y, ldy);
-  const float factor = lattice_row_factor(w.dtype());
+  const float factor = quant::lattice_row_factor(w.dtype());
   if (factor == 1.0f) return;
   for (int64_t t = 0; t < nt; ++t) {
     for (int64_t i = 0; i < kPackRows; ++i) y[t * ldy + i] *= factor;

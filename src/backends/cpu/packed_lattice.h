@@ -18,7 +18,9 @@
 #include <cstdint>
 
 #include "backends/cpu/packed.h"
+#include "autoglm/status.h"
 #include "core/tensor.h"
+#include "core/thread_pool.h"
 
 namespace autoglm::cpu {
 
@@ -30,8 +32,8 @@ inline constexpr int64_t kLatticeTileMinTokens = 8;
 
 // Whether matrices of type t run through LATTICE_R16 tiles here (a lattice type, AVX-512 active).
 bool lattice_tiles_for(DType t);
-// The power of two a lattice type's row sums are multiplied by (quant_iq123.cpp's factors).
-float lattice_row_factor(DType t);
+// x's rows as Q8_K with LATTICE_R16's per-sub-block offsets, in this thread's reused scratch.
+Result<const PackedActivations*> prepare_lattice_activations(const Tensor& x, ThreadPool& pool);
 
 // Rows [16 g, 16 g + 16) of the lattice matrix w against act's nt tokens from t0 (act prepared
 // for LATTICE_R16): y[t * ldy + i].

@@ -36,8 +36,8 @@ inline uint32_t le32(const void* p) {
   return v;
 }
 
-template <typename Block, typename DOf, typename Decode>
-float lattice_row(int64_t n, const void* vx, const void* vy, DOf d_of, Decode decode, float factor) {
+template <typename Block, typename Decode>
+float lattice_row(int64_t n, const void* vx, const void* vy, Decode decode, DType type) {
   const auto* x = static_cast<const Block*>(vx);
   const auto* y = static_cast<const quant::block_q8_K*>(vy);
   float sumf = 0.0f;
@@ -49,10 +49,10 @@ float lattice_row(int64_t n, const void* vx, const void* vy, DOf d_of, Decode de
       sumi = vmlaq_n_s32(sumi, dot16(s.w0, vld1q_s8(a)), s.ls0);
       sumi = vmlaq_n_s32(sumi, dot16(s.w1, vld1q_s8(a + 16)), s.ls1);
     }
-    const float d = h2f(d_of(x[i])) * y[i].d;
+    const float d = h2f(quant::lattice_d(x[i])) * y[i].d;
     sumf = std::fma(d, static_cast<float>(vaddvq_s32(sumi)), sumf);
   }
-  return factor * sumf;
+  return quant::lattice_row_factor(type) * sumf;
 }
 
 LatticeSub iq2_xxs_sub(const quant::block_iq2_xxs& b, int ib) {
@@ -112,29 +112,24 @@ LatticeSub iq1_m_sub(const quant::block_iq1_m& b, int ib) {
           2 * quant::iq1m_scale(b, 2 * ib + 1) + 1};
 }
 
-template <typename Block>
-uint16_t d_field(const Block& b) {
-  return b.d;
-}
-
 float dot_iq2_xxs(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq2_xxs>(n, x, y, d_field<quant::block_iq2_xxs>, iq2_xxs_sub, 0.125f);
+  return lattice_row<quant::block_iq2_xxs>(n, x, y, iq2_xxs_sub, DType::IQ2_XXS);
 }
 float dot_iq2_xs(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq2_xs>(n, x, y, d_field<quant::block_iq2_xs>, iq2_xs_sub, 0.125f);
+  return lattice_row<quant::block_iq2_xs>(n, x, y, iq2_xs_sub, DType::IQ2_XS);
 }
 float dot_iq2_s(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq2_s>(n, x, y, d_field<quant::block_iq2_s>, iq2_s_sub, 0.125f);
+  return lattice_row<quant::block_iq2_s>(n, x, y, iq2_s_sub, DType::IQ2_S);
 }
 float dot_iq3_xxs(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq3_xxs>(n, x, y, d_field<quant::block_iq3_xxs>, iq3_xxs_sub, 0.25f);
+  return lattice_row<quant::block_iq3_xxs>(n, x, y, iq3_xxs_sub, DType::IQ3_XXS);
 }
 float dot_iq3_s(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq3_s>(n, x, y, d_field<quant::block_iq3_s>, iq3_s_sub, 1.0f);
+  return lattice_row<quant::block_iq3_s>(n, x, y, iq3_s_sub, DType::IQ3_S);
 }
 float dot_iq1_s(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq1_s>(n, x, y, d_field<quant::block_iq1_s>, iq1_s_sub, 0.125f);
+  return lattice_row<quant::block_iq1_s>(n, x, y, iq1_s_sub, DType::IQ1_S);
 }
 float dot_iq1_m(int64_t n, const void* x, const void* y) {
-  return lattice_row<quant::block_iq1_m>(n, x, y, quant::iq1m_d, iq1_m_sub, 0.125f);
+  return lattice_row<quant::block_iq1_m>(n, x, y, iq1_m_sub, DType::IQ1_M);
 }

@@ -6,8 +6,9 @@
 // 8 x 4 for IQ3), the sign bits are moved onto the activations (a masked subtract with AVX-512,
 // a byte-mask expansion with AVX2; activations are in [-127, 127], so negating is exact), one
 // u8 x s8 pair product, and one dot of the pairs with the sub-block's odd factors (per 16-element
-// half where a type has 16-element scales). The super-block's lanes are summed as integers, then added with the
-// reference's float steps (quant_iq123.cpp): bit-identical to it.
+// half where a type has 16-element scales). The super-block's lanes are summed as integers, then
+// added with the reference's float steps (quant_iq123.cpp): bit-identical to it. IQ3 gathers its
+// 4-byte grid entries with vpgatherdd; the others load their 8-byte entries one by one.
 
 using quant::block_iq1_m;
 using quant::block_iq1_s;
@@ -146,32 +147,25 @@ inline LatticeSub iq1_m_sub(const block_iq1_m& b, int ib) {
   return {iq1_weights(g, ds), 0, 2 * (w & 7) + 1, 2 * ((w >> 3) & 7) + 1};
 }
 
-template <typename B>
-inline uint16_t d_of(const B& b) {
-  return b.d;
-}
-template <>
-inline uint16_t d_of(const block_iq1_m& b) {
-  return quant::iq1m_d(b);
-}
-
 // Each type: its block, its sub-block decoder, whether that gives signed weights (IQ1) or
 // unsigned grid values with sign bits, and the power of two the row's sum is multiplied by.
-template <typename B, LatticeSub (*Sub)(const B&, int), bool Signed, int Shift>
+template <typename B, LatticeSub (*Sub)(const B&, int), bool Signed, DType T>
 struct LatticeType {
   using Block = B;
   static LatticeSub sub(const B& b, int ib) { return Sub(b, ib); }
   static constexpr bool kSigned = Signed;
-  static constexpr float kFactor = 1.0f / static_cast<float>(1 << Shift);
+  static constexpr float kFactor = quant::lattice_row_factor(T);
+  // The sub-block's signed weights (IQ2 / IQ3: the grid values with their signs applied).
+  static __m256i weights(const LatticeSub& s) { return Signed ? s.g : apply_signs(s.g, s.signs); }
 };
 
-using LatIQ2XXS = LatticeType<block_iq2_xxs, iq2_xxs_sub, false, 3>;
-using LatIQ2XS = LatticeType<block_iq2_xs, iq2_xs_sub, false, 3>;
-using LatIQ2S = LatticeType<block_iq2_s, iq2_s_sub, false, 3>;
-using LatIQ3XXS = LatticeType<block_iq3_xxs, iq3_xxs_sub, false, 2>;
-using LatIQ3S = LatticeType<block_iq3_s, iq3_s_sub, false, 0>;
-using LatIQ1S = LatticeType<block_iq1_s, iq1_s_sub, true, 3>;
-using LatIQ1M = LatticeType<block_iq1_m, iq1_m_sub, true, 3>;
+using LatIQ2XXS = LatticeType<block_iq2_xxs, iq2_xxs_sub, false, DType::IQ2_XXS>;
+using LatIQ2XS = LatticeType<block_iq2_xs, iq2_xs_sub, false, DType::IQ2_XS>;
+using LatIQ2S = LatticeType<block_iq2_s, iq2_s_sub, false, DType::IQ2_S>;
+using LatIQ3XXS = LatticeType<block_iq3_xxs, iq3_xxs_sub, false, DType::IQ3_XXS>;
+using LatIQ3S = LatticeType<block_iq3_s, iq3_s_sub, false, DType::IQ3_S>;
+using LatIQ1S = LatticeType<block_iq1_s, iq1_s_sub, true, DType::IQ1_S>;
+using LatIQ1M = LatticeType<block_iq1_m, iq1_m_sub, true, DType::IQ1_M>;
 
 // The 16 int16 lanes of a sub-block's pair products carry elements 0..15 in lanes 0..7: each
 // lane's factor.
@@ -204,7 +198,7 @@ float dot_lattice(int64_t n, const void* vx, const void* vy) {
                                               : _mm256_maddubs_epi16(s.g, apply_signs(loadu(q8), s.signs)),
                              pair_factors(s.ls0, s.ls1));
     }
-    const float d = h2f(d_of(x[i])) * y[i].d;
+    const float d = h2f(quant::lattice_d(x[i])) * y[i].d;
     sumf = std::fma(d, static_cast<float>(hsum_i32(sumi)), sumf);
   }
   return L::kFactor * sumf;
@@ -227,12 +221,12 @@ void decode_row(int64_t nsb, const typename L::Block* x, DecodedSuper* out) {
     DecodedSuper& o = out[i];
     for (int ib = 0; ib < 8; ++ib) {
       const LatticeSub s = L::sub(x[i], ib);
-      const __m256i w = L::kSigned ? s.g : apply_signs(s.g, s.signs);
+      const __m256i w = L::weights(s);
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.w + 32 * ib), w);
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.mag + 32 * ib), _mm256_abs_epi8(w));
       _mm256_store_si256(reinterpret_cast<__m256i*>(o.ls + 16 * ib), pair_factors(s.ls0, s.ls1));
     }
-    o.d = h2f(d_of(x[i]));
+    o.d = h2f(quant::lattice_d(x[i]));
   }
 }
 
@@ -317,11 +311,11 @@ void pack_lattice_rows(int64_t cols, const uint8_t* rows, size_t row_bytes, uint
     const auto* x = reinterpret_cast<const typename L::Block*>(rows + row_bytes * static_cast<size_t>(i));
     for (int64_t s = 0; s < nsb; ++s) {
       uint8_t* sb = out + static_cast<size_t>(s) * kLatticeR16Bytes;
-      const uint16_t d = d_of(x[s]);
+      const uint16_t d = quant::lattice_d(x[s]);
       std::memcpy(sb + 2 * i, &d, 2);
       for (int ib = 0; ib < 8; ++ib) {
         const LatticeSub sub = L::sub(x[s], ib);
-        const __m256i w = L::kSigned ? sub.g : apply_signs(sub.g, sub.signs);
+        const __m256i w = L::weights(sub);
         alignas(32) uint8_t u[32];
         _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_add_epi8(w, offset));
         uint8_t* q = sb + kLatticeR16QOff + 512 * ib + 4 * i;
