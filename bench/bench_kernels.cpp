@@ -38,8 +38,8 @@
 // slots (1: it runs where vpdpbusd would, 0: elsewhere). The packed tiles do 8 vpdpbusd per
 // block and token plus a scale multiply and an fma, so where those take a slot each the tile
 // tops out at 8/10 of the int8 roofline. Also vpmulld, vpmaddubsw, vpaddw, vpdpwssd and a
-// broadcast load: the Q4_K tile scales each sub-block's dot with one vpmulld, which costs what
-// AVX2's vpmaddubsw + vpdpwssd route would.
+// broadcast load: the K-quant tiles scale their sub-block dots with vpdpwssd where the dots fit
+// int16 (Q2_K, Q3_K, Q4_K, Q6_K) and with vpmulld where not (Q5_K, LATTICE_R16).
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.

@@ -127,13 +127,17 @@ TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
   }
 }
 
-// The bounds the kernels' integer sums rely on (AVX2 vpmaddubsw's int16, int32 for Q6_K): every
-// weight at its largest, every scale at its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with
-// every weight -127), activations at +-127.
+// The bounds the kernels' integer sums rely on (AVX2 vpmaddubsw's int16, int32 for Q6_K, the
+// AVX-512 chains' int16 for Q2_K / Q3_K / Q4_K / Q6_K): every weight at its largest, then (`low`)
+// the Q3_K / Q6_K weights at their most negative (-4, -32: the widest offset dots), every scale at
+// its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with every weight -127), activations at +-127.
 TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 256, n = 5;
+  for (int low = 0; low < 2; ++low)
   for (DType t : kTypes) {
+    if (low && t != DType::Q3_K && t != DType::Q6_K) continue;
+    const int fill = low ? 0x00 : 0xFF;
     Tensor w = random_blocks(t, m, k, 1);
     for (int64_t r = 0; r < m; ++r) {
       if (t == DType::Q4_K) {
@@ -148,8 +152,8 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
       } else if (t == DType::Q3_K) {  // every value 3 (bits 11, hmask set), scales 0 -> -32
         auto& b = static_cast<quant::block_q3_K*>(w.data())[r];
         std::memset(b.scales, 0x00, sizeof b.scales);
-        std::memset(b.qs, 0xFF, sizeof b.qs);
-        std::memset(b.hmask, 0xFF, sizeof b.hmask);
+        std::memset(b.qs, fill, sizeof b.qs);
+        std::memset(b.hmask, fill, sizeof b.hmask);
       } else if (t == DType::Q2_K) {  // every value 3, scales and mins 15
         auto& b = static_cast<quant::block_q2_K*>(w.data())[r];
         std::memset(b.scales, 0xFF, sizeof b.scales);
@@ -162,8 +166,8 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
       } else {
         auto& b = static_cast<quant::block_q6_K*>(w.data())[r];
         std::memset(b.scales, 0x80, sizeof b.scales);
-        std::memset(b.ql, 0xFF, sizeof b.ql);
-        std::memset(b.qh, 0xFF, sizeof b.qh);
+        std::memset(b.ql, fill, sizeof b.ql);
+        std::memset(b.qh, fill, sizeof b.qh);
       }
     }
     Tensor packed = pack_matrix(w);
@@ -171,7 +175,7 @@ TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
     for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;
     PackedActivations act;
     ASSERT_TRUE(prepare_packed_activations(x, act, pool, packed.dtype()).ok());
-    expect_isa_kernels_equal_reference(packed, act, "extreme values");
+    expect_isa_kernels_equal_reference(packed, act, low ? "extreme values, lowest weights" : "extreme values");
   }
 }
 

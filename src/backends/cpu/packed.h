@@ -73,6 +73,8 @@ struct PackedActivations {
   // Q4_0_R16, 16 for Q5_0_R16): where the SIMD kernels' integer dot starts, read with one
   // broadcast load. Q6_K_R16: [n, nb, 16], -32 * each 16-column sub-block's sum (packed_q6k.h).
   std::vector<int32_t> bias;
+  // Q6_K_R16: [n, nb, 32], -32 * each 8-column group's sum (the AVX-512 kernel's int16 chains).
+  std::vector<int32_t> bias8;
   // [n, nb], Q4_1_R16 / Q5_1_R16 only: d * sum as f32, which the weight block's min multiplies.
   std::vector<float> dsum;
   // Q4_K_R16 and Q6_K_R16: q holds Q8_K rows (nb super-blocks), d their scales; for Q4_K_R16

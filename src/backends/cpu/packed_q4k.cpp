@@ -152,6 +152,8 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
   act.sum.clear();
   act.msum.resize(mins ? static_cast<size_t>(n * act.nb) * 4 : 0);
   act.bias.resize(static_cast<size_t>(n * act.nb * bias_per_sb));
+  const bool eighths = packed == DType::Q6_K_R16;
+  act.bias8.resize(eighths ? static_cast<size_t>(n * act.nb) * 32 : 0);
   const float* xf = x.data_as<float>();
   pool.parallel_for(n, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -165,6 +167,11 @@ Status prepare_q8_K_activations(const Tensor& x, PackedActivations& act, ThreadP
         for (int j = 0; j < bias_per_sb; ++j) {
           const int32_t sum = bias_per_sb == 16 ? blocks[s].bsums[j] : blocks[s].bsums[2 * j] + blocks[s].bsums[2 * j + 1];
           act.bias[si * static_cast<size_t>(bias_per_sb) + static_cast<size_t>(j)] = -offset * sum;
+        }
+        for (int g = 0; eighths && g < 32; ++g) {
+          int32_t sum = 0;
+          for (int l = 0; l < 8; ++l) sum += blocks[s].qs[8 * g + l];
+          act.bias8[si * 32 + static_cast<size_t>(g)] = -offset * sum;
         }
         if (!mins) continue;
         for (int p = 0; p < 4; ++p) {

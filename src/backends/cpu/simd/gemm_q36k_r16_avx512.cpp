@@ -5,7 +5,8 @@
 // registers (4 columns x 16 rows each); for each token of a tile, two chains of 4 vpdpbusd (one
 // per sub-block, started from -offset * the token's sub-block sum: 4 / 32) give the rows' integer
 // dots, multiplied by the rows' scales (Q2_K: 4-bit, Q3_K: s - 32, Q6_K: int8) into an exact
-// int32 sum. Q2_K starts from 0 and has mins instead: 8 vpdpwssd of the rows' min pairs against
+// int32 sum: by vpdpwssd where the dots fit int16 (Q2_K, Q3_K; Q6_K in 8-column quarters, see
+// Dot), by vpmulld otherwise. Q2_K starts from 0 and has mins instead: 8 vpdpwssd of the rows' min pairs against
 // the token's pairs of Q8_K bsums. Per super-block one fma (Q2_K: mins first, then scales),
 // exactly as the layouts' scalar references, so results are bit-identical to them. A tile of up to kTile tokens shares every weight register.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -36,6 +37,12 @@ constexpr int kTile = 8;  // tokens per register tile
 template <int NT>
 constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
 
+// How a layout's sub-block dots meet their scales (vnni_dot_avx512.h): vpmulld on the int32 dots
+// (kPair32: LATTICE_R16, whose dots can pass int16), or vpdpwssd on dots that stay within
+// int16 over 16 columns (kPair16: Q2_K, Q3_K) or over 8 (kQuarters16: Q6_K, from
+// PackedActivations::bias8).
+enum class Dot { kPair32, kPair16, kQuarters16 };
+
 // 256 four-bit values in 128 bytes (value k low in byte k, value k + 128 high in byte k - 128)
 // -> u[0..255].
 inline void unpack_nibbles256(const uint8_t* area, uint8_t* u) {
@@ -52,6 +59,7 @@ inline void unpack_nibbles256(const uint8_t* area, uint8_t* u) {
 struct Q2K {
   static constexpr size_t kBytes = kQ2KR16Bytes;
   static constexpr bool kHasMins = true;
+  static constexpr Dot kDot = Dot::kPair16;
   static constexpr int kDecodeHint = _MM_HINT_T1;  // T0 read the same (92-95%)
   template <int C>
   static __m512i weights(const uint8_t* low) {
@@ -90,6 +98,7 @@ struct Q2K {
 struct Q3K {
   static constexpr size_t kBytes = kQ3KR16Bytes;
   static constexpr bool kHasMins = false;
+  static constexpr Dot kDot = Dot::kPair16;
   static constexpr int kDecodeHint = _MM_HINT_T0;
   template <int C>
   static __m512i weights(const uint8_t* low, __m512i high) {
@@ -131,6 +140,7 @@ struct Q3K {
 struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
   static constexpr bool kHasMins = false;
+  static constexpr Dot kDot = Dot::kQuarters16;
   static constexpr int kDecodeHint = _MM_HINT_T1;
   template <int C, bool kHigh>
   static __m512i weights(const uint8_t* low, const uint8_t* top) {
@@ -179,6 +189,7 @@ struct Q6K {
 struct Lattice {
   static constexpr size_t kBytes = kLatticeR16Bytes;
   static constexpr bool kHasMins = false;
+  static constexpr Dot kDot = Dot::kPair32;
   static constexpr int kDecodeHint = _MM_HINT_T0;  // the group was just written: in cache
   struct Scales {
     explicit Scales(const uint8_t*) {}
@@ -214,12 +225,22 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       }
       __m512i w[8];
       K::unit(sb, j, w);
-      const __m512i sc0 = scales.of(sb, 2 * j), sc1 = scales.of(sb, 2 * j + 1);
+      __m512i sc0 = scales.of(sb, 2 * j), sc1 = scales.of(sb, 2 * j + 1);
+      if constexpr (K::kDot != Dot::kPair32) {
+        sc0 = vnni::scale_lanes16(sc0);
+        sc1 = vnni::scale_lanes16(sc1);
+      }
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
-        static constexpr int32_t kNoOffset[2] = {0, 0};
-        const int32_t* bias = K::kHasMins ? kNoOffset : act.bias.data() + (static_cast<size_t>((t0 + t) * act.nb + s)) * 16 + 2 * j;
-        isum[t] = _mm512_add_epi32(isum[t], vnni::scaled_sub_block_pair(bias, w, qs, sc0, sc1));
+        const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+        if constexpr (K::kDot == Dot::kQuarters16) {
+          isum[t] = vnni::scaled_sub_block_quarters16(isum[t], act.bias8.data() + si * 32 + 4 * j, w, qs, sc0, sc1);
+        } else if constexpr (K::kDot == Dot::kPair16) {
+          const int32_t* bias = K::kHasMins ? nullptr : act.bias.data() + si * 16 + 2 * j;
+          isum[t] = vnni::scaled_sub_block_pair16(isum[t], bias, w, qs, sc0, sc1);
+        } else {
+          isum[t] = _mm512_add_epi32(isum[t], vnni::scaled_sub_block_pair(act.bias.data() + si * 16 + 2 * j, w, qs, sc0, sc1));
+        }
       }
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));

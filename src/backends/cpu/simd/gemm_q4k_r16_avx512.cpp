@@ -1,7 +1,8 @@
 // AVX-512 VNNI kernels for Q4_K_R16 and Q5_K_R16 (backends/cpu/packed_q4k.h). Per super-block and sub-block j:
 // the 16 rows' 32 nibbles sit in 8 registers (4 columns x 16 rows each); for each token of a
 // tile, 8 vpdpbusd against broadcast 4-byte groups of the Q8_K activations give the 16 rows'
-// integer dots, multiplied by the rows' 6-bit scales into an exact int32 sum. The mins term is
+// integer dots, multiplied by the rows' 6-bit scales into an exact int32 sum (Q4_K: each
+// 16-column half's dot fits int16, so one vpdpwssd per half does it; Q5_K: vpmulld). The mins term is
 // 4 vpdpwssd of the rows' int16 min pairs against the token's sub-block sums. Per super-block
 // two fmas: mins first, then scales, exactly as gemm_q4_K_r16_reference, so results are
 // bit-identical to it. A tile of up to 8 tokens shares every weight register. Q5_K_R16 ORs each
@@ -94,7 +95,11 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       }
       for (int t = 0; t < NT; ++t) {
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(vnni::dot16x32(_mm512_setzero_si512(), w, qs), sc));
+        if constexpr (kFive) {
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(vnni::dot16x32(_mm512_setzero_si512(), w, qs), sc));
+        } else {
+          isum[t] = vnni::scaled_halves16(isum[t], w, qs, sc);
+        }
       }
     }
     for (int t = 0; t < NT; ++t) {

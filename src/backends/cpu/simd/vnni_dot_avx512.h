@@ -37,6 +37,22 @@ inline __m512i dot16x32(__m512i init, const __m512i w[8], const int8_t* qs) {
   return _mm512_add_epi32(s0, s1);
 }
 
+// acc + sc * (the 16 rows' dot with 32 activation bytes qs), for 4-bit weights (0..15): each
+// 16-column half's dot lies within 16 * 15 * 128 = 30720 of zero, so it is its lane's int16 and
+// vpdpwssd against sc (the scale in each lane's low 16 bits, 0 in the high) multiplies and adds
+// it in one uop where vpmulld takes two and the adds two more. Exact, as the int32 product is.
+inline __m512i scaled_halves16(__m512i acc, const __m512i w[8], const int8_t* qs, __m512i sc) {
+  __m512i s0 = dpbusd_bcast4(_mm512_setzero_si512(), w[0], qs + 0);
+  __m512i s1 = dpbusd_bcast4(_mm512_setzero_si512(), w[4], qs + 16);
+  s0 = dpbusd_bcast4(s0, w[1], qs + 4);
+  s1 = dpbusd_bcast4(s1, w[5], qs + 20);
+  s0 = dpbusd_bcast4(s0, w[2], qs + 8);
+  s1 = dpbusd_bcast4(s1, w[6], qs + 24);
+  s0 = dpbusd_bcast4(s0, w[3], qs + 12);
+  s1 = dpbusd_bcast4(s1, w[7], qs + 28);
+  return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, s0, sc), s1, sc);
+}
+
 // The 16 rows' integer dots with a token's 32 activation bytes qs as two 16-column sub-blocks
 // (w[0..3] and w[4..7]), each started from its own offset (bias[0], bias[1]) and multiplied by
 // its rows' scales: sc0 * dot0 + sc1 * dot1, exact in int32 (Q3_K_R16, Q6_K_R16). Two chains of 4
@@ -52,6 +68,45 @@ inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], co
   d0 = dpbusd_bcast4(d0, w[3], qs + 12);
   d1 = dpbusd_bcast4(d1, w[7], qs + 28);
   return _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1));
+}
+
+// The int16 route for sub-block scales: where a chain's dot is known to lie within int16, it is
+// its lane's low half (the high half its sign), and vpdpwssd against a scale held in the lane's
+// low 16 bits (0 in the high) multiplies and adds it exactly in one uop, where vpmulld takes two
+// and the adds more. `sc` registers here must have their high halves zero (scale_lanes16).
+inline __m512i scale_lanes16(__m512i sc32) { return _mm512_and_si512(sc32, _mm512_set1_epi32(0xFFFF)); }
+
+// acc + sc0 * dot0 + sc1 * dot1 for two 16-column sub-blocks (w[0..3], w[4..7]) each started
+// from its offset, when each dot fits int16 (Q2_K: 16 * 3 * 127; Q3_K: 16 * 4 * 127).
+inline __m512i scaled_sub_block_pair16(__m512i acc, const int32_t* bias, const __m512i w[8], const int8_t* qs,
+                                       __m512i sc0, __m512i sc1) {
+  __m512i d0 = dpbusd_bcast4(bias ? _mm512_set1_epi32(bias[0]) : _mm512_setzero_si512(), w[0], qs + 0);
+  __m512i d1 = dpbusd_bcast4(bias ? _mm512_set1_epi32(bias[1]) : _mm512_setzero_si512(), w[4], qs + 16);
+  d0 = dpbusd_bcast4(d0, w[1], qs + 4);
+  d1 = dpbusd_bcast4(d1, w[5], qs + 20);
+  d0 = dpbusd_bcast4(d0, w[2], qs + 8);
+  d1 = dpbusd_bcast4(d1, w[6], qs + 24);
+  d0 = dpbusd_bcast4(d0, w[3], qs + 12);
+  d1 = dpbusd_bcast4(d1, w[7], qs + 28);
+  return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, d0, sc0), d1, sc1);
+}
+
+// The same in 8-column quarters, each from its own offset bias[0..3], for dots that fit int16
+// only so (Q6_K: 8 * 32 * 127).
+inline __m512i scaled_sub_block_quarters16(__m512i acc, const int32_t* bias, const __m512i w[8], const int8_t* qs,
+                                           __m512i sc0, __m512i sc1) {
+  __m512i d0 = dpbusd_bcast4(_mm512_set1_epi32(bias[0]), w[0], qs + 0);
+  __m512i d1 = dpbusd_bcast4(_mm512_set1_epi32(bias[1]), w[2], qs + 8);
+  __m512i d2 = dpbusd_bcast4(_mm512_set1_epi32(bias[2]), w[4], qs + 16);
+  __m512i d3 = dpbusd_bcast4(_mm512_set1_epi32(bias[3]), w[6], qs + 24);
+  d0 = dpbusd_bcast4(d0, w[1], qs + 4);
+  d1 = dpbusd_bcast4(d1, w[3], qs + 12);
+  d2 = dpbusd_bcast4(d2, w[5], qs + 20);
+  d3 = dpbusd_bcast4(d3, w[7], qs + 28);
+  acc = _mm512_dpwssd_epi32(acc, d0, sc0);
+  acc = _mm512_dpwssd_epi32(acc, d1, sc0);
+  acc = _mm512_dpwssd_epi32(acc, d2, sc1);
+  return _mm512_dpwssd_epi32(acc, d3, sc1);
 }
 
 // ORs each register's fifth bit in as 16: bit c of each byte of h belongs to register c's
