@@ -13,6 +13,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/token_tiles.h"
@@ -23,10 +25,11 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 8 blocks ahead,
-// 3+ tokens into L2 16 ahead.
-template <int NT>
-constexpr size_t kAheadBlocks = NT <= 2 ? 8 : 16;
+// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 about 2.8 KB
+// ahead (Q4_0 9 blocks, Q8_0 5), 3+ tokens into L2 16 blocks ahead.
+constexpr size_t kDecodeAheadBytes = 2816;
+template <Layout L, int NT>
+constexpr size_t kAheadBlocks = NT <= 2 ? std::max<size_t>(1, kDecodeAheadBytes / kPackedBlockBytes<L>) : 16;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
@@ -70,12 +73,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     // each round (bench_kernels --stream, rotated order, medians of 30-80 rounds):
     // - one or two tokens: into L1 (T0), 8 blocks ahead. Against L2 (T1) 16 ahead, Q8_0 / Q4_0
     //   read 3-5% faster while the host's memory reads ~35 GB/s, and 20-35% (44 -> 55-60 GB/s)
-    //   in its spells of 55-65 GB/s, where the T1 variant never got past ~45;
+    //   in its spells of 55-65 GB/s, where the T1 variant never got past ~45. On the Intel host
+    //   (docs/BENCHMARKS.md) Q8_0's 8 blocks (4.3 KB) read 74-86% of the probe and 5-6 blocks
+    //   85-94%, 7 only ~70%; Q4_0 read the same 6-10 ahead: so the distance is in bytes, ~2.8 KB
+    //   (llama3.2-1b Q8_0 tg128 20.1-20.9 -> 22.3-22.9 t/s at 5 ahead);
     // - three tokens and more: T1, 16 ahead. At four tokens T0 read 4-8% slower: the tile's
     //   arithmetic then hides the latency itself, and the extra L1 fills cost it.
     // Prefetching past the end of the matrix is harmless.
     for (size_t off = 0; off < kBlockBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kAheadBlocks<NT> * kBlockBytes + off),
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kAheadBlocks<L, NT> * kBlockBytes + off),
                    static_cast<_mm_hint>(kPrefetchHint<NT>));
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
