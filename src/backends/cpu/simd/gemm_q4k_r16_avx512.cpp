@@ -24,10 +24,10 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 2 super-blocks
+// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 1 super-block
 // ahead, 3+ tokens into L2 4 ahead.
 template <int NT>
-constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
+constexpr size_t kAheadSuperBlocks = NT <= 2 ? 1 : 4;
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 template <bool kFive>
@@ -76,7 +76,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // Level and distance, every variant in each round of --stream (rotated order, medians of
       // 40 rounds, 1 GiB matrix): at 1-2 tokens L1 2 ahead beat L2 2/4/8 ahead by 6-9% at the
       // host's usual ~35 GB/s. At 4 tokens L2 4 ahead tied L1 2 ahead there (34.3 / 34.2 GB/s)
-      // and led it 44 / 34 GB/s in the host's 55-65 GB/s spells; no prefetch read 28.
+      // and led it 44 / 34 GB/s in the host's 55-65 GB/s spells; no prefetch read 28. On the
+      // Intel host (docs/BENCHMARKS.md) 1 ahead (2.3 KB, as the 32-column kernels' ~2.8 KB)
+      // read 87-90% of the probe against 81-85% at 2 and 81% at 3: llama3.2-1b Q4_K tg128
+      // 35.2-37.7 -> 39.7-41.7 t/s, alternating.
       for (int l = 0; l < kLinesPerSubBlock<kFive>; ++l) {
         const int line = std::min(kLinesPerSubBlock<kFive> * j + l, kSuperBlockLines<kFive> - 1);
         _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kSuperBlockBytes<kFive> + 64 * line),
