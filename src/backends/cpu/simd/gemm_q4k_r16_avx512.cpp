@@ -101,7 +101,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         if constexpr (kFive) {
           isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(vnni::dot16x32(_mm512_setzero_si512(), w, qs), sc));
         } else {
-          isum[t] = vnni::scaled_halves16(isum[t], w, qs, sc);
+          isum[t] = vnni::scaled_sub_block_pair16(isum[t], nullptr, w, qs, sc, sc);  // sc's high halves are 0
         }
       }
     }

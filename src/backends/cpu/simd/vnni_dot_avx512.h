@@ -37,36 +37,27 @@ inline __m512i dot16x32(__m512i init, const __m512i w[8], const int8_t* qs) {
   return _mm512_add_epi32(s0, s1);
 }
 
-// acc + sc * (the 16 rows' dot with 32 activation bytes qs), for 4-bit weights (0..15): each
-// 16-column half's dot lies within 16 * 15 * 128 = 30720 of zero, so it is its lane's int16 and
-// vpdpwssd against sc (the scale in each lane's low 16 bits, 0 in the high) multiplies and adds
-// it in one uop where vpmulld takes two and the adds two more. Exact, as the int32 product is.
-inline __m512i scaled_halves16(__m512i acc, const __m512i w[8], const int8_t* qs, __m512i sc) {
-  __m512i s0 = dpbusd_bcast4(_mm512_setzero_si512(), w[0], qs + 0);
-  __m512i s1 = dpbusd_bcast4(_mm512_setzero_si512(), w[4], qs + 16);
-  s0 = dpbusd_bcast4(s0, w[1], qs + 4);
-  s1 = dpbusd_bcast4(s1, w[5], qs + 20);
-  s0 = dpbusd_bcast4(s0, w[2], qs + 8);
-  s1 = dpbusd_bcast4(s1, w[6], qs + 24);
-  s0 = dpbusd_bcast4(s0, w[3], qs + 12);
-  s1 = dpbusd_bcast4(s1, w[7], qs + 28);
-  return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, s0, sc), s1, sc);
-}
-
 // The 16 rows' integer dots with a token's 32 activation bytes qs as two 16-column sub-blocks
-// (w[0..3] and w[4..7]), each started from its own offset (bias[0], bias[1]) and multiplied by
-// its rows' scales: sc0 * dot0 + sc1 * dot1, exact in int32 (Q3_K_R16, Q6_K_R16). Two chains of 4
-// vpdpbusd, interleaved so one token is not bound by their latency.
-inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], const int8_t* qs, __m512i sc0,
-                                     __m512i sc1) {
-  __m512i d0 = dpbusd_bcast4(_mm512_set1_epi32(bias[0]), w[0], qs + 0);
-  __m512i d1 = dpbusd_bcast4(_mm512_set1_epi32(bias[1]), w[4], qs + 16);
+// (w[0..3] and w[4..7]), started from init0 and init1: two chains of 4 vpdpbusd, interleaved so
+// one token is not bound by their latency.
+inline void sub_block_pair_dots(__m512i init0, __m512i init1, const __m512i w[8], const int8_t* qs, __m512i& d0,
+                                __m512i& d1) {
+  d0 = dpbusd_bcast4(init0, w[0], qs + 0);
+  d1 = dpbusd_bcast4(init1, w[4], qs + 16);
   d0 = dpbusd_bcast4(d0, w[1], qs + 4);
   d1 = dpbusd_bcast4(d1, w[5], qs + 20);
   d0 = dpbusd_bcast4(d0, w[2], qs + 8);
   d1 = dpbusd_bcast4(d1, w[6], qs + 24);
   d0 = dpbusd_bcast4(d0, w[3], qs + 12);
   d1 = dpbusd_bcast4(d1, w[7], qs + 28);
+}
+
+// Those dots, each started from its own offset (bias[0], bias[1]) and multiplied by its rows'
+// scales: sc0 * dot0 + sc1 * dot1, exact in int32 (LATTICE_R16, whose dots can pass int16).
+inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], const int8_t* qs, __m512i sc0,
+                                     __m512i sc1) {
+  __m512i d0, d1;
+  sub_block_pair_dots(_mm512_set1_epi32(bias[0]), _mm512_set1_epi32(bias[1]), w, qs, d0, d1);
   return _mm512_add_epi32(_mm512_mullo_epi32(d0, sc0), _mm512_mullo_epi32(d1, sc1));
 }
 
@@ -77,17 +68,13 @@ inline __m512i scaled_sub_block_pair(const int32_t* bias, const __m512i w[8], co
 inline __m512i scale_lanes16(__m512i sc32) { return _mm512_and_si512(sc32, _mm512_set1_epi32(0xFFFF)); }
 
 // acc + sc0 * dot0 + sc1 * dot1 for two 16-column sub-blocks (w[0..3], w[4..7]) each started
-// from its offset, when each dot fits int16 (Q2_K: 16 * 3 * 127; Q3_K: 16 * 4 * 127).
+// from its offset (none: bias null), when each dot fits int16 (Q2_K: 16 * 3 * 127; Q3_K:
+// 16 * 4 * 127; Q4_K's 32-column sub-block as two halves with one scale: 16 * 15 * 127).
 inline __m512i scaled_sub_block_pair16(__m512i acc, const int32_t* bias, const __m512i w[8], const int8_t* qs,
                                        __m512i sc0, __m512i sc1) {
-  __m512i d0 = dpbusd_bcast4(bias ? _mm512_set1_epi32(bias[0]) : _mm512_setzero_si512(), w[0], qs + 0);
-  __m512i d1 = dpbusd_bcast4(bias ? _mm512_set1_epi32(bias[1]) : _mm512_setzero_si512(), w[4], qs + 16);
-  d0 = dpbusd_bcast4(d0, w[1], qs + 4);
-  d1 = dpbusd_bcast4(d1, w[5], qs + 20);
-  d0 = dpbusd_bcast4(d0, w[2], qs + 8);
-  d1 = dpbusd_bcast4(d1, w[6], qs + 24);
-  d0 = dpbusd_bcast4(d0, w[3], qs + 12);
-  d1 = dpbusd_bcast4(d1, w[7], qs + 28);
+  __m512i d0, d1;
+  sub_block_pair_dots(bias ? _mm512_set1_epi32(bias[0]) : _mm512_setzero_si512(),
+                      bias ? _mm512_set1_epi32(bias[1]) : _mm512_setzero_si512(), w, qs, d0, d1);
   return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, d0, sc0), d1, sc1);
 }
 
