@@ -49,32 +49,30 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   AG_CHECK(total == ldy);
   float* yf = y.data_as<float>();
 
-  if (is_packed_type(type)) {
-    AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, type, pool));
+  // One parallel pass over the 16-row groups of every matrix: group(w, g, out) writes group g of
+  // w into its output columns (packed weights, or lattice matrices decoded per group).
+  const auto over_row_groups = [&](auto&& group) {
     const Segments seg = segments(ws, kPackRows);
     pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
       for (int64_t u = u0; u < u1; ++u) {
         const size_t i = seg.find(u);
         const int64_t g = u - seg.begin[i];
-        call.group(*ws[i], g, 0, n, yf + seg.col[i] + g * kPackRows, ldy);
+        group(*ws[i], g, yf + seg.col[i] + g * kPackRows);
       }
     }, grain_for(kPackRows * k * n));
     return Status::OK();
+  };
+
+  if (is_packed_type(type)) {
+    AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, type, pool));
+    return over_row_groups([&](const Tensor& w, int64_t g, float* out) { call.group(w, g, 0, n, out, ldy); });
   }
 
   bool groups = n >= kLatticeTileMinTokens && lattice_tiles_for(type);
   for (const Tensor* w : ws) groups = groups && w->rows() % kPackRows == 0;
   if (groups) {
     AG_ASSIGN_OR_RETURN(const PackedActivations* lact, prepare_lattice_activations(x, pool));
-    const Segments seg = segments(ws, kPackRows);
-    pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u) {
-        const size_t i = seg.find(u);
-        const int64_t g = u - seg.begin[i];
-        lattice_group(*ws[i], g, *lact, 0, n, yf + seg.col[i] + g * kPackRows, ldy);
-      }
-    }, grain_for(kPackRows * k * n));
-    return Status::OK();
+    return over_row_groups([&](const Tensor& w, int64_t g, float* out) { lattice_group(w, g, *lact, 0, n, out, ldy); });
   }
 
   const MatmulKernels* kern = cpu_kernels_for(type);
