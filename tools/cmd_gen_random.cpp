@@ -87,7 +87,7 @@ void fill_row(uint64_t seed, float* row, int64_t n) {
 
 // The lattice types have no quantizer here: their blocks are random bits (every pattern is a
 // valid block) with one f16 d per type that gives weights of about the same spread as fill_row's.
-float lattice_d(DType t) {
+float random_lattice_d(DType t) {
   switch (t) {
     case DType::IQ3_XXS: return 2.7e-4f;  // |w| ~ d * (0.5 + s) / 2 * grid: ~112 d
     case DType::IQ3_S: return 2.3e-4f;    // d * (1 + 2 s) * grid: ~128 d
@@ -105,7 +105,7 @@ void random_lattice_row(DType type, uint64_t seed, uint8_t* row, int64_t cols) {
     std::memcpy(row + i, &r, std::min<size_t>(8, bytes - i));
   }
   const size_t block = dtype_info(type).type_size;
-  const uint16_t d = quant::fp32_to_fp16(lattice_d(type));
+  const uint16_t d = quant::fp32_to_fp16(random_lattice_d(type));
   for (size_t off = 0; off < bytes; off += block) quant::set_lattice_d(type, row + off, d);
 }
 
