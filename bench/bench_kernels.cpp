@@ -6,7 +6,7 @@
 //   kernel GMAC/s / peak GMAC/s   = how much of the int8 roofline the kernels reach, and
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
 //
-//   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7]
+//   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7] [--only q4_0,q4_K] [--tokens T] [--ldy N]
 //   build/bin/bench_kernels --stream [--tokens 1] [--reps 7] [--only q4_K_r16,bf16_r16p]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
 //                                       [--group 3] [--reps 7]
@@ -40,6 +40,13 @@
 // tops out at 8/10 of the int8 roofline. Also vpmulld, vpmaddubsw, vpaddw, vpdpwssd and a
 // broadcast load: the K-quant tiles scale their sub-block dots with vpdpwssd where the dots fit
 // int16 (Q2_K, Q3_K, Q4_K, Q6_K) and with vpmulld where not (Q5_K, LATTICE_R16).
+//
+// Table options: --only names the weight types (as GGUF names them) to run; --tokens one column
+// instead of six; --ldy the output's row stride in floats (default m: y is one tokens x m matrix,
+// as matmul_packed writes it; 16 writes every row group's tile to the same tokens x 16 block). A
+// large --m (131072 at --k 2048 is 151 MiB of Q4_K) puts the weights past the caches instead, as
+// in a batched decode step: there, at 16 tokens, writing y with stride m ran ~12% slower than
+// --ldy 16 (docs/BENCHMARKS.md).
 //
 // Prints median GMAC/s over the repetitions. A benchmark, not a test: tests/ops checks these
 // kernels bit for bit against their references.
@@ -499,12 +506,20 @@ int main(int argc, char** argv) {
                             static_cast<int32_t>(block), static_cast<int32_t>(kv_heads), static_cast<int32_t>(group), reps);
     }
   }
-  if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0) {
-    std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16 and --k of 32\n");
+  const int64_t only_tokens = arg(argc, argv, "--tokens", 0), ldy = arg(argc, argv, "--ldy", m);
+  std::string only;  // --only q4_0,q4_K: those weight types alone
+  for (int j = 1; j + 1 < argc; ++j) {
+    if (std::strcmp(argv[j], "--only") == 0) only = argv[j + 1];
+  }
+  if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0 || only_tokens < 0 || only_tokens > 64 ||
+      ldy < kPackRows || ldy > m || ldy % kPackRows != 0) {
+    std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16, --k of 32, --tokens at most 64, --ldy a multiple "
+                         "of 16 from 16 to m\n");
     return 2;
   }
-  std::printf("isa %s, k %lld, m %lld, one thread, weights in L2, median of %d\n",
-              isa_name(active_isa()), static_cast<long long>(k), static_cast<long long>(m), reps);
+  std::printf("isa %s, k %lld, m %lld, output row stride %lld floats, one thread, median of %d\n",
+              isa_name(active_isa()), static_cast<long long>(k), static_cast<long long>(m), static_cast<long long>(ldy),
+              reps);
 #if defined(__x86_64__)
   const int nt = autoglm::ThreadPool::default_threads();
   if (isa_available(Isa::kAvx512)) {
@@ -518,10 +533,17 @@ int main(int argc, char** argv) {
   autoglm::ThreadPool pool(1);
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::printf("| weights | T=1 | T=2 | T=4 | T=8 | T=16 | T=64 |  (GMAC/s)\n");
+  std::vector<int64_t> token_counts = {1, 2, 4, 8, 16, 64};
+  if (only_tokens > 0) token_counts = {only_tokens};
+  std::printf("| weights |");
+  for (int64_t n : token_counts) std::printf(" T=%lld |", static_cast<long long>(n));
+  std::printf("  (GMAC/s)\n");
   for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
                   DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F32, DType::F16, DType::BF16}) {
     if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
+    if (!only.empty() && ("," + only + ",").find("," + std::string(autoglm::dtype_name(t)) + ",") == std::string::npos) {
+      continue;
+    }
     const Tensor w = random_weights(t, m, k, 3);
     if (!should_pack(w)) {
       std::printf("| %s | not packed on this ISA |\n", autoglm::dtype_name(t));
@@ -532,18 +554,22 @@ int main(int argc, char** argv) {
     const size_t gb = packed_group_bytes(p.dtype(), k);
     const auto* wd = static_cast<const uint8_t*>(p.data());
     std::printf("| %s (%s) |", autoglm::dtype_name(t), autoglm::dtype_name(p.dtype()));
-    for (int64_t n : {1, 2, 4, 8, 16, 64}) {
+    for (int64_t n : token_counts) {
       Tensor x = Tensor::empty(DType::F32, {n, k});
       for (int64_t i = 0; i < n * k; ++i) x.data_as<float>()[i] = nd(rng);
       PackedActivations act;
       if (!prepare_packed_activations(x, act, pool, p.dtype()).ok()) return 1;
-      std::vector<float> y(static_cast<size_t>(n * m));
-      const int64_t iters = std::max<int64_t>(4, 4000 / n);
+      std::vector<float> y(static_cast<size_t>(n * ldy));
+      const int64_t groups_per_row = ldy / kPackRows;  // group g: columns [16 (g % this), +16)
+      // Every pass reads the matrix once: ~4000 token-passes over 1024 x 1024, fewer for a larger one.
+      const int64_t iters = std::max<int64_t>(2, int64_t{4000} * 1024 * 1024 / (n * std::max<int64_t>(m * k, 1024 * 1024)));
       std::vector<double> r;
       for (int rep = 0; rep < reps; ++rep) {
         const auto t0 = Clock::now();
         for (int64_t it = 0; it < iters; ++it) {
-          for (int64_t g = 0; g < m / kPackRows; ++g) gemm(act.nb, wd + g * gb, act, 0, n, y.data() + g * kPackRows, m);
+          for (int64_t g = 0; g < m / kPackRows; ++g) {
+            gemm(act.nb, wd + g * gb, act, 0, n, y.data() + (g % groups_per_row) * kPackRows, ldy);
+          }
         }
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         r.push_back(static_cast<double>(iters) * static_cast<double>(n * m * k) / s / 1e9);
