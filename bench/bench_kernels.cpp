@@ -81,6 +81,11 @@ using autoglm::DType;
 using autoglm::Tensor;
 using Clock = std::chrono::steady_clock;
 
+// Whether a type is named in an --only list ("q4_K_r16,bf16_r16p"); an empty list names every type.
+bool listed(const std::string& only, DType t) {
+  return only.empty() || ("," + only + ",").find("," + std::string(autoglm::dtype_name(t)) + ",") != std::string::npos;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -282,7 +287,7 @@ int stream(int64_t tokens, int reps, const std::string& only) {
   for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16, DType::Q2_K_R16,
                   DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16, DType::IQ4_NL_R16, DType::IQ4_XS_R16,
                   DType::F32_R16, DType::F16_R16, DType::BF16_R16, DType::BF16_R16P}) {
-    if (only.empty() || ("," + only + ",").find("," + std::string(autoglm::dtype_name(t)) + ",") != std::string::npos) {
+    if (listed(only, t)) {
       types.push_back(t);
     }
   }
@@ -469,6 +474,13 @@ int64_t arg(int argc, char** argv, const char* name, int64_t def) {
   return def;
 }
 
+std::string text_arg(int argc, char** argv, const char* name) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -478,10 +490,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--stream") == 0) {
       const int64_t tokens = arg(argc, argv, "--tokens", 1);
-      std::string only;  // --only q4_K_r16,bf16_r16p: those layouts alone
-      for (int j = 1; j + 1 < argc; ++j) {
-        if (std::strcmp(argv[j], "--only") == 0) only = argv[j + 1];
-      }
+      const std::string only = text_arg(argc, argv, "--only");  // q4_K_r16,bf16_r16p: those layouts alone
       return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps, only) : 2;
     }
     if (std::strcmp(argv[i], "--mlp") == 0) {
@@ -507,10 +516,7 @@ int main(int argc, char** argv) {
     }
   }
   const int64_t only_tokens = arg(argc, argv, "--tokens", 0), ldy = arg(argc, argv, "--ldy", m);
-  std::string only;  // --only q4_0,q4_K: those weight types alone
-  for (int j = 1; j + 1 < argc; ++j) {
-    if (std::strcmp(argv[j], "--only") == 0) only = argv[j + 1];
-  }
+  const std::string only = text_arg(argc, argv, "--only");  // q4_0,q4_K: those weight types alone
   if (k <= 0 || m <= 0 || m % kPackRows != 0 || k % 32 != 0 || reps <= 0 || only_tokens < 0 || only_tokens > 64 ||
       ldy < kPackRows || ldy > m || ldy % kPackRows != 0) {
     std::fprintf(stderr, "bench_kernels: --m must be a multiple of 16, --k of 32, --tokens at most 64, --ldy a multiple "
@@ -541,9 +547,7 @@ int main(int argc, char** argv) {
   for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
                   DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::F32, DType::F16, DType::BF16}) {
     if (k % autoglm::dtype_info(t).block_size != 0) continue;  // K-quants: rows of 256
-    if (!only.empty() && ("," + only + ",").find("," + std::string(autoglm::dtype_name(t)) + ",") == std::string::npos) {
-      continue;
-    }
+    if (!listed(only, t)) continue;
     const Tensor w = random_weights(t, m, k, 3);
     if (!should_pack(w)) {
       std::printf("| %s | not packed on this ISA |\n", autoglm::dtype_name(t));
