@@ -71,12 +71,12 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     // than the hardware prefetcher alone (tg +20-30% measured on smollm2 Q8_0). How far ahead
     // and into which level was measured, 1 GiB matrices through matmul_packed, every variant in
     // each round (bench_kernels --stream, rotated order, medians of 30-80 rounds):
-    // - one or two tokens: into L1 (T0), 8 blocks ahead. Against L2 (T1) 16 ahead, Q8_0 / Q4_0
-    //   read 3-5% faster while the host's memory reads ~35 GB/s, and 20-35% (44 -> 55-60 GB/s)
-    //   in its spells of 55-65 GB/s, where the T1 variant never got past ~45. On the Intel host
-    //   (docs/BENCHMARKS.md) Q8_0's 8 blocks (4.3 KB) read 74-86% of the probe and 5-6 blocks
-    //   85-94%, 7 only ~70%; Q4_0 read the same 6-10 ahead: so the distance is in bytes, ~2.8 KB
-    //   (llama3.2-1b Q8_0 tg128 20.1-20.9 -> 22.3-22.9 t/s at 5 ahead);
+    // - one or two tokens: into L1 (T0). On the Zen 4 host, 8 blocks ahead against L2 (T1) 16
+    //   ahead, Q8_0 / Q4_0 read 3-5% faster while the host's memory reads ~35 GB/s, and 20-35%
+    //   (44 -> 55-60 GB/s) in its spells of 55-65 GB/s, where the T1 variant never got past ~45.
+    //   On the Intel host (docs/BENCHMARKS.md) Q8_0's 8 blocks (4.3 KB) read 74-86% of the
+    //   probe and 5-6 blocks 85-94%, 7 only ~70%; Q4_0 read the same 6-10 ahead: so the distance
+    //   is in bytes, ~2.8 KB (llama3.2-1b Q8_0 tg128 20.1-20.9 -> 22.3-22.9 t/s at 5 ahead);
     // - three tokens and more: T1, 16 ahead. At four tokens T0 read 4-8% slower: the tile's
     //   arithmetic then hides the latency itself, and the extra L1 fills cost it.
     // Prefetching past the end of the matrix is harmless.
