@@ -554,7 +554,7 @@ int main(int argc, char** argv) {
       continue;
     }
     const Tensor p = pack_matrix(w);
-    const PackedGemmFn gemm = packed_gemm_for(p.dtype(), active_isa());
+    const PackedGemmFn gemm = packed_gemm_active(p.dtype());
     const size_t gb = packed_group_bytes(p.dtype(), k);
     const auto* wd = static_cast<const uint8_t*>(p.data());
     std::printf("| %s (%s) |", autoglm::dtype_name(t), autoglm::dtype_name(p.dtype()));

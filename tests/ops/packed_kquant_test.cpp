@@ -130,10 +130,11 @@ TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
 // The bounds the kernels' integer sums rely on (AVX2 vpmaddubsw's int16, int32 for Q6_K, the
 // AVX-512 chains' int16 for Q2_K / Q3_K / Q4_K / Q6_K): every weight at its largest, then (`low`)
 // the Q3_K / Q6_K weights at their most negative (-4, -32: the widest offset dots), every scale at
-// its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with every weight -127), activations at +-127.
+// its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with every weight -127), activations at +-127
+// (the AMX kernels' f32 sums of four sub-blocks too).
 TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
-  const int64_t m = 16, k = 256, n = 5;
+  const int64_t m = 16, k = 256, n = 18;  // tokens 1-17 fill an AMX tile and leave a tail
   for (int low = 0; low < 2; ++low)
   for (DType t : kTypes) {
     if (low && t != DType::Q3_K && t != DType::Q6_K) continue;
@@ -185,7 +186,7 @@ TEST(OpsPackedKQuant, IsaKernelsEqualReferenceBitForBit) {
   for (DType t : kTypes) {
     Tensor w = pack_matrix(random_blocks(t, m, k, 3));
     int checked = 0;
-    for (int64_t n : {1, 3, 7, 8, 9, 17}) {
+    for (int64_t n : {1, 3, 7, 8, 9, 17, 34}) {  // 34: two 16-token AMX tiles from token 1, one left
       Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());

@@ -26,8 +26,8 @@ inline int expect_isa_kernels_equal_reference(const Tensor& w, const PackedActiv
     packed_gemm_reference(w.dtype(), act.nb, wp + g * gb, act, 0, n, ref.data() + g * kPackRows, m);
   }
   int checked = 0;
-  for (int i = 0; i < kNumIsas; ++i) {
-    const PackedGemmFn f = packed_gemm_for(w.dtype(), static_cast<Isa>(i));
+  for (int i = 0; i <= kNumIsas; ++i) {  // i == kNumIsas: the AMX form, where this CPU has one
+    const PackedGemmFn f = i < kNumIsas ? packed_gemm_for(w.dtype(), static_cast<Isa>(i)) : packed_amx_gemm_for(w.dtype());
     if (f == nullptr) continue;
     ++checked;
     std::fill(got.begin(), got.end(), -1.0f);
@@ -36,7 +36,8 @@ inline int expect_isa_kernels_equal_reference(const Tensor& w, const PackedActiv
       if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
     }
     EXPECT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-        << what << " " << dtype_name(w.dtype()) << " isa " << isa_name(static_cast<Isa>(i)) << " n=" << n;
+        << what << " " << dtype_name(w.dtype()) << " isa " << (i < kNumIsas ? isa_name(static_cast<Isa>(i)) : "amx")
+        << " n=" << n;
   }
   return checked;
 }

@@ -1,5 +1,11 @@
 #include "backends/cpu/simd/simd.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace autoglm::cpu::simd {
 
 bool cpu_has_avx2_fma() {
@@ -13,6 +19,26 @@ bool cpu_has_avx2_fma() {
 bool cpu_has_avx512f() {
 #if defined(__x86_64__) || defined(__i386__)
   return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_amx_int8() {
+#if defined(__x86_64__) && defined(__linux__)
+  // CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8; XCR0 bits 17-18: the OS saves tile state;
+  // then Linux hands the (8 KiB) tile data state to a process only on request.
+  static const bool usable = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!cpu_has_avx512_vnni() || __get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return false;
+    if ((d >> 24 & 1u) == 0 || (d >> 25 & 1u) == 0) return false;
+    unsigned lo = 0, hi = 0;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo >> 17 & 3u) != 3u) return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
 #else
   return false;
 #endif

@@ -372,6 +372,31 @@ void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, cons
 }
 
 
+PackedGemmFn packed_amx_gemm_for(DType packed) {
+#if defined(AUTOGLM_HAVE_AMX_KERNELS)
+  if (!simd::cpu_has_amx_int8()) return nullptr;
+  switch (packed) {
+    case DType::Q4_K_R16: return simd::gemm_q4_K_r16_amx;
+    default: return nullptr;
+  }
+#else
+  (void)packed;
+  return nullptr;
+#endif
+}
+
+PackedGemmFn packed_gemm_active(DType packed) {
+  static const bool amx_allowed = [] {
+    const char* env = std::getenv("AUTOGLM_AMX");
+    return env == nullptr || std::strcmp(env, "0") != 0;
+  }();
+  if (amx_allowed && active_isa() == Isa::kAvx512) {
+    if (const PackedGemmFn f = packed_amx_gemm_for(packed)) return f;
+  }
+  if (const PackedGemmFn f = packed_gemm_for(packed, active_isa())) return f;
+  return packed_gemm_for(packed, Isa::kScalar);
+}
+
 PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   const PackedLayout* l = layout_of_packed(packed);
   if (l == nullptr || !isa_available(isa)) return nullptr;

@@ -97,6 +97,12 @@ using PackedGemmFn = void (*)(int64_t nb, const uint8_t* wgroup, const PackedAct
 // The kernel for a packed type and ISA: the scalar reference for kScalar, nullptr when the ISA
 // has none.
 PackedGemmFn packed_gemm_for(DType packed, Isa isa);
+// The AMX form of a packed type's kernel (16 tokens per tile, fewer on the AVX-512 kernel):
+// nullptr unless the build has AMX kernels, the CPU and OS run them and the type has one.
+PackedGemmFn packed_amx_gemm_for(DType packed);
+// The kernel the engine runs: the AMX form where there is one (AUTOGLM_AMX=0 turns it off) and
+// the active ISA is AVX-512, else the active ISA's, else the scalar reference.
+PackedGemmFn packed_gemm_active(DType packed);
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy);

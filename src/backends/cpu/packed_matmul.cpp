@@ -24,8 +24,7 @@ Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& 
   AG_RETURN_IF_ERROR(prepare_packed_activations(x, scratch, pool, packed));
   PackedCall c;
   c.act = &scratch;
-  c.gemm = packed_gemm_for(packed, active_isa());
-  if (c.gemm == nullptr) c.gemm = packed_gemm_for(packed, Isa::kScalar);
+  c.gemm = packed_gemm_active(packed);
   c.group_bytes = packed_group_bytes(packed, x.cols());
   return c;
 }

@@ -16,6 +16,9 @@ bool cpu_has_avx512f();
 bool cpu_has_avx512_vnni();
 // AVX512_BF16 on top of that (vdpbf16ps, vcvtne2ps2bf16): gemm_bf16_r16p_avx512 only.
 bool cpu_has_avx512_bf16();
+// AMX-INT8 tiles, enabled by the OS for this process (asked for on the first call): the
+// *_amx.cpp kernels only.
+bool cpu_has_amx_int8();
 
 // out[t * out_stride] = the row dot of weight row w with activation row act + t * act_row, for
 // t < nt: for types where meeting several tokens at once saves work (the row is decoded once).

@@ -1,0 +1,121 @@
+// AMX kernel for Q4_K_R16 (backends/cpu/packed_q4k.h): 16 tokens at a time meet a row group's
+// 16 rows in one tile multiply per 32-column sub-block. Where the CPU has AMX-INT8 (Intel
+// Sapphire Rapids and later) one TDPBSSD does 16 x 16 x 32 multiply-adds, as many as 128
+// vpdpbusd; the work left is the per-sub-block scales, which stay on the vector units.
+//
+// Per super-block s and sub-block j: the weights' nibbles, unpacked into a tile that has the
+// layout's own 4-byte interleave (chunk c of the packed block is tile row c), meet the 16
+// tokens' Q8_K bytes read in place (one tile row per token, the activation rows' stride apart):
+// C_j[t][i] = the exact integer dot of token t with row i. Stored, each C_j is scaled by the
+// rows' 6-bit scales in f32: |sc * dot| <= 63 * 32 * 127 * 15 < 2^22, so every product is exact,
+// and so is the sum of four (< 2^24) - sub-blocks 0-3 and 4-7 sum apart, and their f32 sum rounds
+// as the reference's int32 sum converted once. The mins term and the two fmas per super-block
+// are gemm_q4_K_r16_avx512's, so results are bit-identical to gemm_q4_K_r16_reference. Fewer
+// than 16 tokens (and a tail) go to the AVX-512 kernel.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+
+#include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/simd/amx_tiles.h"
+#include "backends/cpu/simd/scales192_avx512.h"
+#include "quant/blocks.h"
+
+namespace autoglm::cpu::simd {
+namespace {
+
+using amx::kTileTokens;
+constexpr int kLines = static_cast<int>(kQ4KR16Bytes / 64);  // of one packed super-block
+
+// Tiles: C in 0-3 (a sub-block's dots, rotating so a store overlaps the next multiply), A
+// (activations) and B (weights) in 4/5 and 6/7 for even and odd sub-blocks (amx_tiles.h). A
+// macro: the tile intrinsics take their register numbers as literal tokens.
+#define AG_AMX_SUB_BLOCK_DOTS(C, A, B, a, a_stride, b, c) \
+  do {                                                     \
+    _tile_zero(C);                                         \
+    _tile_loadd(A, (a), (a_stride));                       \
+    _tile_loadd(B, (b), 64);                               \
+    _tile_dpbssd(C, A, B);                                 \
+    _tile_stored(C, (c), 64);                              \
+  } while (0)
+
+void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
+  alignas(64) int8_t w[8][8][64];       // sub-block j, tile row c: the 16 rows' columns 4c..4c+3
+  alignas(64) int32_t dots[8][kTileTokens][16];  // C_j
+  alignas(64) float acc[kTileTokens][16] = {};
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t a_stride = static_cast<size_t>(act.nb) * sizeof(quant::block_q8_K);
+  const __m512i mask = _mm512_set1_epi8(0x0F);
+  for (int64_t s = 0; s < nb; ++s) {
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+    const uint8_t* q = sb + kQ4KR16QOff;
+    for (int p = 0; p < 4; ++p) {
+      for (int c = 0; c < 8; ++c) {
+        const __m512i v = _mm512_loadu_si512(q + 512 * p + 64 * c);
+        _mm512_store_si512(w[2 * p][c], _mm512_and_si512(v, mask));
+        _mm512_store_si512(w[2 * p + 1][c], _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));
+      }
+    }
+    const int8_t* as = a0[s].qs;
+    for (int j = 0; j < 8; j += 4) {
+      AG_AMX_SUB_BLOCK_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
+      AG_AMX_SUB_BLOCK_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
+      AG_AMX_SUB_BLOCK_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
+      AG_AMX_SUB_BLOCK_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
+    alignas(64) uint8_t u[256];
+    unpack_scales192(sb + kQ4KR16ScalesOff, u);
+    __m512 sc[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j))));
+    }
+    __m512i mins[4];
+    for (int p = 0; p < 4; ++p) {
+      mins[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 128 + 32 * p)));
+    }
+    for (int t = 0; t < kTileTokens; ++t) {
+      // The next super-block into L2, a sixteenth of its lines per token: spread so, they
+      // overlap this one's arithmetic (llama3.2-1b Q4_K x16 255 -> 284 t/s, medians of 3
+      // alternating rounds); all 36 at once read slower than none (241), as do 2 or 3 ahead or
+      // the T0 hint (271-281).
+      for (int l = kLines * t / kTileTokens; l < kLines * (t + 1) / kTileTokens; ++l) {
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kQ4KR16Bytes + 64 * l), _MM_HINT_T1);
+      }
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      const int32_t* ms = act.msum.data() + si * 4;
+      __m512i im = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(ms[0]));
+      im = _mm512_dpwssd_epi32(im, mins[1], _mm512_set1_epi32(ms[1]));
+      im = _mm512_dpwssd_epi32(im, mins[2], _mm512_set1_epi32(ms[2]));
+      im = _mm512_dpwssd_epi32(im, mins[3], _mm512_set1_epi32(ms[3]));
+      const __m512 dy = _mm512_set1_ps(act.d[si]);
+      __m512 a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dy), _mm512_load_ps(acc[t]));
+      __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[0][t])), sc[0]);
+      __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4][t])), sc[4]);
+      for (int j = 1; j < 4; ++j) {
+        lo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), sc[j], lo);
+        hi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4 + j][t])), sc[4 + j], hi);
+      }
+      a = _mm512_fmadd_ps(_mm512_add_ps(lo, hi), _mm512_mul_ps(dw, dy), a);
+      _mm512_store_ps(acc[t], a);
+    }
+  }
+  for (int t = 0; t < kTileTokens; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(acc[t]));
+}
+
+#undef AG_AMX_SUB_BLOCK_DOTS
+
+}  // namespace
+
+void gemm_q4_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                       float* y, int64_t ldy) {
+  int64_t t = 0;
+  if (nt >= kTileTokens) {
+    amx::configure_thread();
+    for (; t + kTileTokens <= nt; t += kTileTokens) tile16(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  }
+  if (t < nt) gemm_q4_K_r16_avx512(nb, wgroup, act, t0 + t, nt - t, y + t * ldy, ldy);
+}
+
+}  // namespace autoglm::cpu::simd
