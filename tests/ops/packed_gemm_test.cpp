@@ -83,7 +83,7 @@ TEST(OpsPacked, PackingKeepsEveryRow) {
 // weight at its most negative or largest value, every activation at +-127, same sign or not.
 TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
-  const int64_t m = 16, k = 64, n = 5;
+  const int64_t m = 16, k = 64, n = 18;  // tokens 1-17 fill an AMX tile and leave a tail
   for (DType t : kTypes) {
     for (uint8_t fill : {uint8_t{0x80}, uint8_t{0x7F}, uint8_t{0xFF}, uint8_t{0x00}}) {
       Tensor w = random_blocks(t, m, k, 1);
@@ -104,9 +104,9 @@ TEST(OpsPacked, IsaKernelsExactAtExtremeValues) {
 TEST(OpsPacked, IsaKernelsEqualReferenceBitForBit) {
   ThreadPool pool(2);
   for (DType t : kTypes) {
-    const int64_t m = 32, k = 160;
+    const int64_t m = 32, k = 160;  // 5 blocks: the AMX kernels' four and one more
     Tensor w = pack_matrix(random_blocks(t, m, k, 3));
-    for (int64_t n : {1, 3, 7, 8, 9, 17}) {
+    for (int64_t n : {1, 3, 7, 8, 9, 17, 34}) {  // 34: two 16-token AMX tiles from token 1, one left
       Tensor x = random_rows(n, k, static_cast<uint32_t>(n));
       PackedActivations act;
       ASSERT_TRUE(prepare_packed_activations(x, act, pool, w.dtype()).ok());

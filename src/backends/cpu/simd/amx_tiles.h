@@ -32,4 +32,16 @@ inline void configure_thread() {
   configured = true;
 }
 
+// Tokens [0, nt) as whole tiles of kTileTokens through tile(t) (tokens t.. of the call), then
+// the rest, if any, through rest(t, count): the VNNI kernel, which does few tokens better.
+template <class Tile, class Rest>
+inline void for_tiles(int64_t nt, Tile&& tile, Rest&& rest) {
+  int64_t t = 0;
+  if (nt >= kTileTokens) {
+    configure_thread();
+    for (; t + kTileTokens <= nt; t += kTileTokens) tile(t);
+  }
+  if (t < nt) rest(t, nt - t);
+}
+
 }  // namespace autoglm::cpu::simd::amx

@@ -17,6 +17,7 @@
 
 
 #include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/r16_weights_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -33,29 +34,6 @@ constexpr size_t kAheadBlocks = NT <= 2 ? std::max<size_t>(1, kDecodeAheadBytes 
 template <int NT>
 constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
 
-
-// Loads the 8 column-group registers of one packed block (unsigned weights).
-template <Layout L>
-inline void load_weights(const uint8_t* q, __m512i w[8]) {
-  if constexpr (L == Layout::kQ8) {
-    for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + 64 * j);
-  } else {
-    const __m512i mask = _mm512_set1_epi8(0x0F);
-    for (int c = 0; c < 4; ++c) {
-      const __m512i v = _mm512_loadu_si512(q + 64 * c);
-      w[c] = _mm512_and_si512(v, mask);                           // columns 4c..4c+3
-      w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);  // columns 16+4c..
-    }
-    if constexpr (kHasFifthBits<L>) {  // the fifth bits: register j's in bit j of each byte
-      const __m512i h = _mm512_loadu_si512(q + 4 * 64);
-      vnni::or_fifth_bits(w, h);
-    }
-    if constexpr (L == Layout::kIQ4NL) {  // nibble -> grid value + 128 (1..241), one vpshufb each
-      const __m512i grid = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
-      for (int j = 0; j < 8; ++j) w[j] = _mm512_shuffle_epi8(grid, w[j]);
-    }
-  }
-}
 
 template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
