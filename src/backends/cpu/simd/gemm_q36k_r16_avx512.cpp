@@ -19,6 +19,7 @@
 #include "backends/cpu/packed_q3k.h"
 #include "backends/cpu/packed_lattice.h"
 #include "backends/cpu/packed_q6k.h"
+#include "backends/cpu/simd/q6k_weights_avx512.h"
 #include "backends/cpu/simd/scales192_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
@@ -135,27 +136,12 @@ struct Q3K {
   }
 };
 
-// The 6-bit layout: column group C of unit j is its nibble (the high ones for odd j) OR'ed with
-// the top 2 bits of field f = 2 (j % 2) + C / 4, moved to bits 4-5.
+// The 6-bit layout (q6k_weights_avx512.h).
 struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kQuarters16;
   static constexpr int kDecodeHint = _MM_HINT_T1;
-  template <int C, bool kHigh>
-  static __m512i weights(const uint8_t* low, const uint8_t* top) {
-    const __m512i v = _mm512_loadu_si512(low + 64 * C);
-    const __m512i t = _mm512_loadu_si512(top + 64 * (C % 4));
-    constexpr int f = 2 * (kHigh ? 1 : 0) + C / 4;
-    __m512i tb;
-    if constexpr (f == 0) tb = _mm512_slli_epi16(t, 4);
-    if constexpr (f == 1) tb = _mm512_slli_epi16(t, 2);
-    if constexpr (f == 2) tb = t;
-    if constexpr (f == 3) tb = _mm512_srli_epi16(t, 2);
-    tb = _mm512_and_si512(tb, _mm512_set1_epi8(0x30));
-    // (nibbles & 0x0F) | top bits
-    return _mm512_ternarylogic_epi32(kHigh ? _mm512_srli_epi16(v, 4) : v, tb, _mm512_set1_epi8(0x0F), 0xEC);
-  }
   // The int8 scales are read in place.
   struct Scales {
     explicit Scales(const uint8_t*) {}
@@ -163,26 +149,7 @@ struct Q6K {
       return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KR16ScalesOff + 16 * k)));
     }
   };
-  template <bool kHigh>
-  static void unit_half(const uint8_t* low, const uint8_t* top, __m512i w[8]) {
-    w[0] = weights<0, kHigh>(low, top);
-    w[1] = weights<1, kHigh>(low, top);
-    w[2] = weights<2, kHigh>(low, top);
-    w[3] = weights<3, kHigh>(low, top);
-    w[4] = weights<4, kHigh>(low, top);
-    w[5] = weights<5, kHigh>(low, top);
-    w[6] = weights<6, kHigh>(low, top);
-    w[7] = weights<7, kHigh>(low, top);
-  }
-  static void unit(const uint8_t* sb, int j, __m512i w[8]) {
-    const uint8_t* low = sb + kQ6KR16LowOff + 512 * (j / 2);
-    const uint8_t* top = sb + kQ6KR16HighOff + 256 * (j / 2);
-    if (j % 2) {
-      unit_half<true>(low, top, w);
-    } else {
-      unit_half<false>(low, top, w);
-    }
-  }
+  static void unit(const uint8_t* sb, int j, __m512i w[8]) { q6k_unit(sb, j, w); }
 };
 
 // LATTICE_R16 (packed_lattice.h): the bytes are the weights (w + 64); int8 factors in place.

@@ -111,7 +111,7 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
 void gemm_q4_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                        float* y, int64_t ldy) {
   amx::for_tiles(
-      nt, [&](int64_t t) { tile16(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
+      amx::SubBlock::k32, nt, [&](int64_t t) { tile16(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
       [&](int64_t t, int64_t n) { gemm_q4_K_r16_avx512(nb, wgroup, act, t0 + t, n, y + t * ldy, ldy); });
 }
 

@@ -97,7 +97,7 @@ template <Layout L>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy, Avx512Fn rest) {
   amx::for_tiles(
-      nt, [&](int64_t t) { tile16<L>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
+      amx::SubBlock::k32, nt, [&](int64_t t) { tile16<L>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
       [&](int64_t t, int64_t n) { rest(nb, wgroup, act, t0 + t, n, y + t * ldy, ldy); });
 }
 
