@@ -376,7 +376,6 @@ PackedGemmFn packed_amx_gemm_for(DType packed) {
 #if defined(AUTOGLM_HAVE_AMX_KERNELS)
   if (!simd::cpu_has_amx_int8()) return nullptr;
   switch (packed) {
-    case DType::Q8_0_R16: return simd::gemm_q8_0_r16_amx;
     case DType::Q4_0_R16: return simd::gemm_q4_0_r16_amx;
     case DType::Q5_0_R16: return simd::gemm_q5_0_r16_amx;
     case DType::Q4_1_R16: return simd::gemm_q4_1_r16_amx;

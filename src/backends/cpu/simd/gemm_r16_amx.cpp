@@ -1,8 +1,10 @@
-// AMX kernels for the 32-column layouts Q8_0_R16 / Q4_0_R16 / Q5_0_R16 / Q4_1_R16 / Q5_1_R16 /
-// IQ4_NL_R16 (backends/cpu/packed.h): 16 tokens at a time, one TDPBSSD per packed block (16 x 16
-// x 32 multiply-adds, as many as 128 vpdpbusd).
+// AMX kernels for the 32-column layouts Q4_0_R16 / Q5_0_R16 / Q4_1_R16 / Q5_1_R16 / IQ4_NL_R16
+// (backends/cpu/packed.h): 16 tokens at a time, one TDPBSSD per packed block (16 x 16 x 32
+// multiply-adds, as many as 128 vpdpbusd). Not Q8_0_R16: its VNNI tile unpacks nothing, and the
+// AMX form (unpacked, or its bytes loaded as they lie through tdpbsud) ran no faster in
+// bench_kernels and slower in llama3.2-1b Q8_0's pp512 (318 against 335 t/s, medians of 3).
 //
-// Per block b: the 16 rows' weights (r16_weights_avx512.h) less the layout's offset (128, 8, 16;
+// Per block b: the 16 rows' weights (r16_weights_avx512.h) less the layout's offset (8, 16, 128;
 // 0 for Q4_1 / Q5_1) are signed bytes and, stored, a B tile whose row c is register c; the 16
 // tokens' Q8_0 bytes are the A tile, read in place one activation row apart. C[t][i] is then the
 // exact integer dot packed_gemm_reference forms as -offset * sum + sum(u * a), and the scale
@@ -27,7 +29,7 @@ using amx::kTileTokens;
 
 // What the layout adds to its weights to make them unsigned (packed.h).
 template <Layout L>
-constexpr int kOffset = L == Layout::kQ8 || L == Layout::kIQ4NL ? 128 : L == Layout::kQ4 ? 8 : L == Layout::kQ5 ? 16 : 0;
+constexpr int kOffset = L == Layout::kIQ4NL ? 128 : L == Layout::kQ4 ? 8 : L == Layout::kQ5 ? 16 : 0;
 constexpr int kBatch = 4;  // blocks per round of tile products: C tiles 0-3
 // Prefetch about as far ahead as the Q4_K_R16 kernel: a 2304-byte super-block.
 constexpr size_t kAheadBytes = 2304;
@@ -103,10 +105,6 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
 
 }  // namespace
 
-void gemm_q8_0_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
-                       float* y, int64_t ldy) {
-  gemm<Layout::kQ8>(nb, wgroup, act, t0, nt, y, ldy, gemm_q8_0_r16_avx512);
-}
 void gemm_q4_0_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                        float* y, int64_t ldy) {
   gemm<Layout::kQ4>(nb, wgroup, act, t0, nt, y, ldy, gemm_q4_0_r16_avx512);

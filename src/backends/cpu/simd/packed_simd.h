@@ -57,8 +57,6 @@ void gemm_q5_1_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
 void gemm_iq4_nl_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy);
 // Only where cpu_has_amx_int8() (packed_amx_gemm_for).
-void gemm_q8_0_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
-                      float* y, int64_t ldy);
 void gemm_q4_0_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                       float* y, int64_t ldy);
 void gemm_q5_0_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
