@@ -523,8 +523,9 @@ int main(int argc, char** argv) {
                          "of 16 from 16 to m\n");
     return 2;
   }
-  std::printf("isa %s, k %lld, m %lld, output row stride %lld floats, one thread, median of %d\n",
-              isa_name(active_isa()), static_cast<long long>(k), static_cast<long long>(m), static_cast<long long>(ldy),
+  std::printf("isa %s%s, k %lld, m %lld, output row stride %lld floats, one thread, median of %d\n",
+              isa_name(active_isa()), packed_amx_active() ? " (AMX tiles from 16 tokens where a type has them)" : "",
+              static_cast<long long>(k), static_cast<long long>(m), static_cast<long long>(ldy),
               reps);
 #if defined(__x86_64__)
   const int nt = autoglm::ThreadPool::default_threads();

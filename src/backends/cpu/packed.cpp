@@ -391,12 +391,17 @@ PackedGemmFn packed_amx_gemm_for(DType packed) {
 #endif
 }
 
-PackedGemmFn packed_gemm_active(DType packed) {
-  static const bool amx_allowed = [] {
+bool packed_amx_active() {
+  static const bool on = [] {
     const char* env = std::getenv("AUTOGLM_AMX");
-    return env == nullptr || std::strcmp(env, "0") != 0;
+    const bool allowed = env == nullptr || std::strcmp(env, "0") != 0;
+    return allowed && active_isa() == Isa::kAvx512 && packed_amx_gemm_for(DType::Q4_0_R16) != nullptr;
   }();
-  if (amx_allowed && active_isa() == Isa::kAvx512) {
+  return on;
+}
+
+PackedGemmFn packed_gemm_active(DType packed) {
+  if (packed_amx_active()) {
     if (const PackedGemmFn f = packed_amx_gemm_for(packed)) return f;
   }
   if (const PackedGemmFn f = packed_gemm_for(packed, active_isa())) return f;

@@ -100,8 +100,11 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa);
 // The AMX form of a packed type's kernel (16 tokens per tile, fewer on the AVX-512 kernel):
 // nullptr unless the build has AMX kernels, the CPU and OS run them and the type has one.
 PackedGemmFn packed_amx_gemm_for(DType packed);
-// The kernel the engine runs: the AMX form where there is one (AUTOGLM_AMX=0 turns it off) and
-// the active ISA is AVX-512, else the active ISA's, else the scalar reference.
+// Whether the engine runs the AMX forms: the build and CPU have them, the active ISA is AVX-512
+// and AUTOGLM_AMX is not 0.
+bool packed_amx_active();
+// The kernel the engine runs: the AMX form where packed_amx_active() and the type has one, else
+// the active ISA's, else the scalar reference.
 PackedGemmFn packed_gemm_active(DType packed);
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,

@@ -15,7 +15,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/amx_tiles.h"
 #include "backends/cpu/simd/scales192_avx512.h"
@@ -26,18 +25,6 @@ namespace {
 
 using amx::kTileTokens;
 constexpr int kLines = static_cast<int>(kQ4KR16Bytes / 64);  // of one packed super-block
-
-// Tiles: C in 0-3 (a sub-block's dots, rotating so a store overlaps the next multiply), A
-// (activations) and B (weights) in 4/5 and 6/7 for even and odd sub-blocks (amx_tiles.h). A
-// macro: the tile intrinsics take their register numbers as literal tokens.
-#define AG_AMX_SUB_BLOCK_DOTS(C, A, B, a, a_stride, b, c) \
-  do {                                                     \
-    _tile_zero(C);                                         \
-    _tile_loadd(A, (a), (a_stride));                       \
-    _tile_loadd(B, (b), 64);                               \
-    _tile_dpbssd(C, A, B);                                 \
-    _tile_stored(C, (c), 64);                              \
-  } while (0)
 
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   alignas(64) int8_t w[8][8][64];       // sub-block j, tile row c: the 16 rows' columns 4c..4c+3
@@ -58,10 +45,10 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
     }
     const int8_t* as = a0[s].qs;
     for (int j = 0; j < 8; j += 4) {
-      AG_AMX_SUB_BLOCK_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
-      AG_AMX_SUB_BLOCK_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
-      AG_AMX_SUB_BLOCK_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
-      AG_AMX_SUB_BLOCK_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
+      AG_AMX_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
+      AG_AMX_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
+      AG_AMX_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
+      AG_AMX_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
@@ -103,8 +90,6 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
   }
   for (int t = 0; t < kTileTokens; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(acc[t]));
 }
-
-#undef AG_AMX_SUB_BLOCK_DOTS
 
 }  // namespace
 

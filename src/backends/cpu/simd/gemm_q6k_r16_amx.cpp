@@ -23,16 +23,8 @@ namespace {
 using amx::kTileTokens;
 constexpr int kLines = static_cast<int>((kQ6KR16Bytes + 63) / 64);  // of one packed super-block
 
-// Sub-block k's products into C tile C (A and B tiles as amx_tiles.h pairs them); the tile
-// intrinsics take register numbers as literal tokens.
-#define AG_AMX_SUB_BLOCK_DOTS(C, A, B, k)                                  \
-  do {                                                                    \
-    _tile_zero(C);                                                        \
-    _tile_loadd(A, as + 16 * (k), a_stride);                              \
-    _tile_loadd(B, w[(k) / 2][4 * ((k) % 2)], 64);                        \
-    _tile_dpbssd(C, A, B);                                                \
-    _tile_stored(C, dots[k][0], 64);                                      \
-  } while (0)
+// Sub-block k (16 columns) of the super-block into C tile C.
+#define AG_AMX_SUB_BLOCK(C, A, B, k) AG_AMX_DOTS(C, A, B, as + 16 * (k), a_stride, w[(k) / 2][4 * ((k) % 2)], dots[k][0])
 
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   alignas(64) int8_t w[8][8][64];                // unit j, register c (sub-block 2j: c < 4)
@@ -50,10 +42,10 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
     }
     const int8_t* as = a0[s].qs;
     for (int k = 0; k < 16; k += 4) {
-      AG_AMX_SUB_BLOCK_DOTS(0, 4, 5, k);
-      AG_AMX_SUB_BLOCK_DOTS(1, 6, 7, k + 1);
-      AG_AMX_SUB_BLOCK_DOTS(2, 4, 5, k + 2);
-      AG_AMX_SUB_BLOCK_DOTS(3, 6, 7, k + 3);
+      AG_AMX_SUB_BLOCK(0, 4, 5, k);
+      AG_AMX_SUB_BLOCK(1, 6, 7, k + 1);
+      AG_AMX_SUB_BLOCK(2, 4, 5, k + 2);
+      AG_AMX_SUB_BLOCK(3, 6, 7, k + 3);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     __m512 sc[16];
@@ -80,7 +72,7 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
   for (int t = 0; t < kTileTokens; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(acc[t]));
 }
 
-#undef AG_AMX_SUB_BLOCK_DOTS
+#undef AG_AMX_SUB_BLOCK
 
 }  // namespace
 

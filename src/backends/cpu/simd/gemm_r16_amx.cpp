@@ -34,17 +34,6 @@ constexpr int kBatch = 4;  // blocks per round of tile products: C tiles 0-3
 // Prefetch about as far ahead as the Q4_K_R16 kernel: a 2304-byte super-block.
 constexpr size_t kAheadBytes = 2304;
 
-// One block's products into C tile C (A and B tiles as amx_tiles.h pairs them); the tile
-// intrinsics take register numbers as literal tokens.
-#define AG_AMX_BLOCK_DOTS(C, A, B, a, a_stride, b, c) \
-  do {                                                \
-    _tile_zero(C);                                    \
-    _tile_loadd(A, (a), (a_stride));                  \
-    _tile_loadd(B, (b), 64);                          \
-    _tile_dpbssd(C, A, B);                            \
-    _tile_stored(C, (c), 64);                         \
-  } while (0)
-
 template <Layout L>
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   constexpr size_t kBlockBytes = kPackedBlockBytes<L>;
@@ -67,10 +56,10 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
     }
     const auto* a = reinterpret_cast<const int8_t*>(a0 + static_cast<size_t>(b0) * sizeof(quant::block_q8_0));
     constexpr size_t kNext = sizeof(quant::block_q8_0);
-    AG_AMX_BLOCK_DOTS(0, 4, 5, a, a_stride, w[0][0], dots[0][0]);
-    if (n > 1) AG_AMX_BLOCK_DOTS(1, 6, 7, a + kNext, a_stride, w[1][0], dots[1][0]);
-    if (n > 2) AG_AMX_BLOCK_DOTS(2, 4, 5, a + 2 * kNext, a_stride, w[2][0], dots[2][0]);
-    if (n > 3) AG_AMX_BLOCK_DOTS(3, 6, 7, a + 3 * kNext, a_stride, w[3][0], dots[3][0]);
+    AG_AMX_DOTS(0, 4, 5, a, a_stride, w[0][0], dots[0][0]);
+    if (n > 1) AG_AMX_DOTS(1, 6, 7, a + kNext, a_stride, w[1][0], dots[1][0]);
+    if (n > 2) AG_AMX_DOTS(2, 4, 5, a + 2 * kNext, a_stride, w[2][0], dots[2][0]);
+    if (n > 3) AG_AMX_DOTS(3, 6, 7, a + 3 * kNext, a_stride, w[3][0], dots[3][0]);
     for (int i = 0; i < n; ++i) {
       const uint8_t* blk = batch + i * kBlockBytes;
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
@@ -90,8 +79,6 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
   }
   for (int t = 0; t < kTileTokens; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
-
-#undef AG_AMX_BLOCK_DOTS
 
 using Avx512Fn = void (*)(int64_t, const uint8_t*, const PackedActivations&, int64_t, int64_t, float*, int64_t);
 
