@@ -382,6 +382,7 @@ PackedGemmFn packed_amx_gemm_for(DType packed) {
     case DType::Q5_1_R16: return simd::gemm_q5_1_r16_amx;
     case DType::IQ4_NL_R16: return simd::gemm_iq4_nl_r16_amx;
     case DType::Q4_K_R16: return simd::gemm_q4_K_r16_amx;
+    case DType::Q5_K_R16: return simd::gemm_q5_K_r16_amx;
     case DType::Q6_K_R16: return simd::gemm_q6_K_r16_amx;
     default: return nullptr;
   }
@@ -392,12 +393,16 @@ PackedGemmFn packed_amx_gemm_for(DType packed) {
 }
 
 bool packed_amx_active() {
+#if defined(AUTOGLM_HAVE_AMX_KERNELS)
   static const bool on = [] {
     const char* env = std::getenv("AUTOGLM_AMX");
     const bool allowed = env == nullptr || std::strcmp(env, "0") != 0;
-    return allowed && active_isa() == Isa::kAvx512 && packed_amx_gemm_for(DType::Q4_0_R16) != nullptr;
+    return allowed && active_isa() == Isa::kAvx512 && simd::cpu_has_amx_int8();
   }();
   return on;
+#else
+  return false;
+#endif
 }
 
 PackedGemmFn packed_gemm_active(DType packed) {

@@ -74,6 +74,8 @@ void gemm_q5_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
 // Only where cpu_has_amx_int8() (packed_amx_gemm_for).
 void gemm_q4_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                        float* y, int64_t ldy);
+void gemm_q5_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                       float* y, int64_t ldy);
 void gemm_q4_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
 void gemm_q5_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,

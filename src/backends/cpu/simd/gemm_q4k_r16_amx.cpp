@@ -1,5 +1,5 @@
-// AMX kernel for Q4_K_R16 (backends/cpu/packed_q4k.h): 16 tokens at a time meet a row group's
-// 16 rows in one tile multiply per 32-column sub-block. Where the CPU has AMX-INT8 (Intel
+// AMX kernels for Q4_K_R16 and Q5_K_R16 (backends/cpu/packed_q4k.h): 16 tokens at a time meet a
+// row group's 16 rows in one tile multiply per 32-column sub-block. Where the CPU has AMX-INT8 (Intel
 // Sapphire Rapids and later) one TDPBSSD does 16 x 16 x 32 multiply-adds, as many as 128
 // vpdpbusd; the work left is the per-sub-block scales, which stay on the vector units.
 //
@@ -10,22 +10,29 @@
 // rows' 6-bit scales in f32: |sc * dot| <= 63 * 32 * 127 * 15 < 2^22, so every product is exact,
 // and so is the sum of four (< 2^24) - sub-blocks 0-3 and 4-7 sum apart, and their f32 sum rounds
 // as the reference's int32 sum converted once. The mins term and the two fmas per super-block
-// are gemm_q4_K_r16_avx512's, so results are bit-identical to gemm_q4_K_r16_reference. Fewer
-// than 16 tokens (and a tail) go to the AVX-512 kernel.
+// are gemm_q4_K_r16_avx512's, so results are bit-identical to gemm_q4_K_r16_reference. Q5_K_R16
+// ORs each register's fifth bits in (as the VNNI kernel); its products reach 63 * 32 * 128 * 31 <
+// 2^23, so only pairs stay exact in f32, and the pairs sum in int32 (as gemm_q6k_r16_amx.cpp).
+// Fewer than 16 tokens (and a tail) go to the AVX-512 kernel.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/amx_tiles.h"
 #include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
 namespace {
 
 using amx::kTileTokens;
-constexpr int kLines = static_cast<int>(kQ4KR16Bytes / 64);  // of one packed super-block
+template <bool kFive>
+constexpr size_t kSuperBlockBytes = kFive ? kQ5KR16Bytes : kQ4KR16Bytes;
+template <bool kFive>
+constexpr int kLines = static_cast<int>(kSuperBlockBytes<kFive> / 64);  // of one packed super-block
 
+template <bool kFive>
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   alignas(64) int8_t w[8][8][64];       // sub-block j, tile row c: the 16 rows' columns 4c..4c+3
   alignas(64) int32_t dots[8][kTileTokens][16];  // C_j
@@ -34,13 +41,25 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
   const size_t a_stride = static_cast<size_t>(act.nb) * sizeof(quant::block_q8_K);
   const __m512i mask = _mm512_set1_epi8(0x0F);
   for (int64_t s = 0; s < nb; ++s) {
-    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kQ4KR16Bytes;
+    const uint8_t* sb = wgroup + static_cast<size_t>(s) * kSuperBlockBytes<kFive>;
     const uint8_t* q = sb + kQ4KR16QOff;
-    for (int p = 0; p < 4; ++p) {
-      for (int c = 0; c < 8; ++c) {
-        const __m512i v = _mm512_loadu_si512(q + 512 * p + 64 * c);
-        _mm512_store_si512(w[2 * p][c], _mm512_and_si512(v, mask));
-        _mm512_store_si512(w[2 * p + 1][c], _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));
+    if constexpr (kFive) {  // a sub-block's 8 registers at once: or_fifth_bits spreads its bits over them
+      for (int j = 0; j < 8; ++j) {
+        __m512i r[8];
+        for (int c = 0; c < 8; ++c) {
+          const __m512i v = _mm512_loadu_si512(q + 512 * (j / 2) + 64 * c);
+          r[c] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+        }
+        vnni::or_fifth_bits(r, _mm512_loadu_si512(sb + kQ5KR16HighOff + 64 * j));
+        for (int c = 0; c < 8; ++c) _mm512_store_si512(w[j][c], r[c]);
+      }
+    } else {
+      for (int p = 0; p < 4; ++p) {
+        for (int c = 0; c < 8; ++c) {
+          const __m512i v = _mm512_loadu_si512(q + 512 * p + 64 * c);
+          _mm512_store_si512(w[2 * p][c], _mm512_and_si512(v, mask));
+          _mm512_store_si512(w[2 * p + 1][c], _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));
+        }
       }
     }
     const int8_t* as = a0[s].qs;
@@ -67,8 +86,8 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
       // overlap this one's arithmetic (llama3.2-1b Q4_K x16 255 -> 284 t/s, medians of 3
       // alternating rounds); all 36 at once read slower than none (241), as do 2 or 3 ahead or
       // the T0 hint (271-281).
-      for (int l = kLines * t / kTileTokens; l < kLines * (t + 1) / kTileTokens; ++l) {
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kQ4KR16Bytes + 64 * l), _MM_HINT_T1);
+      for (int l = kLines<kFive> * t / kTileTokens; l < kLines<kFive> * (t + 1) / kTileTokens; ++l) {
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kSuperBlockBytes<kFive> + 64 * l), _MM_HINT_T1);
       }
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
       const int32_t* ms = act.msum.data() + si * 4;
@@ -78,13 +97,25 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
       im = _mm512_dpwssd_epi32(im, mins[3], _mm512_set1_epi32(ms[3]));
       const __m512 dy = _mm512_set1_ps(act.d[si]);
       __m512 a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dy), _mm512_load_ps(acc[t]));
-      __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[0][t])), sc[0]);
-      __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4][t])), sc[4]);
-      for (int j = 1; j < 4; ++j) {
-        lo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), sc[j], lo);
-        hi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4 + j][t])), sc[4 + j], hi);
+      __m512 sum;
+      if constexpr (kFive) {  // pairs exact in f32, their sum in int32
+        __m512i isum = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j += 2) {
+          __m512 pair = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), sc[j]);
+          pair = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j + 1][t])), sc[j + 1], pair);
+          isum = _mm512_add_epi32(isum, _mm512_cvtps_epi32(pair));
+        }
+        sum = _mm512_cvtepi32_ps(isum);
+      } else {  // halves of four exact in f32; their sum rounds as the int32 one converted
+        __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[0][t])), sc[0]);
+        __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4][t])), sc[4]);
+        for (int j = 1; j < 4; ++j) {
+          lo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), sc[j], lo);
+          hi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4 + j][t])), sc[4 + j], hi);
+        }
+        sum = _mm512_add_ps(lo, hi);
       }
-      a = _mm512_fmadd_ps(_mm512_add_ps(lo, hi), _mm512_mul_ps(dw, dy), a);
+      a = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, dy), a);
       _mm512_store_ps(acc[t], a);
     }
   }
@@ -96,8 +127,15 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
 void gemm_q4_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                        float* y, int64_t ldy) {
   amx::for_tiles(
-      amx::SubBlock::k32, nt, [&](int64_t t) { tile16(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
+      amx::SubBlock::k32, nt, [&](int64_t t) { tile16<false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
       [&](int64_t t, int64_t n) { gemm_q4_K_r16_avx512(nb, wgroup, act, t0 + t, n, y + t * ldy, ldy); });
+}
+
+void gemm_q5_K_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                       float* y, int64_t ldy) {
+  amx::for_tiles(
+      amx::SubBlock::k32, nt, [&](int64_t t) { tile16<true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy); },
+      [&](int64_t t, int64_t n) { gemm_q5_K_r16_avx512(nb, wgroup, act, t0 + t, n, y + t * ldy, ldy); });
 }
 
 }  // namespace autoglm::cpu::simd
