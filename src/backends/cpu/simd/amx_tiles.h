@@ -6,17 +6,20 @@
 // (32 or 16), B tiles 5 and 7 the sub-block's 16 weight rows, 4 bytes per row per tile row (the
 // R16 layouts' interleave: 8 or 4 tile rows of 64 bytes).
 //
-// Every kernel call loads its configuration (~50 ns: ldtilecfg with a tilezero, against the
-// microseconds of one row group of 16 tokens): the tile state is the thread's, and other code on
-// the calling thread (a library of the embedding process) may configure or release it between
-// calls. The configurations are constants in memory: ldtilecfg's intrinsic names only 8 of the
-// 64 bytes it reads, so GCC 12 may drop stores that build one on the stack just before it (the
-// trial of 9f2297f found the tiles then unconfigured).
+// Every kernel call checks the thread's configuration and loads its own where it differs: the
+// tile state is the thread's, and other code on the calling thread (a library of the embedding
+// process) may configure or release it between calls. Reading it back (sttilecfg and a compare,
+// ~14 ns) costs less than loading it each time (ldtilecfg, 50-90 ns with a tilezero), against
+// the ~2 us of one 16-token row group at k = 2048. The tiles stay configured after a call
+// (tilerelease would add ~45 ns a call). The configurations are constants in memory:
+// ldtilecfg's intrinsic names only 8 of the 64 bytes it reads, so GCC 12 may drop stores that
+// build one on the stack just before it (the trial of 9f2297f found the tiles then unconfigured).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 
 namespace autoglm::cpu::simd::amx {
@@ -41,7 +44,13 @@ inline constexpr TileConfig tile_config(int cols) {
 }
 inline constexpr TileConfig kConfig32 = tile_config(32), kConfig16 = tile_config(16);
 
-inline void configure(SubBlock shape) { _tile_loadconfig(shape == SubBlock::k32 ? &kConfig32 : &kConfig16); }
+inline void configure(SubBlock shape) {
+  const TileConfig* want = shape == SubBlock::k32 ? &kConfig32 : &kConfig16;
+  TileConfig now;
+  _tile_storeconfig(&now);
+  __asm__ volatile("" : : "r"(&now) : "memory");  // the intrinsic names 8 of the 64 bytes it writes
+  if (std::memcmp(&now, want, sizeof now) != 0) _tile_loadconfig(want);
+}
 
 // Tokens [0, nt) as whole tiles of kTileTokens through tile(t) (tokens t.. of the call), then
 // the rest, if any, through rest(t, count): the VNNI kernel, which does few tokens better.
