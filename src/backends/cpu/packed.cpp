@@ -384,6 +384,7 @@ PackedGemmFn packed_amx_gemm_for(DType packed) {
     case DType::Q4_K_R16: return simd::gemm_q4_K_r16_amx;
     case DType::Q5_K_R16: return simd::gemm_q5_K_r16_amx;
     case DType::Q6_K_R16: return simd::gemm_q6_K_r16_amx;
+    case DType::IQ4_XS_R16: return simd::gemm_iq4_xs_r16_amx;
     default: return nullptr;
   }
 #else
