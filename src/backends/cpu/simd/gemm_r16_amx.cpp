@@ -2,7 +2,8 @@
 // (backends/cpu/packed.h): 16 tokens at a time, one TDPBSSD per packed block (16 x 16 x 32
 // multiply-adds, as many as 128 vpdpbusd). Not Q8_0_R16: its VNNI tile unpacks nothing, and the
 // AMX form (unpacked, or its bytes loaded as they lie through tdpbsud) ran no faster in
-// bench_kernels and slower in llama3.2-1b Q8_0's pp512 (318 against 335 t/s, medians of 3).
+// bench_kernels and slower in llama3.2-1b Q8_0's pp512 (318 against 335 t/s, medians of 3); with
+// prefill's token blocks (packed_matmul.cpp) pp512 386 against 379, x16 188 against 203.
 //
 // Per block b: the 16 rows' weights (r16_weights_avx512.h) less the layout's offset (8, 16, 128;
 // 0 for Q4_1 / Q5_1) are signed bytes and, stored, a B tile whose row c is register c; the 16
