@@ -78,3 +78,17 @@ inline void for_tiles(SubBlock shape, int64_t nt, Tile&& tile, Rest&& rest) {
     _tile_dpbssd(C, A, B);                      \
     _tile_stored(C, (c), 64);                   \
   } while (0)
+
+namespace autoglm::cpu::simd::amx {
+// A 256-column super-block's eight 32-column sub-blocks (k32 configuration): activations at as
+// (a_stride apart), weights w[j] (8 tile rows of 64 bytes each), dots[j] = C_j.
+inline void super_block_dots32(const int8_t* as, size_t a_stride, const int8_t (*w)[8][64],
+                               int32_t (*dots)[kTileTokens][16]) {
+  for (int j = 0; j < 8; j += 4) {
+    AG_AMX_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
+    AG_AMX_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
+    AG_AMX_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
+    AG_AMX_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
+  }
+}
+}  // namespace autoglm::cpu::simd::amx

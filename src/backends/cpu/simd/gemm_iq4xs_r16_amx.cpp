@@ -42,13 +42,7 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
         _mm512_store_si512(w[j][c + 4], _mm512_shuffle_epi8(grid, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask)));
       }
     }
-    const int8_t* as = a0[s].qs;
-    for (int j = 0; j < 8; j += 4) {
-      AG_AMX_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
-      AG_AMX_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
-      AG_AMX_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
-      AG_AMX_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
-    }
+    amx::super_block_dots32(a0[s].qs, a_stride, w, dots);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     alignas(64) uint8_t u[128];
     unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, u);

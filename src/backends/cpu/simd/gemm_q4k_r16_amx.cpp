@@ -19,7 +19,7 @@
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/amx_tiles.h"
-#include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/q4k_head_avx512.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
 
@@ -62,25 +62,10 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
         }
       }
     }
-    const int8_t* as = a0[s].qs;
-    for (int j = 0; j < 8; j += 4) {
-      AG_AMX_DOTS(0, 4, 5, as + 32 * j, a_stride, w[j][0], dots[j][0]);
-      AG_AMX_DOTS(1, 6, 7, as + 32 * (j + 1), a_stride, w[j + 1][0], dots[j + 1][0]);
-      AG_AMX_DOTS(2, 4, 5, as + 32 * (j + 2), a_stride, w[j + 2][0], dots[j + 2][0]);
-      AG_AMX_DOTS(3, 6, 7, as + 32 * (j + 3), a_stride, w[j + 3][0], dots[j + 3][0]);
-    }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
-    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
-    alignas(64) uint8_t u[256];
-    unpack_scales192(sb + kQ4KR16ScalesOff, u);
+    amx::super_block_dots32(a0[s].qs, a_stride, w, dots);
+    const Q4KHead head(sb);
     __m512 sc[8];
-    for (int j = 0; j < 8; ++j) {
-      sc[j] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j))));
-    }
-    __m512i mins[4];
-    for (int p = 0; p < 4; ++p) {
-      mins[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 128 + 32 * p)));
-    }
+    for (int j = 0; j < 8; ++j) sc[j] = _mm512_cvtepi32_ps(head.scales(j));
     for (int t = 0; t < kTileTokens; ++t) {
       // The next super-block into L2, a sixteenth of its lines per token: spread so, they
       // overlap this one's arithmetic (llama3.2-1b Q4_K x16 255 -> 284 t/s, medians of 3
@@ -90,13 +75,9 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
         _mm_prefetch(reinterpret_cast<const char*>(sb + kSuperBlockBytes<kFive> + 64 * l), _MM_HINT_T1);
       }
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      const int32_t* ms = act.msum.data() + si * 4;
-      __m512i im = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(ms[0]));
-      im = _mm512_dpwssd_epi32(im, mins[1], _mm512_set1_epi32(ms[1]));
-      im = _mm512_dpwssd_epi32(im, mins[2], _mm512_set1_epi32(ms[2]));
-      im = _mm512_dpwssd_epi32(im, mins[3], _mm512_set1_epi32(ms[3]));
+      const __m512i im = head.mins_dot(act.msum.data() + si * 4);
       const __m512 dy = _mm512_set1_ps(act.d[si]);
-      __m512 a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, dy), _mm512_load_ps(acc[t]));
+      __m512 a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(head.dm, dy), _mm512_load_ps(acc[t]));
       __m512 sum;
       if constexpr (kFive) {  // pairs exact in f32, their sum in int32
         __m512i isum = _mm512_setzero_si512();
@@ -115,7 +96,7 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
         }
         sum = _mm512_add_ps(lo, hi);
       }
-      a = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, dy), a);
+      a = _mm512_fmadd_ps(sum, _mm512_mul_ps(head.dw, dy), a);
       _mm512_store_ps(acc[t], a);
     }
   }

@@ -15,7 +15,7 @@
 
 
 #include "backends/cpu/packed_q4k.h"
-#include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/q4k_head_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -48,22 +48,11 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const __m512i mask = _mm512_set1_epi8(0x0F);
   for (int64_t s = 0; s < nb; ++s) {
     const uint8_t* sb = wgroup + static_cast<size_t>(s) * kSuperBlockBytes<kFive>;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
-    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 32)));
-    alignas(64) uint8_t u[256];
-    unpack_scales192(sb + kQ4KR16ScalesOff, u);
-    __m512i mins[4];
-    for (int p = 0; p < 4; ++p) {
-      mins[p] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(u + 128 + 32 * p)));
-    }
+    const Q4KHead head(sb);
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      const int32_t* ms = act.msum.data() + si * 4;
-      __m512i im = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(ms[0]));
-      im = _mm512_dpwssd_epi32(im, mins[1], _mm512_set1_epi32(ms[1]));
-      im = _mm512_dpwssd_epi32(im, mins[2], _mm512_set1_epi32(ms[2]));
-      im = _mm512_dpwssd_epi32(im, mins[3], _mm512_set1_epi32(ms[3]));
-      const __m512 dmy = _mm512_mul_ps(dm, _mm512_set1_ps(act.d[si]));
+      const __m512i im = head.mins_dot(act.msum.data() + si * 4);
+      const __m512 dmy = _mm512_mul_ps(head.dm, _mm512_set1_ps(act.d[si]));
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), dmy, acc[t]);
       isum[t] = _mm512_setzero_si512();
     }
@@ -85,7 +74,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kSuperBlockBytes<kFive> + 64 * line),
                      static_cast<_mm_hint>(kPrefetchHint<NT>));
       }
-      const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j)));
+      const __m512i sc = head.scales(j);
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
       __m512i w[8];
       for (int c = 0; c < 8; ++c) {
@@ -107,7 +96,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      const __m512 dwy = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
+      const __m512 dwy = _mm512_mul_ps(head.dw, _mm512_set1_ps(act.d[si]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), dwy, acc[t]);
     }
   }
