@@ -10,6 +10,7 @@
 // bit-identical to gemm_iq4_xs_r16_reference. Fewer than 16 tokens (and a tail) go to the
 // AVX-512 kernel.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "backends/cpu/packed_iq4xs.h"

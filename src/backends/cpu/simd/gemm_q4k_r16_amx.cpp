@@ -15,6 +15,7 @@
 // 2^23, so only pairs stay exact in f32, and the pairs sum in int32 (as gemm_q6k_r16_amx.cpp).
 // Fewer than 16 tokens (and a tail) go to the AVX-512 kernel.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "backends/cpu/packed_q4k.h"

@@ -10,6 +10,7 @@
 // (as gemm_q6_K_r16_avx512's) makes results bit-identical to gemm_q6_K_r16_reference. Fewer than
 // 16 tokens (and a tail) go to the AVX-512 kernel.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "backends/cpu/packed_q6k.h"

@@ -14,6 +14,7 @@
 // overlaps the next multiply; the 16 accumulators stay in registers. Fewer than 16 tokens (and
 // a tail) go to the AVX-512 kernel.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
