@@ -61,6 +61,23 @@ TEST(OpsPacked, EveryLayoutHasX86Kernels) {
   }
 }
 
+// Where the CPU runs AMX, the layouts whose AMX tile beat their VNNI one have an AMX form and the
+// engine runs it (docs/BENCHMARKS.md: Q8_0 and Q3_K stayed on VNNI); elsewhere none has one.
+TEST(OpsPacked, AmxFormsWhereTheyPay) {
+  const DType with[] = {DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16, DType::IQ4_NL_R16,
+                        DType::Q4_K_R16, DType::Q5_K_R16, DType::Q6_K_R16, DType::IQ4_XS_R16};
+  const DType without[] = {DType::Q8_0_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::F16_R16, DType::BF16_R16};
+  const bool amx = packed_amx_gemm_for(DType::Q4_K_R16) != nullptr;
+  for (DType p : with) {
+    EXPECT_EQ(packed_amx_gemm_for(p) != nullptr, amx) << dtype_name(p);
+    if (packed_amx_active()) EXPECT_EQ(packed_gemm_active(p), packed_amx_gemm_for(p)) << dtype_name(p);
+  }
+  for (DType p : without) {
+    EXPECT_EQ(packed_amx_gemm_for(p), nullptr) << dtype_name(p);
+    EXPECT_EQ(packed_gemm_active(p), packed_gemm_for(p, active_isa())) << dtype_name(p);
+  }
+}
+
 TEST(OpsPacked, PackingKeepsEveryRow) {
   for (DType t : kTypes) {
     for (int64_t k : {32, 96, 576}) {

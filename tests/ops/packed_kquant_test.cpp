@@ -131,7 +131,7 @@ TEST(OpsPackedKQuant, PackingKeepsEveryRow) {
 // AVX-512 chains' int16 for Q2_K / Q3_K / Q4_K / Q6_K): every weight at its largest, then (`low`)
 // the Q3_K / Q6_K weights at their most negative (-4, -32: the widest offset dots), every scale at
 // its extreme (Q4_K / Q5_K 63, Q6_K -128, IQ4_XS -32 with every weight -127), activations at +-127
-// (the AMX kernels' f32 sums of four sub-blocks too).
+// (the AMX kernels' exact f32 sums too).
 TEST(OpsPackedKQuant, IsaKernelsExactAtExtremeValues) {
   ThreadPool pool(2);
   const int64_t m = 16, k = 256, n = 18;  // tokens 1-17 fill an AMX tile and leave a tail
