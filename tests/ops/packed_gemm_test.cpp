@@ -70,7 +70,9 @@ TEST(OpsPacked, AmxFormsWhereTheyPay) {
   const bool amx = packed_amx_gemm_for(DType::Q4_K_R16) != nullptr;
   for (DType p : with) {
     EXPECT_EQ(packed_amx_gemm_for(p) != nullptr, amx) << dtype_name(p);
-    if (packed_amx_active()) EXPECT_EQ(packed_gemm_active(p), packed_amx_gemm_for(p)) << dtype_name(p);
+    if (packed_amx_active()) {
+      EXPECT_EQ(packed_gemm_active(p), packed_amx_gemm_for(p)) << dtype_name(p);
+    }
   }
   for (DType p : without) {
     EXPECT_EQ(packed_amx_gemm_for(p), nullptr) << dtype_name(p);
