@@ -52,6 +52,28 @@ inline void configure(SubBlock shape) {
   if (std::memcmp(&now, want, sizeof now) != 0) _tile_loadconfig(want);
 }
 
+// Share `part` of `parts` of the cache lines of [p, p + bytes), into L2: a prefetch spread over a
+// loop, so its loads overlap the loop's arithmetic (gemm_q4k_r16_amx.cpp measures why).
+inline void prefetch_share(const uint8_t* p, size_t bytes, int part, int parts) {
+  const int lines = static_cast<int>((bytes + 63) / 64);
+  for (int l = lines * part / parts; l < lines * (part + 1) / parts; ++l) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * l), _MM_HINT_T1);
+  }
+}
+
+// sum_k sc[k] * C_k[t] over N sub-blocks, exact where each product and each pair sum stays within
+// 2^24 (the caller's bound): the pairs in f32, their sums in int32.
+template <int N>
+inline __m512i pair_sums(const int32_t (*dots)[kTileTokens][16], const __m512 sc[N], int t) {
+  __m512i isum = _mm512_setzero_si512();
+  for (int k = 0; k < N; k += 2) {
+    __m512 pair = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[k][t])), sc[k]);
+    pair = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[k + 1][t])), sc[k + 1], pair);
+    isum = _mm512_add_epi32(isum, _mm512_cvtps_epi32(pair));
+  }
+  return isum;
+}
+
 // Tokens [0, nt) as whole tiles of kTileTokens through tile(t) (tokens t.. of the call), then
 // the rest, if any, through rest(t, count): the VNNI kernel, which does few tokens better.
 template <class Tile, class Rest>

@@ -23,7 +23,6 @@ namespace autoglm::cpu::simd {
 namespace {
 
 using amx::kTileTokens;
-constexpr int kLines = static_cast<int>(kIQ4XSR16Bytes / 64);  // of one packed super-block
 
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   alignas(64) int8_t w[8][8][64];                // sub-block j, tile row c: columns 4c..4c+3
@@ -53,10 +52,7 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
       f[j] = _mm512_cvtepi32_ps(_mm512_sub_epi32(ls, _mm512_set1_epi32(32)));
     }
     for (int t = 0; t < kTileTokens; ++t) {
-      // The next super-block into L2, spread over the tokens (gemm_q4k_r16_amx.cpp).
-      for (int l = kLines * t / kTileTokens; l < kLines * (t + 1) / kTileTokens; ++l) {
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kIQ4XSR16Bytes + 64 * l), _MM_HINT_T1);
-      }
+      amx::prefetch_share(sb + kIQ4XSR16Bytes, kIQ4XSR16Bytes, t, kTileTokens);  // the next super-block
       __m512i isum = _mm512_setzero_si512();
       for (int j = 0; j < 8; ++j) {
         const __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), f[j]);

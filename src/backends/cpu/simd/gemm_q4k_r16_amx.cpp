@@ -30,8 +30,6 @@ namespace {
 using amx::kTileTokens;
 template <bool kFive>
 constexpr size_t kSuperBlockBytes = kFive ? kQ5KR16Bytes : kQ4KR16Bytes;
-template <bool kFive>
-constexpr int kLines = static_cast<int>(kSuperBlockBytes<kFive> / 64);  // of one packed super-block
 
 template <bool kFive>
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
@@ -72,22 +70,14 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
       // overlap this one's arithmetic (llama3.2-1b Q4_K x16 255 -> 284 t/s, medians of 3
       // alternating rounds); all 36 at once read slower than none (241), as do 2 or 3 ahead or
       // the T0 hint (271-281).
-      for (int l = kLines<kFive> * t / kTileTokens; l < kLines<kFive> * (t + 1) / kTileTokens; ++l) {
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kSuperBlockBytes<kFive> + 64 * l), _MM_HINT_T1);
-      }
+      amx::prefetch_share(sb + kSuperBlockBytes<kFive>, kSuperBlockBytes<kFive>, t, kTileTokens);
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
       const __m512i im = head.mins_dot(act.msum.data() + si * 4);
       const __m512 dy = _mm512_set1_ps(act.d[si]);
       __m512 a = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(head.dm, dy), _mm512_load_ps(acc[t]));
       __m512 sum;
       if constexpr (kFive) {  // pairs exact in f32, their sum in int32
-        __m512i isum = _mm512_setzero_si512();
-        for (int j = 0; j < 8; j += 2) {
-          __m512 pair = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j][t])), sc[j]);
-          pair = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[j + 1][t])), sc[j + 1], pair);
-          isum = _mm512_add_epi32(isum, _mm512_cvtps_epi32(pair));
-        }
-        sum = _mm512_cvtepi32_ps(isum);
+        sum = _mm512_cvtepi32_ps(amx::pair_sums<8>(dots, sc, t));
       } else {  // halves of four exact in f32; their sum rounds as the int32 one converted
         __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[0][t])), sc[0]);
         __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[4][t])), sc[4]);

@@ -22,7 +22,6 @@ namespace autoglm::cpu::simd {
 namespace {
 
 using amx::kTileTokens;
-constexpr int kLines = static_cast<int>((kQ6KR16Bytes + 63) / 64);  // of one packed super-block
 
 // Sub-block k (16 columns) of the super-block into C tile C.
 #define AG_AMX_SUB_BLOCK(C, A, B, k) AG_AMX_DOTS(C, A, B, as + 16 * (k), a_stride, w[(k) / 2][4 * ((k) % 2)], dots[k][0])
@@ -55,16 +54,9 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
           _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KR16ScalesOff + 16 * k))));
     }
     for (int t = 0; t < kTileTokens; ++t) {
-      // The next super-block into L2, spread over the tokens (gemm_q4k_r16_amx.cpp).
-      for (int l = kLines * t / kTileTokens; l < kLines * (t + 1) / kTileTokens; ++l) {
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kQ6KR16Bytes + 64 * l), _MM_HINT_T1);
-      }
-      __m512i isum = _mm512_setzero_si512();
-      for (int k = 0; k < 16; k += 2) {
-        __m512 pair = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[k][t])), sc[k]);
-        pair = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(dots[k + 1][t])), sc[k + 1], pair);
-        isum = _mm512_add_epi32(isum, _mm512_cvtps_epi32(pair));
-      }
+      // The next super-block into L2, spread over the tokens.
+      amx::prefetch_share(sb + kQ6KR16Bytes, kQ6KR16Bytes, t, kTileTokens);
+      const __m512i isum = amx::pair_sums<16>(dots, sc, t);
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
       const __m512 dwy = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
       _mm512_store_ps(acc[t], _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), dwy, _mm512_load_ps(acc[t])));

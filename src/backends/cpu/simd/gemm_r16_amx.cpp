@@ -39,7 +39,6 @@ constexpr size_t kAheadBytes = 2304;
 template <Layout L>
 void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   constexpr size_t kBlockBytes = kPackedBlockBytes<L>;
-  constexpr int kLinesPerBatch = static_cast<int>((kBatch * kBlockBytes + 63) / 64);
   constexpr size_t kAhead = std::max<size_t>(1, kAheadBytes / (kBatch * kBlockBytes)) * kBatch * kBlockBytes;
   alignas(64) int8_t w[kBatch][8][64];               // block, tile row c: columns 4c..4c+3 of the 16 rows
   alignas(64) int32_t dots[kBatch][kTileTokens][16];  // C per block
@@ -67,10 +66,9 @@ void tile16(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
       __m512 mw = _mm512_setzero_ps();
       if constexpr (kHasMin<L>) mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
-      // The batch kAhead on into L2, spread over the tokens so the loads overlap the arithmetic
-      // (as gemm_q4k_r16_amx.cpp, where all at once read slower than none).
-      const int l0 = kLinesPerBatch * i / kBatch, l1 = kLinesPerBatch * (i + 1) / kBatch;
-      for (int l = l0; l < l1; ++l) _mm_prefetch(reinterpret_cast<const char*>(batch + kAhead + 64 * l), _MM_HINT_T1);
+      // The batch kAhead on into L2, a share per block (as gemm_q4k_r16_amx.cpp, where all at
+      // once read slower than none).
+      amx::prefetch_share(batch + kAhead, kBatch * kBlockBytes, i, kBatch);
       for (int t = 0; t < kTileTokens; ++t) {
         const size_t si = static_cast<size_t>((t0 + t) * act.nb + b0 + i);
         const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si]));
