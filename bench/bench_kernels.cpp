@@ -7,7 +7,7 @@
 //   peak GMAC/s / MACs per token  = the most tokens/s any engine could decode on this CPU.
 //
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7] [--only q4_0,q4_K] [--tokens T] [--ldy N]
-//   build/bin/bench_kernels --stream [--tokens 1] [--reps 7] [--only q4_K_r16,bf16_r16p]
+//   build/bin/bench_kernels --stream [--tokens 1] [--rows R] [--reps 7] [--only q4_K_r16,bf16_r16p]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
 //                                       [--group 3] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
@@ -18,7 +18,10 @@
 // count, the path a decode step takes, alternating with `autoglm bench`'s own read probe
 // (core/read_bandwidth.h) so both see the host in the same state: GB/s of weights and the share
 // of the read rate. With more tokens the step also does more arithmetic per byte: the GB/s
-// then show how well a kernel overlaps the two.
+// then show how well a kernel overlaps the two. --rows R cuts the matrix into R-row matrices
+// called one after another, as a decode step's: the per-call cost (activation preparation,
+// dispatch, each thread's stream starting anew) then shows in the GB/s (Q4_K at k 2048 on the
+// Intel host: 91% of the probe at one call, 86% at 2048 rows, 63% at 512, 39% at 128).
 //
 // --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
 // KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads; --kv-heads and --group (query heads
@@ -270,7 +273,7 @@ Tensor random_packed(DType packed, int64_t k, size_t bytes) {
   return w;
 }
 
-int stream(int64_t tokens, int reps, const std::string& only) {
+int stream(int64_t tokens, int64_t rows, int reps, const std::string& only) {
   using namespace autoglm::cpu;
   constexpr int64_t k = 2048;
   constexpr size_t kBytes = size_t{1} << 30;
@@ -298,7 +301,16 @@ int stream(int64_t tokens, int reps, const std::string& only) {
     for (size_t i = 0; i < ws.size(); ++i) {
       Tensor y = Tensor::empty(DType::F32, {tokens, ws[i].rows()});
       const auto t0 = Clock::now();
-      if (!matmul_packed(x, ws[i], y, pool).ok()) return 1;
+      if (rows == 0) {
+        if (!matmul_packed(x, ws[i], y, pool).ok()) return 1;
+      } else {
+        // One call per slice of `rows` rows, as a decode step calls one matrix after another.
+        for (int64_t r = 0; r + rows <= ws[i].rows(); r += rows) {
+          Tensor part = ws[i].slice_rows(r, r + rows);
+          Tensor yp = Tensor::view_of(DType::F32, {tokens, rows}, y.data_as<float>());
+          if (!matmul_packed(x, part, yp, pool).ok()) return 1;
+        }
+      }
       rate[i].push_back(static_cast<double>(ws[i].nbytes()) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
     }
     rate[ws.size()].push_back(autoglm::measure_read_bandwidth(pool.size()));
@@ -491,7 +503,9 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--stream") == 0) {
       const int64_t tokens = arg(argc, argv, "--tokens", 1);
       const std::string only = text_arg(argc, argv, "--only");  // q4_K_r16,bf16_r16p: those layouts alone
-      return reps > 0 && tokens > 0 && tokens <= 64 ? stream(tokens, reps, only) : 2;
+      const int64_t rows = arg(argc, argv, "--rows", 0);  // calls of this many rows each instead of one
+      return reps > 0 && tokens > 0 && tokens <= 64 && rows >= 0 && rows % kPackRows == 0 ? stream(tokens, rows, reps, only)
+                                                                                          : 2;
     }
     if (std::strcmp(argv[i], "--mlp") == 0) {
       const int64_t ff = arg(argc, argv, "--ff", 4864), kk = arg(argc, argv, "--k", 896);

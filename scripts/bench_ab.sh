@@ -8,8 +8,9 @@
 #          --model llama3.2-1b-q4_k.gguf -p 16 -n 64 --batch 16 --reps 1 --threads 2
 #
 # ROW is the first column of the bench table ("pp512", "tg64 x16"); the figure is its tokens/s.
-# A setting may hold several assignments separated by spaces ("A=1 B=2"). Environment: AUTOGLM
-# (default build/bin/autoglm).
+# A setting may hold several assignments separated by spaces ("A=1 B=2"); AUTOGLM=PATH in a
+# setting runs that binary (an old build against the new). Environment: AUTOGLM (default
+# build/bin/autoglm).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,8 +31,9 @@ done
 declare -A values
 for ((r = 0; r < ROUNDS; ++r)); do
   for s in "${settings[@]}"; do
+    bin=$(sed -n 's/.*AUTOGLM=\([^ ]*\).*/\1/p' <<<"$s")
     # shellcheck disable=SC2086  # a setting is several words on purpose
-    v=$(env $s "$AUTOGLM" bench "$@" 2>&1 | awk -F'|' -v row="$ROW" '{ k = $2; gsub(/^ +| +$/, "", k) } k == row { gsub(/ /, "", $3); print $3; exit }')
+    v=$(env $s "${bin:-$AUTOGLM}" bench "$@" 2>&1 | awk -F'|' -v row="$ROW" '{ k = $2; gsub(/^ +| +$/, "", k) } k == row { gsub(/ /, "", $3); print $3; exit }')
     values[$s]+="${v:-?} "
   done
 done
