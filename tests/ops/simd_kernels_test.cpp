@@ -306,7 +306,7 @@ TEST(SimdKernels, ActivationQuantizersBitExact) {
       const DType at = k->act_type;
       std::mt19937 rng(7);
       for (int mode = 0; mode < 11; ++mode) {
-        for (int64_t nb : {1, 2, 3, 6}) {
+        for (int64_t nb : {1, 2, 3, 6, 19, 35}) {  // past 16 blocks: the 512-bit Q8_0 quantizer's groups
           const int64_t n = nb * block_of(at);
           std::vector<float> x = quantizer_input(n, mode, rng);
           std::vector<float> xs(x.size() + 1);

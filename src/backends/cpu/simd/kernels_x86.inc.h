@@ -480,10 +480,52 @@ inline __m256i round_away(__m256 v) {
   return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
 }
 
+#if defined(AG_SIMD_512)
+// 16 blocks of quantize_q8_0 at once: the per-block scalar steps (the scale's division, its
+// reciprocal, the F16 rounding) run as one vector each, where one block at a time they were most
+// of the ~13 ns a block. Every step is the 256-bit loop's, so the bytes are the same.
+inline void quantize_q8_0_x16(const float* src, block_q8_0* b) {
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  alignas(64) float amax[16];
+  for (int j = 0; j < 16; ++j) {
+    __m512 m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(src + 32 * j), abs_mask), _mm512_setzero_ps());
+    m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(src + 32 * j + 16), abs_mask), m);  // NaN lanes keep m
+    __m256 h = _mm256_max_ps(_mm512_castps512_ps256(m), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    amax[j] = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+  }
+  const __m512 d = _mm512_div_ps(_mm512_load_ps(amax), _mm512_set1_ps(127.0f));
+  alignas(64) float id[16];
+  _mm512_store_ps(id, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d));
+  alignas(32) uint16_t dh[16];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(dh), _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (int j = 0; j < 16; ++j) {
+    b[j].d = dh[j];
+    const __m512 vid = _mm512_set1_ps(id[j]);
+    for (int h = 0; h < 2; ++h) {
+      __m512 v = _mm512_mul_ps(_mm512_loadu_ps(src + 32 * j + 16 * h), vid);
+      v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+      const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m512 sign = _mm512_and_ps(v, _mm512_set1_ps(-0.0f));
+      const __m512 frac = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), _mm512_sub_ps(v, t));
+      const __m512 step = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ),
+                                              _mm512_or_ps(_mm512_set1_ps(1.0f), sign));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b[j].qs + 16 * h),
+                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_add_ps(t, step))));
+    }
+  }
+}
+#endif
+
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
   auto* b = static_cast<block_q8_0*>(dst);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+  int64_t i = 0;
+#if defined(AG_SIMD_512)
+  for (; i + 16 <= n / kQK; i += 16, src += 16 * kQK) quantize_q8_0_x16(src, b + i);
+#endif
+  for (; i < n / kQK; ++i, src += kQK) {
     __m256 v[4];
     __m256 amax = _mm256_setzero_ps();
     for (int k = 0; k < 4; ++k) {
