@@ -126,6 +126,11 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     ranges_[static_cast<size_t>(t)].front_back.store(share(chunks * t / n_threads_, chunks * (t + 1) / n_threads_),
                                                      std::memory_order_relaxed);
   }
+  // An owner claims an eighth of its share at a time, and a quarter of what is left once that is
+  // less: a claimed piece cannot be stolen, so fixed eighths left the other thread idle for up
+  // to an eighth of an op at its end, and a lone thread reads memory at about half the pair's
+  // rate (a decode step: the two threads finished 13.7 us apart on average, 4.3 with the
+  // shrinking claims; llama3.2-1b Q4_K tg128 41.7 -> 43.2 t/s, medians of 5 alternating).
   const int64_t owner_step = std::max<int64_t>(1, chunks / n_threads_ / 8);
   run([&](int ti, int nt) {
     std::atomic<uint64_t>& mine = ranges_[static_cast<size_t>(ti)].front_back;
@@ -134,7 +139,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
       for (uint64_t v = mine.load(std::memory_order_acquire);;) {
         const int64_t f = front_of(v), e = back_of(v);
         if (f >= e) break;
-        const int64_t nf = std::min(e, f + owner_step);
+        const int64_t nf = f + std::max<int64_t>(1, std::min(owner_step, (e - f) / 4));
         if (mine.compare_exchange_weak(v, share(nf, e), std::memory_order_acq_rel)) {
           to_range(f, nf);
           v = mine.load(std::memory_order_acquire);

@@ -15,8 +15,6 @@
 namespace autoglm::cpu {
 namespace {
 
-// Row groups per thread chunk: a group of 16 rows is 16 * k multiply-adds per token.
-int64_t group_grain(int64_t n, int64_t k) { return grain_for(kPackRows * k * n); }
 
 // Row groups [g0, g1) against n tokens through f(g, t0, nt). Past one block of tokens (prefill)
 // the groups go in passes whose weights stay in L2, and each pass takes the tokens a block at a
@@ -27,13 +25,23 @@ int64_t group_grain(int64_t n, int64_t k) { return grain_for(kPackRows * k * n);
 // blocks of 32 tokens 370, of 64 322 (Q4_K); passes of 256 KB / 1 MB / unbounded 394 / 395 / 401.
 constexpr int64_t kTokenBlock = 16;        // amx::kTileTokens, two VNNI tiles
 constexpr size_t kPassBytes = 512 * 1024;  // a quarter of the Intel host's L2
+
+int64_t groups_per_pass(size_t group_bytes) { return std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes)); }
+
+// Row groups per thread chunk (parallel_for's unit of claiming and stealing): a group of 16 rows
+// is 16 * k multiply-adds per token; past one token block, a whole pass, so the threads'
+// claims near an op's end (which shrink to one chunk) still cut the groups into full passes.
+int64_t group_grain(int64_t n, int64_t k, size_t group_bytes) {
+  const int64_t g = grain_for(kPackRows * k * n);
+  return n <= kTokenBlock ? g : std::max(g, groups_per_pass(group_bytes));
+}
 template <class F>
 void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, F&& f) {
   if (n <= kTokenBlock) {
     for (int64_t g = g0; g < g1; ++g) f(g, 0, n);
     return;
   }
-  const int64_t per_pass = std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes));
+  const int64_t per_pass = groups_per_pass(group_bytes);
   for (int64_t p0 = g0; p0 < g1; p0 += per_pass) {
     const int64_t p1 = std::min(g1, p0 + per_pass);
     for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
@@ -67,7 +75,7 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
       call.group(w, g, t0, nt, yf + t0 * m + g * kPackRows, m);
     });
     if (rf != nullptr) add_residual(yf, rf, m, n, g0 * kPackRows, g1 * kPackRows);
-  }, group_grain(n, k));
+  }, group_grain(n, k, call.group_bytes));
   return Status::OK();
 }
 
@@ -96,7 +104,7 @@ Status swiglu_groups(const Tensor& x, DType packed, int64_t m, GateOf gate_of, U
         }
       }
     });
-  }, group_grain(2 * n, k));
+  }, group_grain(2 * n, k, 2 * call.group_bytes));
   return Status::OK();
 }
 
