@@ -28,12 +28,15 @@ constexpr size_t kPassBytes = 512 * 1024;  // a quarter of the Intel host's L2
 
 int64_t groups_per_pass(size_t group_bytes) { return std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes)); }
 
-// Row groups per thread chunk (parallel_for's unit of claiming and stealing): a group of 16 rows
-// is 16 * k multiply-adds per token; past one token block, a whole pass, so the threads'
-// claims near an op's end (which shrink to one chunk) still cut the groups into full passes.
-int64_t group_grain(int64_t n, int64_t k, size_t group_bytes) {
+// Row groups per thread chunk (parallel_for's unit of claiming and stealing) of an op with
+// `groups` row groups: a group of 16 rows is 16 * k multiply-adds per token; past one token
+// block, up to a whole pass, so the threads' claims near an op's end (which shrink to one chunk)
+// still cut the groups into full passes - but at least 4 chunks per thread, or a small matrix
+// (smollm2's 576 x 576) would be one chunk on one thread.
+int64_t group_grain(int64_t n, int64_t k, size_t group_bytes, int64_t groups, int threads) {
   const int64_t g = grain_for(kPackRows * k * n);
-  return n <= kTokenBlock ? g : std::max(g, groups_per_pass(group_bytes));
+  if (n <= kTokenBlock) return g;
+  return std::max(g, std::min(groups_per_pass(group_bytes), groups / (4 * static_cast<int64_t>(threads))));
 }
 template <class F>
 void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, F&& f) {
@@ -75,7 +78,7 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
       call.group(w, g, t0, nt, yf + t0 * m + g * kPackRows, m);
     });
     if (rf != nullptr) add_residual(yf, rf, m, n, g0 * kPackRows, g1 * kPackRows);
-  }, group_grain(n, k, call.group_bytes));
+  }, group_grain(n, k, call.group_bytes, m / kPackRows, pool.size()));
   return Status::OK();
 }
 
@@ -104,7 +107,7 @@ Status swiglu_groups(const Tensor& x, DType packed, int64_t m, GateOf gate_of, U
         }
       }
     });
-  }, group_grain(2 * n, k, 2 * call.group_bytes));
+  }, group_grain(2 * n, k, 2 * call.group_bytes, m / kPackRows, pool.size()));
   return Status::OK();
 }
 
