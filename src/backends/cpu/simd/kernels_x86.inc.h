@@ -545,9 +545,55 @@ void quantize_q8_0(const float* src, void* dst, int64_t n) {
   }
 }
 
+#if defined(AG_SIMD_512)
+// One super-block of quantize_q8_K with 512-bit vectors, where a register is one bsums group of
+// 16. Every step is the 256-bit loop's (the same max and min over the lanes, clamp, round to
+// nearest even), so the bytes are the same. False where the super-block needs the loop's
+// special cases (all zero, not finite, a +a / -a tie).
+inline bool quantize_q8_K_512(const float* src, block_q8_K& b) {
+  __m512 vmax = _mm512_set1_ps(-INFINITY), vmin = _mm512_set1_ps(INFINITY);
+  for (int k = 0; k < kQKK; k += 16) {
+    const __m512 v = _mm512_loadu_ps(src + k);
+    vmax = _mm512_max_ps(v, vmax);  // NaN lanes keep the running value
+    vmin = _mm512_min_ps(v, vmin);
+  }
+  const float hi = _mm512_reduce_max_ps(vmax), lo = _mm512_reduce_min_ps(vmin);
+  const float amax = std::max(hi, -lo);
+  if (!(amax > 0.0f) || !std::isfinite(amax) || hi == -lo) return false;
+  const float max = hi > -lo ? hi : lo;
+  const float iscale = -127.0f / max;
+  const __m512 vs = _mm512_set1_ps(iscale);
+  for (int g = 0; g < kQKK / 16; ++g) {
+    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(src + 16 * g), vs);
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+    const __m512i q = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(b.qs + 16 * g), _mm512_cvtepi32_epi8(q));
+  }
+  // bsums from the bytes: psadbw of the bytes + 128 gives each 8's sum + 1024 in a 64-bit lane;
+  // adjacent lanes are one group of 16.
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i e[4];
+  for (int r = 0; r < 4; ++r) {
+    e[r] = _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512(b.qs + 64 * r), bias), _mm512_setzero_si512());
+  }
+  const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+  for (int h = 0; h < 2; ++h) {  // groups 8h .. 8h + 7
+    const __m512i sum = _mm512_add_epi64(_mm512_permutex2var_epi64(e[2 * h], even, e[2 * h + 1]),
+                                         _mm512_permutex2var_epi64(e[2 * h], odd, e[2 * h + 1]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(b.bsums + 8 * h),
+                     _mm_sub_epi16(_mm512_cvtepi64_epi16(sum), _mm_set1_epi16(2048)));
+  }
+  b.d = 1.0f / iscale;
+  return true;
+}
+#endif
+
 void quantize_q8_K(const float* src, void* dst, int64_t n) {
   auto* b = static_cast<block_q8_K*>(dst);
   for (int64_t i = 0; i < n / kQKK; ++i, src += kQKK) {
+#if defined(AG_SIMD_512)
+    if (quantize_q8_K_512(src, b[i])) continue;
+#endif
     __m256 vmax = _mm256_set1_ps(-INFINITY), vmin = _mm256_set1_ps(INFINITY);
     for (int k = 0; k < kQKK; k += 8) {
       const __m256 v = _mm256_loadu_ps(src + k);
