@@ -12,6 +12,7 @@
 //                                       [--group 3] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
 //   build/bin/bench_kernels --pipes [--reps 7]
+//   build/bin/bench_kernels --prepare [--k 2048] [--reps 7]
 //
 // --stream: decode's memory side instead. One token (--tokens: a batched decode step's several)
 // against a 1 GiB packed matrix (far past any cache) through matmul_packed on the default thread
@@ -34,6 +35,11 @@
 // qwen2.5-0.5b's by default) to be far past any cache, with gate and up as two packed matrices
 // and as one paired matrix (WeightLoader::gate_up's layout), alternating each round with
 // the read probe: GB/s of weights for each.
+//
+// --prepare: what a packed matmul does before its kernels, per token: the activations quantized
+// and their per-block sums (prepare_packed_activations), for each packed layout's activation
+// form, one token of --k columns on one thread, in microseconds. A decode step pays it once per
+// matmul (65 per llama3.2-1b token), prefill once per token and matmul.
 //
 // --pipes (AVX-512 VNNI): which other instructions take vpdpbusd's execution slots. A loop of 8
 // independent vpdpbusd, alone and with a float multiply and an fma, or two of another
@@ -329,6 +335,31 @@ int stream(int64_t tokens, int64_t rows, int reps, const std::string& only) {
   return 0;
 }
 
+int prepare(int64_t k, int reps) {
+  using namespace autoglm::cpu;
+  autoglm::ThreadPool pool(1);
+  std::printf("prepare: one token of k %lld, one thread, isa %s, median of %d rounds of 2000\n", static_cast<long long>(k),
+              isa_name(active_isa()), reps);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  Tensor x = Tensor::empty(DType::F32, {1, k});
+  for (int64_t i = 0; i < k; ++i) x.data_as<float>()[i] = nd(rng);
+  PackedActivations act;
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q4_1_R16, DType::Q4_K_R16, DType::Q6_K_R16, DType::Q3_K_R16,
+                  DType::IQ4_XS_R16, DType::F16_R16, DType::BF16_R16P}) {
+    std::vector<double> us;
+    for (int rep = 0; rep < reps; ++rep) {
+      const auto t0 = Clock::now();
+      for (int c = 0; c < 2000; ++c) {
+        if (!prepare_packed_activations(x, act, pool, t).ok()) return 1;
+      }
+      us.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / 2000 * 1e6);
+    }
+    std::printf("%s: %.2f us\n", autoglm::dtype_name(t), median(us));
+  }
+  return 0;
+}
+
 int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
   using namespace autoglm::cpu;
   constexpr DType kType = DType::Q4_0;
@@ -506,6 +537,10 @@ int main(int argc, char** argv) {
       const int64_t rows = arg(argc, argv, "--rows", 0);  // calls of this many rows each instead of one
       return reps > 0 && tokens > 0 && tokens <= 64 && rows >= 0 && rows % kPackRows == 0 ? stream(tokens, rows, reps, only)
                                                                                           : 2;
+    }
+    if (std::strcmp(argv[i], "--prepare") == 0) {
+      const int64_t kk = arg(argc, argv, "--k", 2048);
+      return reps > 0 && kk > 0 && kk % 256 == 0 && kk <= (1 << 16) ? prepare(kk, reps) : 2;
     }
     if (std::strcmp(argv[i], "--mlp") == 0) {
       const int64_t ff = arg(argc, argv, "--ff", 4864), kk = arg(argc, argv, "--k", 896);
