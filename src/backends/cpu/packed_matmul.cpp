@@ -15,6 +15,12 @@
 namespace autoglm::cpu {
 namespace {
 
+constexpr int64_t kTokenBlock = 16;        // amx::kTileTokens, two VNNI tiles
+constexpr size_t kPassBytes = 512 * 1024;  // a quarter of the Intel host's L2
+
+int64_t groups_per_pass(size_t group_bytes) {
+  return std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes));
+}
 
 // Row groups [g0, g1) against n tokens through f(g, t0, nt). Past one block of tokens (prefill)
 // the groups go in passes whose weights stay in L2, and each pass takes the tokens a block at a
@@ -23,21 +29,6 @@ namespace {
 // llama3.2-1b, against one group at a time over all tokens (scripts/bench_ab.sh, medians of 2):
 // Q4_K 418 / 309, Q4_0 400 / 357, Q8_0 380 / 349, Q4_K_M 407 / 373; without AMX Q4_K 303 / 289;
 // blocks of 32 tokens 370, of 64 322 (Q4_K); passes of 256 KB / 1 MB / unbounded 394 / 395 / 401.
-constexpr int64_t kTokenBlock = 16;        // amx::kTileTokens, two VNNI tiles
-constexpr size_t kPassBytes = 512 * 1024;  // a quarter of the Intel host's L2
-
-int64_t groups_per_pass(size_t group_bytes) { return std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes)); }
-
-// Row groups per thread chunk (parallel_for's unit of claiming and stealing) of an op with
-// `groups` row groups: a group of 16 rows is 16 * k multiply-adds per token; past one token
-// block, up to a whole pass, so the threads' claims near an op's end (which shrink to one chunk)
-// still cut the groups into full passes - but at least 4 chunks per thread, or a small matrix
-// (smollm2's 576 x 576) would be one chunk on one thread.
-int64_t group_grain(int64_t n, int64_t k, size_t group_bytes, int64_t groups, int threads) {
-  const int64_t g = grain_for(kPackRows * k * n);
-  if (n <= kTokenBlock) return g;
-  return std::max(g, std::min(groups_per_pass(group_bytes), groups / (4 * static_cast<int64_t>(threads))));
-}
 template <class F>
 void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, F&& f) {
   if (n <= kTokenBlock) {
@@ -52,6 +43,17 @@ void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_byte
       for (int64_t g = p0; g < p1; ++g) f(g, t0, nt);
     }
   }
+}
+
+// Row groups per thread chunk (parallel_for's unit of claiming and stealing) of an op with
+// `groups` row groups: a group of 16 rows is 16 * k multiply-adds per token; past one token
+// block, up to a whole pass, so the threads' claims near an op's end (which shrink to one chunk)
+// still cut the groups into full passes - but at least 4 chunks per thread, or a small matrix
+// (smollm2's 576 x 576) would be one chunk on one thread.
+int64_t group_grain(int64_t n, int64_t k, size_t group_bytes, int64_t groups, int threads) {
+  const int64_t g = grain_for(kPackRows * k * n);
+  if (n <= kTokenBlock) return g;
+  return std::max(g, std::min(groups_per_pass(group_bytes), groups / (4 * static_cast<int64_t>(threads))));
 }
 
 }  // namespace
