@@ -69,6 +69,29 @@ TEST(ThreadPool, ParallelForWalksEachShareFrontToBack) {
   EXPECT_EQ(mine[i - 1].second, 500);
 }
 
+TEST(ThreadPool, ParallelForClaimsShrinkNearTheEnd) {
+  // A claimed range cannot be stolen, so an owner's claims shrink to single chunks at the end of
+  // its share: the other thread, done early, can then still take part of the last stretch
+  // (fixed claims of an eighth left it idle for up to an eighth of an op). The worker waits, as
+  // above, so the caller walks its whole half.
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::vector<int64_t> sizes;
+  std::atomic<bool> caller_done{false};
+  pool.parallel_for(1000, [&](int64_t b, int64_t e) {
+    if (std::this_thread::get_id() == caller) {
+      if (e <= 500) sizes.push_back(e - b);  // its own half (then it takes from the worker's)
+      if (e == 500) caller_done = true;
+      return;
+    }
+    while (!caller_done) std::this_thread::yield();
+  });
+  ASSERT_GE(sizes.size(), 3u);
+  EXPECT_EQ(sizes.front(), 500 / 8);
+  for (size_t i = 1; i < sizes.size(); ++i) EXPECT_LE(sizes[i], sizes[i - 1]);
+  EXPECT_EQ(sizes.back(), 1);
+}
+
 TEST(ThreadPool, RunGivesEachThreadItsIndex) {
   ThreadPool pool(4);
   std::vector<std::atomic<int>> seen(4);
