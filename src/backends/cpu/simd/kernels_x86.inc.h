@@ -481,6 +481,19 @@ inline __m256i round_away(__m256 v) {
 }
 
 #if defined(AG_SIMD_512)
+// The 512-bit twins of clamp127 and round_away, step for step.
+inline __m512 clamp127(__m512 v) {
+  return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+}
+inline __m512i round_away(__m512 v) {
+  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m512 sign = _mm512_and_ps(v, _mm512_set1_ps(-0.0f));
+  const __m512 frac = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), _mm512_sub_ps(v, t));
+  const __m512 step = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ),
+                                          _mm512_or_ps(_mm512_set1_ps(1.0f), sign));
+  return _mm512_cvttps_epi32(_mm512_add_ps(t, step));
+}
+
 // 16 blocks of quantize_q8_0 at once: the per-block scalar steps (the scale's division, its
 // reciprocal, the F16 rounding) run as one vector each, where one block at a time they were most
 // of the ~13 ns a block. Every step is the 256-bit loop's, so the bytes are the same.
@@ -490,10 +503,7 @@ inline void quantize_q8_0_x16(const float* src, block_q8_0* b) {
   for (int j = 0; j < 16; ++j) {
     __m512 m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(src + 32 * j), abs_mask), _mm512_setzero_ps());
     m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(src + 32 * j + 16), abs_mask), m);  // NaN lanes keep m
-    __m256 h = _mm256_max_ps(_mm512_castps512_ps256(m), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m), 1)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    amax[j] = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    amax[j] = _mm512_reduce_max_ps(m);
   }
   const __m512 d = _mm512_div_ps(_mm512_load_ps(amax), _mm512_set1_ps(127.0f));
   alignas(64) float id[16];
@@ -504,15 +514,8 @@ inline void quantize_q8_0_x16(const float* src, block_q8_0* b) {
     b[j].d = dh[j];
     const __m512 vid = _mm512_set1_ps(id[j]);
     for (int h = 0; h < 2; ++h) {
-      __m512 v = _mm512_mul_ps(_mm512_loadu_ps(src + 32 * j + 16 * h), vid);
-      v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-      const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m512 sign = _mm512_and_ps(v, _mm512_set1_ps(-0.0f));
-      const __m512 frac = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), _mm512_sub_ps(v, t));
-      const __m512 step = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ),
-                                              _mm512_or_ps(_mm512_set1_ps(1.0f), sign));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(b[j].qs + 16 * h),
-                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_add_ps(t, step))));
+      const __m512i q = round_away(clamp127(_mm512_mul_ps(_mm512_loadu_ps(src + 32 * j + 16 * h), vid)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b[j].qs + 16 * h), _mm512_cvtepi32_epi8(q));
     }
   }
 }
@@ -564,8 +567,7 @@ inline bool quantize_q8_K_512(const float* src, block_q8_K& b) {
   const float iscale = -127.0f / max;
   const __m512 vs = _mm512_set1_ps(iscale);
   for (int g = 0; g < kQKK / 16; ++g) {
-    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(src + 16 * g), vs);
-    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+    const __m512 v = clamp127(_mm512_mul_ps(_mm512_loadu_ps(src + 16 * g), vs));
     const __m512i q = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(b.qs + 16 * g), _mm512_cvtepi32_epi8(q));
   }
