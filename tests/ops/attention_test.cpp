@@ -270,7 +270,7 @@ TEST(PagedAttention, F16InPlaceEqualsConvertedBlock) {
     const AttnKernels& kern = attn_kernels(isa);
     ASSERT_NE(kern.block_f16, nullptr) << isa_name(isa);
     for (int32_t hd : {64, 128}) {
-      for (int32_t nq : {1, 2, 3, 4, 5, 7}) {
+      for (int32_t nq : {1, 2, 3, 4, 5, 6, 7, 13}) {
         std::mt19937 rng(static_cast<uint32_t>(hd * 10 + nq));
         std::normal_distribution<float> nd(0.0f, 1.0f);
         const int32_t bs = 32;

@@ -7,8 +7,9 @@
 //
 // Order of operations per query (fixed, so a query's result does not depend on its batch):
 // scores of a 16-key chunk are four partial sums over dims i % 4, added (0+1)+(2+3), then
-// scaled; the block's max updates the running max; exp weights are summed chunk by chunk;
-// each output dim accumulates the block's keys in slot order.
+// scaled; the block's max raises the running max, and the accumulator and sum are multiplied
+// by the vector exp of (old max - new max); exp weights are summed chunk by chunk; each output
+// dim accumulates the block's keys in slot order.
 
 // Part `part` of `parts` of the next block's prefetch (AttnQueries::prefetch_k/v): its share of
 // both blocks' cache lines.
@@ -22,23 +23,19 @@ inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
   }
 }
 
-// The softmax update of one query from its block scores (scaled, masked to -inf past nv): new
-// running max, rescaled accumulator, exp weights in place, their sum added to l.
-inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float block_max, float* scores) {
-  const int32_t hd = qs.head_dim;
+// exp(x) as the ISA's vector exp gives it, for a lone query's rescale factor: attend_group
+// computes its queries' factors as lanes of one vector exp, and lanes do not interact, so both
+// give the same bits.
+inline float exp_lane(float x) {
+  float r[kAttnKeyChunk];
+  V16::set1(x).exp().store(r);
+  return r[0];
+}
+
+// The exp weights of one query's block scores (scaled, masked to -inf past nv) in place, given
+// its running max m (already raised for this block); returns their sum.
+inline float softmax_weights(int32_t nv, float m, float* scores) {
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
-  float& m = qs.m[qi];
-  float& l = qs.l[qi];
-  float* acc = qs.acc + static_cast<int64_t>(qi) * hd;
-  if (block_max > m) {
-    const float corr = std::exp(m - block_max);  // exp(-inf) == 0 on the first block
-    for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
-      const int32_t w = std::min(kAttnKeyChunk, hd - i);
-      mul(V16::load_n(acc + i, w), V16::set1(corr)).store_n(acc + i, w);
-    }
-    l *= corr;
-    m = block_max;
-  }
   const V16 mv = V16::set1(m);
   float sum = 0.0f;
   for (int32_t c = 0; c < chunks; ++c) {
@@ -46,7 +43,26 @@ inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float 
     p.store(scores + c * kAttnKeyChunk);
     sum += p.hsum();
   }
-  l += sum;
+  return sum;
+}
+
+// The softmax update of one query from its block scores: new running max, accumulator and sum
+// rescaled by exp(old max - new max), exp weights in place, their sum added to l.
+inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float block_max, float* scores) {
+  const int32_t hd = qs.head_dim;
+  float& m = qs.m[qi];
+  float& l = qs.l[qi];
+  float* acc = qs.acc + static_cast<int64_t>(qi) * hd;
+  if (block_max > m) {
+    const float corr = exp_lane(m - block_max);  // ~0 on the first block (m = -inf), where acc and l are 0
+    for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
+      const int32_t w = std::min(kAttnKeyChunk, hd - i);
+      mul(V16::load_n(acc + i, w), V16::set1(corr)).store_n(acc + i, w);
+    }
+    l *= corr;
+    m = block_max;
+  }
+  l += softmax_weights(nv, m, scores);
 }
 
 // One query against the block, alone. T: float, or uint16_t (F16 read in place; then only the
@@ -106,6 +122,13 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* k
   }
 }
 
+// f(std::integral_constant<int, 0>{}), ..., f(<N - 1>): a loop whose index must be a constant.
+template <int N, class F>
+inline void for_each_const(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
 // QB queries [q0, q0 + QB) with head_dim 16 * NC, all with nv > 0, against the block together:
 // each key / value chunk is loaded once for all of them and their fma chains interleave, so
 // the FMA units stay busy where one query's chains wait on latency (decode: a token's GQA
@@ -149,10 +172,31 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
       block_max[j] = std::max(block_max[j], s.hmax());
     }
   }
-  for (int j = 0; j < QB; ++j) softmax_update(qs, q0 + j, nv[j], block_max[j], scores + j * kt_stride);
+  // The softmax: the rescale factors of the queries whose max grew as lanes of one vector exp
+  // (none if no max grew), each folded into its accumulators as they are loaded.
+  float corr[kAttnKeyChunk];
+  bool grew = false;
+  for (int j = 0; j < QB; ++j) {
+    float& m = qs.m[q0 + j];
+    const bool up = block_max[j] > m;
+    corr[j] = up ? m - block_max[j] : 0.0f;
+    if (up) m = block_max[j];
+    grew = grew || up;
+  }
+  if (grew) V16::load_n(corr, QB).exp().store(corr);  // exp(0) is exactly 1: no change where m held
+  for (int j = 0; j < QB; ++j) {
+    float& l = qs.l[q0 + j];
+    if (grew) l *= corr[j];
+    l += softmax_weights(nv[j], qs.m[q0 + j], scores + j * kt_stride);
+  }
+  // (After the softmax, whose exp needs registers of its own.)
   V16 a[QB][NC];
   for (int j = 0; j < QB; ++j) {
-    for (int c = 0; c < NC; ++c) a[j][c] = V16::load(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
+    const float* acc = qs.acc + static_cast<int64_t>(q0 + j) * hd;
+    for (int c = 0; c < NC; ++c) a[j][c] = V16::load(acc + c * kAttnKeyChunk);
+    if (!grew) continue;
+    const V16 cj = V16::set1(corr[j]);
+    for (int c = 0; c < NC; ++c) a[j][c] = mul(a[j][c], cj);
   }
   int32_t key = 0;
   for (; key < min_nv; ++key) {
@@ -164,12 +208,17 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, vc[c], a[j][c]);
     }
   }
-  for (int j = 0; j < QB; ++j) {  // keys only some of the queries see (prefill tiles)
+  // Keys only some of the queries see (prefill's diagonal): a loop per query, its index a
+  // constant so that the accumulators stay in registers.
+  for_each_const<QB>([&](auto jc) {
+    constexpr int j = decltype(jc)::value;
     for (int32_t kk = key; kk < nv[j]; ++kk) {
       const V16 p = V16::set1(scores[j * kt_stride + kk]);
       const T* vj = v + static_cast<int64_t>(kk) * hd;
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[j][c]);
     }
+  });
+  for (int j = 0; j < QB; ++j) {
     for (int c = 0; c < NC; ++c) a[j][c].store(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
   }
 }
@@ -183,16 +232,17 @@ inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* v
   constexpr int kQB = std::min(kAttnQueryBatch, std::min(kAttnV16Registers / 4 - 2, kAttnV16Registers / NC - 2));
   int32_t run = 0;
   while (run < kQB && qi + run < qs.n && visible[qi + run] > 0) ++run;
-  if constexpr (kQB >= 4) {
-    if (run >= 4) return attend_group<4, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 4;
-  }
-  if constexpr (kQB >= 3) {
-    if (run == 3) return attend_group<3, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 3;
-  }
-  if constexpr (kQB >= 2) {
-    if (run == 2) return attend_group<2, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores), 2;
-  }
-  return 0;
+  int32_t done = 0;
+  for_each_const<(kQB >= 2 ? kQB + 1 : 0)>([&](auto qb) {
+    constexpr int kRun = decltype(qb)::value;
+    if constexpr (kRun >= 2) {
+      if (run == kRun) {
+        attend_group<kRun, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+        done = kRun;
+      }
+    }
+  });
+  return done;
 }
 
 template <typename T>

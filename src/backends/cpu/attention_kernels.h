@@ -19,7 +19,7 @@ inline constexpr int32_t kAttnKeyChunk = 16;
 inline constexpr int32_t kAttnMaxRegDims = 128;
 // Queries one block pass may take together (attend_group); the block kernel's `scores` holds
 // kAttnQueryBatch rows of kt_stride floats.
-inline constexpr int kAttnQueryBatch = 4;
+inline constexpr int kAttnQueryBatch = 6;
 
 // Online-softmax state of n queries of one kv head.
 struct AttnQueries {
