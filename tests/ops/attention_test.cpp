@@ -263,44 +263,64 @@ TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
   }
 }
 
-// The F16 block kernel reads keys and values in place; it must give the bits of converting the
-// block to f32 first and running the f32 kernel, on every ISA, for lone queries and groups.
-TEST(PagedAttention, F16InPlaceEqualsConvertedBlock) {
+// The F16 span kernel reads keys and values in place; it must give the bits of converting the
+// blocks to f32 first and running the f32 kernel, on every ISA, for lone queries and groups,
+// over spans of one block and of several.
+TEST(PagedAttention, F16InPlaceEqualsConvertedBlocks) {
   for (Isa isa : available_isas()) {
     const AttnKernels& kern = attn_kernels(isa);
-    ASSERT_NE(kern.block_f16, nullptr) << isa_name(isa);
+    ASSERT_NE(kern.span_f16, nullptr) << isa_name(isa);
     for (int32_t hd : {64, 128}) {
-      for (int32_t nq : {1, 2, 3, 4, 5, 6, 7, 13}) {
-        std::mt19937 rng(static_cast<uint32_t>(hd * 10 + nq));
-        std::normal_distribution<float> nd(0.0f, 1.0f);
-        const int32_t bs = 32;
-        std::vector<uint16_t> kh(size_t(hd) * bs), vh(size_t(bs) * hd);
-        for (auto& x : kh) x = quant::fp32_to_fp16(nd(rng));
-        for (auto& x : vh) x = quant::fp32_to_fp16(nd(rng));
-        std::vector<float> kf(kh.size()), vf(vh.size());
-        for (size_t i = 0; i < kh.size(); ++i) kf[i] = quant::fp16_to_fp32(kh[i]);
-        for (size_t i = 0; i < vh.size(); ++i) vf[i] = quant::fp16_to_fp32(vh[i]);
-        std::vector<float> q(size_t(nq) * hd);
-        for (auto& x : q) x = nd(rng);
-        std::vector<int32_t> visible(static_cast<size_t>(nq));
-        for (int32_t i = 0; i < nq; ++i) visible[size_t(i)] = (i * 7) % (bs + 1);  // 0 (skipped) up to all
-        auto run = [&](bool in_place) {
-          std::vector<float> m(size_t(nq), 0.5f), l(size_t(nq), 2.0f), acc(size_t(nq) * hd, 0.25f);
-          std::vector<float> scores(size_t(kAttnQueryBatch) * bs);
-          AttnQueries qs{nq, hd, q.data(), m.data(), l.data(), acc.data()};
-          if (in_place) {
-            kern.block_f16(qs, visible.data(), kh.data(), bs, vh.data(), 0.125f, scores.data());
-          } else {
-            kern.block(qs, visible.data(), kf.data(), bs, vf.data(), 0.125f, scores.data());
+      for (int32_t nb : {1, 2, kAttnSpanBlocks}) {
+        for (int32_t nq : {1, 2, 3, 4, 5, 6, 7, 13}) {
+          std::mt19937 rng(static_cast<uint32_t>(hd * 100 + nb * 10 + nq));
+          std::normal_distribution<float> nd(0.0f, 1.0f);
+          const int32_t bs = kAttnSpanKeys / kAttnSpanBlocks, keys = nb * bs;
+          std::vector<uint16_t> kh(size_t(nb) * hd * bs), vh(size_t(nb) * bs * hd);
+          for (auto& x : kh) x = quant::fp32_to_fp16(nd(rng));
+          for (auto& x : vh) x = quant::fp32_to_fp16(nd(rng));
+          std::vector<float> kf(kh.size()), vf(vh.size());
+          for (size_t i = 0; i < kh.size(); ++i) kf[i] = quant::fp16_to_fp32(kh[i]);
+          for (size_t i = 0; i < vh.size(); ++i) vf[i] = quant::fp16_to_fp32(vh[i]);
+          std::vector<float> q(size_t(nq) * hd);
+          for (auto& x : q) x = nd(rng);
+          std::vector<int32_t> visible(static_cast<size_t>(nq));
+          for (int32_t i = 0; i < nq; ++i) visible[size_t(i)] = (i * 7) % (keys + 1);  // 0 (skipped) up to all
+          AttnSpan<uint16_t> sh;
+          AttnSpan<float> sf;
+          sh.blocks = sf.blocks = nb;
+          sh.block_size = sf.block_size = bs;
+          sh.kt_stride = sf.kt_stride = bs;
+          for (int32_t b = 0; b < nb; ++b) {
+            sh.kt[b] = kh.data() + size_t(b) * hd * bs;
+            sh.v[b] = vh.data() + size_t(b) * bs * hd;
+            sf.kt[b] = kf.data() + size_t(b) * hd * bs;
+            sf.v[b] = vf.data() + size_t(b) * bs * hd;
           }
-          acc.insert(acc.end(), m.begin(), m.end());
-          acc.insert(acc.end(), l.begin(), l.end());
-          return acc;
-        };
-        const std::vector<float> a = run(true), b = run(false);
-        ASSERT_EQ(a.size(), b.size());
-        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
-            << isa_name(isa) << " hd=" << hd << " nq=" << nq;
+          auto run = [&](bool in_place) {
+            std::vector<float> m(size_t(nq), 0.5f), l(size_t(nq), 2.0f), acc(size_t(nq) * hd, 0.25f);
+            std::vector<float> scores(size_t(kAttnQueryBatch) * keys);
+            AttnQueries qs;
+            qs.n = nq;
+            qs.head_dim = hd;
+            qs.q = q.data();
+            qs.m = m.data();
+            qs.l = l.data();
+            qs.acc = acc.data();
+            if (in_place) {
+              kern.span_f16(qs, visible.data(), sh, 0.125f, scores.data());
+            } else {
+              kern.span(qs, visible.data(), sf, 0.125f, scores.data());
+            }
+            acc.insert(acc.end(), m.begin(), m.end());
+            acc.insert(acc.end(), l.begin(), l.end());
+            return acc;
+          };
+          const std::vector<float> a = run(true), b = run(false);
+          ASSERT_EQ(a.size(), b.size());
+          EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
+              << isa_name(isa) << " hd=" << hd << " blocks=" << nb << " nq=" << nq;
+        }
       }
     }
   }

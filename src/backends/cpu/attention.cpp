@@ -2,11 +2,11 @@
 //
 // The batch's tokens are cut into tiles: consecutive tokens of one sequence, at most
 // kTileQueries query rows (tokens x heads of a GQA group) per tile. One work item is a tile
-// and one kv head: it walks its sequence's blocks in order, gets each block's keys and values
-// as f32 once (converted from F16 / I8 into scratch, or read in place for F32), and runs every
-// query of the tile and group against it with an online softmax per query
-// (attention_kernels.h), so no score matrix is ever built and each K/V byte is read once per
-// tile rather than once per query head.
+// and one kv head: it walks its sequence's blocks in order, a span of up to kAttnSpanKeys keys
+// at a time (attention_kernels.h), gets each block's keys and values as f32 once (converted
+// from F16 / I8 into scratch, or read in place for F32 and F16), and runs every query of the
+// tile and group against the span with an online softmax per query, so no score matrix is
+// ever built and each K/V byte is read once per tile rather than once per query head.
 //
 // Where the kv heads do not divide evenly among the threads, a tile's keys are also cut into
 // segments of kSegmentKeys positions (flash-decoding), whose softmax states are merged in order
@@ -82,7 +82,8 @@ struct Job {
   float scale;
   Tensor& y;
   const std::vector<Tile>& tiles;
-  int32_t seg_blocks;  // blocks per key segment
+  int32_t seg_blocks;   // blocks per key segment
+  int32_t span_blocks;  // blocks per span (AttnSpan): several only where blocks are whole 16-key chunks
   // Softmax states of the segments of tiles whose segments are items of their own: per tile,
   // kv head and segment, one slot of nq * (head_dim + 2) floats (acc, then m, then l).
   std::vector<float>& partials;
@@ -137,11 +138,13 @@ std::pair<const char*, const char*> block_data(const Job& job, const kv::Sequenc
           static_cast<const char*>(job.cache.value_block(job.a.layer, block, kvh).data)};
 }
 
-// KV blocks asked for into L2 this far ahead of the one being scored (the next one is asked
-// for into L1 by the block kernel). Measured with bench_kernels --attention (16 sequences,
+// KV blocks asked for into L2 this far ahead of the span being scored (the next span is asked
+// for into L1 by the span kernel). Measured with bench_kernels --attention (16 sequences,
 // every variant in each round, medians of 10): one block ahead into L1 alone read 13-16 GB/s
 // of K/V at 256 positions, where the probe read 35; adding L2 requests 2 blocks ahead read
-// ~30% faster, 4 ahead ~35%; 6 ahead and the T2 hint were no better than 4.
+// ~30% faster, 4 ahead ~35%; 6 ahead and the T2 hint were no better than 4. With spans of 4
+// blocks, 8 and 12 ahead were no better than 4 either, nor asking L2 from inside the kernel
+// a few lines at a time (slower: 278 against 200 us a layer, 16 sequences x 256).
 constexpr int32_t kL2AheadBlocks = 4;
 
 // Asks for `bytes` of a block's keys and values, at __builtin_prefetch locality L (3: into L1,
@@ -175,7 +178,6 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
   };
   reset_state();
   s.visible.resize(static_cast<size_t>(nq));
-  s.scores.resize(static_cast<size_t>(kAttnQueryBatch * kt_stride));
   for (int32_t tt = 0; tt < n_tok; ++tt) {
     for (int32_t g = 0; g < group; ++g) {
       const float* src = job.q.data_as<float>() + (tile.t0 + tt) * job.q.cols() + static_cast<int64_t>(kvh * group + g) * hd;
@@ -188,10 +190,14 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
   const bool kt_in_place = f32 && kt_stride == bs;
   // F16 blocks are read in place, converted as they are loaded, where the kernel's register
   // path covers the head (no scratch copy: a decode step converts every block it reads once).
-  const bool f16_in_place = f16 && job.kern.block_f16 != nullptr && kt_stride == bs && hd % kAttnKeyChunk == 0 &&
+  const bool f16_in_place = f16 && job.kern.span_f16 != nullptr && kt_stride == bs && hd % kAttnKeyChunk == 0 &&
                             hd <= kAttnMaxRegDims;
-  if (!kt_in_place && !f16_in_place) s.kt.resize(static_cast<size_t>(hd) * static_cast<size_t>(kt_stride));
-  if (!f32 && !f16_in_place) s.v.resize(static_cast<size_t>(bs) * static_cast<size_t>(hd));
+  const int32_t span_blocks = job.span_blocks;
+  const size_t kt_floats = static_cast<size_t>(hd) * static_cast<size_t>(kt_stride);
+  const size_t v_floats = static_cast<size_t>(bs) * static_cast<size_t>(hd);
+  if (!kt_in_place && !f16_in_place) s.kt.resize(static_cast<size_t>(span_blocks) * kt_floats);
+  if (!f32 && !f16_in_place) s.v.resize(static_cast<size_t>(span_blocks) * v_floats);
+  s.scores.resize(static_cast<size_t>(kAttnQueryBatch) * static_cast<size_t>(span_blocks) * static_cast<size_t>(kt_stride));
   AttnQueries qs;
   qs.n = nq;
   qs.head_dim = hd;
@@ -205,8 +211,8 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
   // change (batched decode reads every sequence's whole KV each step): the software asks for
   // them along this thread's stream of blocks, this item's and then the next item's. Each
   // block goes into L2 kL2AheadBlocks ahead, all at once (L2 takes more misses in flight than
-  // L1), and into L1 one block ahead, a few lines at a time by the block kernel while it scores
-  // the current one: asking L1 for a whole block at once stalls on the core's miss buffers.
+  // L1), and into L1 one span ahead, a few lines at a time by the kernel while it scores the
+  // current span: asking L1 for whole blocks at once stalls on the core's miss buffers.
   qs.prefetch_bytes = static_cast<int32_t>(static_cast<size_t>(hd) * static_cast<size_t>(bs) * dtype_info(cc.dtype).type_size);
   auto stream_block = [&](int32_t j) -> std::pair<const char*, const char*> {
     if (j <= last_block) return block_data(job, seq, j, kvh);
@@ -240,55 +246,78 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
     std::copy(s.m.begin(), s.m.end(), dst + qhd);
     std::copy(s.l.begin(), s.l.end(), dst + qhd + static_cast<size_t>(nq));
   };
-  for (int32_t b = item.b0; b <= last_block; ++b) {
+  AttnSpan<float> span;
+  AttnSpan<uint16_t> span16;
+  span.block_size = span16.block_size = bs;
+  span.kt_stride = span16.kt_stride = kt_stride;
+  // Spans start at multiples of span_blocks (items start at segment starts, which are).
+  for (int32_t b = item.b0; b <= last_block;) {
     if (whole && b > item.b0 && b % job.seg_blocks == 0) {  // a segment ends: keep its state, start the next
       save_state(s.states.data() + static_cast<size_t>(b / job.seg_blocks - 1) * slot);
       reset_state();
     }
-    prefetch_block(b + kL2AheadBlocks, /*into_l1=*/false);
-    std::tie(qs.prefetch_k, qs.prefetch_v) = stream_block(b + 1);
+    const int32_t nb = std::min(span_blocks, last_block - b + 1);
+    span.blocks = span16.blocks = nb;
+    for (int32_t j = b; j < b + nb; ++j) prefetch_block(j + kL2AheadBlocks, /*into_l1=*/false);
+    qs.prefetch_blocks = 0;
+    for (int32_t j = b + nb; j < b + nb + span_blocks; ++j) {
+      const auto [kb, vb] = stream_block(j);
+      if (kb == nullptr) break;
+      qs.prefetch_k[qs.prefetch_blocks] = kb;
+      qs.prefetch_v[qs.prefetch_blocks++] = vb;
+    }
     const int32_t first = b * bs;
-    const int32_t n_keys = std::min(bs, tile.max_pos - first + 1);
+    const int32_t n_keys = std::min(nb * bs, tile.max_pos - first + 1);
     for (int32_t tt = 0; tt < n_tok; ++tt) {
       const int32_t pos = job.step.positions[static_cast<size_t>(tile.t0 + tt)];
       const int32_t vis = std::clamp(pos - first + 1, 0, n_keys);
       std::fill_n(s.visible.begin() + tt * group, group, vis);
     }
-    const int32_t block = seq.blocks()[static_cast<size_t>(b)];
-    const kv::KeyBlockView kb = job.cache.key_block(job.a.layer, block, kvh);
-    const kv::ValueBlockView vb = job.cache.value_block(job.a.layer, block, kvh);
-    if (f16_in_place) {
-      job.kern.block_f16(qs, s.visible.data(), static_cast<const uint16_t*>(kb.data), bs,
-                         static_cast<const uint16_t*>(vb.data), job.scale, s.scores.data());
-      continue;
-    }
-    const float* kt = s.kt.data();
-    const float* v = s.v.data();
-    if (kt_in_place) {
-      kt = static_cast<const float*>(kb.data);
-    } else if (f32) {
-      for (int32_t i = 0; i < hd; ++i) {
-        const float* row = static_cast<const float*>(kb.data) + static_cast<int64_t>(i) * bs;
-        std::copy(row, row + n_keys, s.kt.data() + i * kt_stride);
+    for (int32_t bi = 0; bi < nb; ++bi) {
+      const int32_t block = seq.blocks()[static_cast<size_t>(b + bi)];
+      const kv::KeyBlockView kb = job.cache.key_block(job.a.layer, block, kvh);
+      const kv::ValueBlockView vb = job.cache.value_block(job.a.layer, block, kvh);
+      if (f16_in_place) {
+        span16.kt[bi] = static_cast<const uint16_t*>(kb.data);
+        span16.v[bi] = static_cast<const uint16_t*>(vb.data);
+        continue;
       }
-    } else if (f16) {
-      const auto* h = static_cast<const uint16_t*>(kb.data);
-      if (kt_stride == bs) {
-        job.kern.half_to_float(h, s.kt.data(), static_cast<int64_t>(hd) * bs);
+      const int32_t block_keys = std::min(bs, n_keys - bi * bs);
+      float* kt = s.kt.data() + static_cast<size_t>(bi) * kt_floats;
+      float* v = s.v.data() + static_cast<size_t>(bi) * v_floats;
+      span.kt[bi] = kt;
+      span.v[bi] = v;
+      if (kt_in_place) {
+        span.kt[bi] = static_cast<const float*>(kb.data);
+      } else if (f32) {
+        for (int32_t i = 0; i < hd; ++i) {
+          const float* row = static_cast<const float*>(kb.data) + static_cast<int64_t>(i) * bs;
+          std::copy(row, row + block_keys, kt + i * kt_stride);
+        }
+      } else if (f16) {
+        const auto* h = static_cast<const uint16_t*>(kb.data);
+        if (kt_stride == bs) {
+          job.kern.half_to_float(h, kt, static_cast<int64_t>(hd) * bs);
+        } else {
+          for (int32_t i = 0; i < hd; ++i) job.kern.half_to_float(h + static_cast<int64_t>(i) * bs, kt + i * kt_stride, block_keys);
+        }
       } else {
-        for (int32_t i = 0; i < hd; ++i) job.kern.half_to_float(h + static_cast<int64_t>(i) * bs, s.kt.data() + i * kt_stride, n_keys);
+        job.kern.dequant_cols(static_cast<const int8_t*>(kb.data), bs, kb.scale, kb.zero, hd, block_keys, kt, kt_stride);
       }
-    } else {
-      job.kern.dequant_cols(static_cast<const int8_t*>(kb.data), bs, kb.scale, kb.zero, hd, n_keys, s.kt.data(), kt_stride);
+      if (f32) {
+        span.v[bi] = static_cast<const float*>(vb.data);
+      } else if (f16) {
+        job.kern.half_to_float(static_cast<const uint16_t*>(vb.data), v, static_cast<int64_t>(block_keys) * hd);
+      } else {
+        job.kern.dequant_rows(static_cast<const int8_t*>(vb.data), vb.scale, block_keys, hd, v);
+      }
     }
-    if (f32) {
-      v = static_cast<const float*>(vb.data);
-    } else if (f16) {
-      job.kern.half_to_float(static_cast<const uint16_t*>(vb.data), s.v.data(), static_cast<int64_t>(n_keys) * hd);
+    if (f16_in_place) {
+      job.kern.span_f16(qs, s.visible.data(), span16, job.scale, s.scores.data());
     } else {
-      job.kern.dequant_rows(static_cast<const int8_t*>(vb.data), vb.scale, n_keys, hd, s.v.data());
+      job.kern.span(qs, s.visible.data(), span, job.scale, s.scores.data());
     }
-    job.kern.block(qs, s.visible.data(), kt, kt_stride, v, job.scale, s.scores.data());
+    b += nb;
   }
   if (tile.n_seg == 1) {
     for (size_t qi = 0; qi < static_cast<size_t>(nq); ++qi) {
@@ -370,7 +399,11 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
   const int32_t bs = cc.block_size;
   // Kv heads that divide evenly among the threads balance already: no segments, no merge.
   const bool segmented = nkv % pool.size() != 0;
-  const int32_t seg_blocks = segmented ? std::max(1, kSegmentKeys / bs) : std::numeric_limits<int32_t>::max();
+  // Spans of several blocks only where a block is whole 16-key chunks (16 or 32 slots: a
+  // segment is then whole spans, and a span never crosses a segment's end).
+  const int32_t span_blocks = bs % kAttnKeyChunk == 0 && kAttnSpanKeys % bs == 0 ? kAttnSpanKeys / bs : 1;
+  const int32_t seg_blocks = segmented ? std::max(span_blocks, kSegmentKeys / bs) : std::numeric_limits<int32_t>::max();
+  AG_CHECK(!segmented || seg_blocks % span_blocks == 0);
   // Segments become items of their own only where items are few (decode); a prefill step has
   // plenty of tiles, and its (tile, kv head) items run their segments in turn, their states in
   // the thread's scratch: the same arithmetic without a state buffer for every tile at once
@@ -410,7 +443,7 @@ Status attention_with(const AttnKernels& kern, const Tensor& q, const Tensor& k,
     for (size_t i = 0; i < n_pairs; ++i) segments_left[i].store(tiles[i / static_cast<size_t>(nkv)].n_seg, std::memory_order_relaxed);
   }
   const float scale = a.attn_scale > 0 ? a.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
-  const Job job{q, a, step, cache, kern, group, scale, y, tiles, seg_blocks, partials, segments_left.get()};
+  const Job job{q, a, step, cache, kern, group, scale, y, tiles, seg_blocks, span_blocks, partials, segments_left.get()};
   std::atomic<size_t> next{0};
   // Each thread claims its next item before running the current one, so that the current
   // one's last blocks can ask for the next one's first; but only while at least one item per

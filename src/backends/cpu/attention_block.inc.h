@@ -11,15 +11,43 @@
 // by the vector exp of (old max - new max); exp weights are summed chunk by chunk; each output
 // dim accumulates the block's keys in slot order.
 
-// Part `part` of `parts` of the next block's prefetch (AttnQueries::prefetch_k/v): its share of
-// both blocks' cache lines.
+// Part `part` of `parts` of the next span's prefetch (AttnQueries::prefetch_k/v): its share of
+// those blocks' cache lines.
 inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
-  if (qs.prefetch_k == nullptr || parts <= 0) return;
-  const int32_t lines = qs.prefetch_bytes / 64;
+  if (qs.prefetch_blocks <= 0 || parts <= 0) return;
+  const int32_t per_block = qs.prefetch_bytes / 64;
+  const int32_t lines = per_block * qs.prefetch_blocks;
   const int32_t lo = lines * part / parts, hi = lines * (part + 1) / parts;
   for (int32_t i = lo; i < hi; ++i) {
-    __builtin_prefetch(static_cast<const char*>(qs.prefetch_k) + 64 * i);
-    __builtin_prefetch(static_cast<const char*>(qs.prefetch_v) + 64 * i);
+    const int32_t b = i / per_block, off = 64 * (i % per_block);
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_k[b]) + off);
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_v[b]) + off);
+  }
+}
+
+// Keys [16 c, 16 c + 16) of the span, transposed (a row of the key block per dim, kt_stride
+// apart). A chunk never straddles two blocks: several blocks only where block_size is a
+// multiple of 16.
+template <typename T>
+inline const T* key_chunk(const AttnSpan<T>& span, int32_t c) {
+  const int32_t first = c * kAttnKeyChunk;
+  return span.kt[first / span.block_size] + first % span.block_size;
+}
+
+// The floats between two queries' rows of block scores: the span's keys, padded.
+template <typename T>
+inline int64_t scores_stride(const AttnSpan<T>& span) {
+  return span.blocks * span.kt_stride;
+}
+
+// f(key, row) for the span's keys [from, to) in order, row the key's values.
+template <typename T, class F>
+inline void for_value_rows(const AttnSpan<T>& span, int32_t head_dim, int32_t from, int32_t to, F&& f) {
+  const int32_t bs = span.block_size;
+  for (int32_t b = from / bs; b * bs < to; ++b) {
+    const int32_t lo = std::max(from, b * bs), hi = std::min(to, (b + 1) * bs);
+    const T* row = span.v[b] + static_cast<int64_t>(lo - b * bs) * head_dim;
+    for (int32_t k = lo; k < hi; ++k, row += head_dim) f(k, row);
   }
 }
 
@@ -68,19 +96,20 @@ inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float 
 // One query against the block, alone. T: float, or uint16_t (F16 read in place; then only the
 // register path below, which the caller guarantees: head_dim % 16 == 0, <= kAttnMaxRegDims).
 template <typename T>
-inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* kt, int64_t kt_stride,
-                       const T* v, float scale, float* scores) {
+inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const AttnSpan<T>& span, float scale,
+                       float* scores) {
+  const int64_t kt_stride = span.kt_stride;
   const int32_t hd = qs.head_dim;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const float* q = qs.q + static_cast<int64_t>(qi) * hd;
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   float block_max = kNegInf;
   for (int32_t c = 0; c < chunks; ++c) {
-    const T* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    const T* k = key_chunk(span, c);
     V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
     int32_t i = 0;
     for (; i + 4 <= hd; i += 4) {
-      if (c == 0) prefetch_share(qs, i / 4, hd / 4);
+      prefetch_share(qs, c * (hd / 4) + i / 4, chunks * (hd / 4));
       a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
       a1 = fma(V16::set1(q[i + 1]), V16::load(k + (i + 1) * kt_stride), a1);
       a2 = fma(V16::set1(q[i + 2]), V16::load(k + (i + 2) * kt_stride), a2);
@@ -100,11 +129,10 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* k
     const int32_t nc = hd / kAttnKeyChunk;
     V16 a[kMaxChunks];
     for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
-    for (int32_t j = 0; j < nv; ++j) {
+    for_value_rows(span, hd, 0, nv, [&](int32_t j, const T* vj) {
       const V16 p = V16::set1(scores[j]);
-      const T* vj = v + static_cast<int64_t>(j) * hd;
       for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
-    }
+    });
     for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
     return;
   }
@@ -112,11 +140,9 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const T* k
     for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
       const int32_t w = std::min(kAttnKeyChunk, hd - i);
       V16 a = V16::load_n(acc + i, w);
-      if (w == kAttnKeyChunk) {
-        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load(v + static_cast<int64_t>(j) * hd + i), a);
-      } else {
-        for (int32_t j = 0; j < nv; ++j) a = fma(V16::set1(scores[j]), V16::load_n(v + static_cast<int64_t>(j) * hd + i, w), a);
-      }
+      for_value_rows(span, hd, 0, nv, [&](int32_t j, const float* vj) {
+        a = fma(V16::set1(scores[j]), w == kAttnKeyChunk ? V16::load(vj + i) : V16::load_n(vj + i, w), a);
+      });
       a.store_n(acc + i, w);
     }
   }
@@ -134,8 +160,9 @@ inline void for_each_const(F&& f) {
 // the FMA units stay busy where one query's chains wait on latency (decode: a token's GQA
 // group). Every query's operations and their order are attend_one's: the same bits.
 template <int QB, int NC, typename T>
-inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visible, const T* kt,
-                         int64_t kt_stride, const T* v, float scale, float* scores) {
+inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visible, const AttnSpan<T>& span,
+                         float scale, float* scores) {
+  const int64_t kt_stride = span.kt_stride, ss = scores_stride(span);
   constexpr int32_t hd = NC * kAttnKeyChunk;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   int32_t nv[QB];
@@ -151,11 +178,11 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   }
   const int32_t chunks = (max_nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   for (int32_t c = 0; c < chunks; ++c) {
-    const T* k = kt + static_cast<int64_t>(c) * kAttnKeyChunk;
+    const T* k = key_chunk(span, c);
     V16 a[QB][4];
     for (int j = 0; j < QB; ++j) a[j][0] = a[j][1] = a[j][2] = a[j][3] = V16::zero();
     for (int32_t i = 0; i < hd; i += 4) {
-      if (c == 0) prefetch_share(qs, i / 4, hd / 4);
+      prefetch_share(qs, c * (hd / 4) + i / 4, chunks * (hd / 4));
       const V16 k0 = V16::load(k + i * kt_stride), k1 = V16::load(k + (i + 1) * kt_stride);
       const V16 k2 = V16::load(k + (i + 2) * kt_stride), k3 = V16::load(k + (i + 3) * kt_stride);
       for (int j = 0; j < QB; ++j) {
@@ -168,7 +195,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
     for (int j = 0; j < QB; ++j) {
       if (c * kAttnKeyChunk >= nv[j]) continue;  // past this query's keys: attend_one stops here
       const V16 s = mul(add(add(a[j][0], a[j][1]), add(a[j][2], a[j][3])), V16::set1(scale)).first(nv[j] - c * kAttnKeyChunk, kNegInf);
-      s.store(scores + j * kt_stride + c * kAttnKeyChunk);
+      s.store(scores + j * ss + c * kAttnKeyChunk);
       block_max[j] = std::max(block_max[j], s.hmax());
     }
   }
@@ -187,7 +214,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   for (int j = 0; j < QB; ++j) {
     float& l = qs.l[q0 + j];
     if (grew) l *= corr[j];
-    l += softmax_weights(nv[j], qs.m[q0 + j], scores + j * kt_stride);
+    l += softmax_weights(nv[j], qs.m[q0 + j], scores + j * ss);
   }
   // (After the softmax, whose exp needs registers of its own.)
   V16 a[QB][NC];
@@ -198,25 +225,22 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
     const V16 cj = V16::set1(corr[j]);
     for (int c = 0; c < NC; ++c) a[j][c] = mul(a[j][c], cj);
   }
-  int32_t key = 0;
-  for (; key < min_nv; ++key) {
-    const T* vj = v + static_cast<int64_t>(key) * hd;
+  for_value_rows(span, hd, 0, min_nv, [&](int32_t key, const T* vj) {
     V16 vc[NC];
     for (int c = 0; c < NC; ++c) vc[c] = V16::load(vj + c * kAttnKeyChunk);
     for (int j = 0; j < QB; ++j) {
-      const V16 p = V16::set1(scores[j * kt_stride + key]);
+      const V16 p = V16::set1(scores[j * ss + key]);
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, vc[c], a[j][c]);
     }
-  }
+  });
   // Keys only some of the queries see (prefill's diagonal): a loop per query, its index a
   // constant so that the accumulators stay in registers.
   for_each_const<QB>([&](auto jc) {
     constexpr int j = decltype(jc)::value;
-    for (int32_t kk = key; kk < nv[j]; ++kk) {
-      const V16 p = V16::set1(scores[j * kt_stride + kk]);
-      const T* vj = v + static_cast<int64_t>(kk) * hd;
+    for_value_rows(span, hd, min_nv, nv[j], [&](int32_t kk, const T* vj) {
+      const V16 p = V16::set1(scores[j * ss + kk]);
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[j][c]);
-    }
+    });
   });
   for (int j = 0; j < QB; ++j) {
     for (int c = 0; c < NC; ++c) a[j][c].store(qs.acc + static_cast<int64_t>(q0 + j) * hd + c * kAttnKeyChunk);
@@ -227,8 +251,8 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
 // lone ones through attend_one. QB * 4 (scores) and QB * NC (outputs) accumulators must fit in
 // the ISA's registers: kAttnV16Registers, set by the includer.
 template <int NC, typename T>
-inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* visible, const T* kt,
-                             int64_t kt_stride, const T* v, float scale, float* scores) {
+inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* visible, const AttnSpan<T>& span,
+                             float scale, float* scores) {
   constexpr int kQB = std::min(kAttnQueryBatch, std::min(kAttnV16Registers / 4 - 2, kAttnV16Registers / NC - 2));
   int32_t run = 0;
   while (run < kQB && qi + run < qs.n && visible[qi + run] > 0) ++run;
@@ -237,7 +261,7 @@ inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* v
     constexpr int kRun = decltype(qb)::value;
     if constexpr (kRun >= 2) {
       if (run == kRun) {
-        attend_group<kRun, NC, T>(qs, qi, visible, kt, kt_stride, v, scale, scores);
+        attend_group<kRun, NC, T>(qs, qi, visible, span, scale, scores);
         done = kRun;
       }
     }
@@ -246,41 +270,41 @@ inline int32_t attend_groups(const AttnQueries& qs, int32_t qi, const int32_t* v
 }
 
 template <typename T>
-inline void attend_block_of(const AttnQueries& qs, const int32_t* visible, const T* kt, int64_t kt_stride, const T* v,
-                            float scale, float* scores) {
+inline void attend_span_of(const AttnQueries& qs, const int32_t* visible, const AttnSpan<T>& span, float scale,
+                           float* scores) {
   const int32_t hd = qs.head_dim;
-  // The next block is asked for during the first query group's scores only (prefill tiles make
-  // several passes over this block; one request each is enough).
+  // The next span is asked for during the first query group's scores only (prefill tiles make
+  // several passes over this span; one request each is enough).
   AttnQueries rest = qs;
-  rest.prefetch_k = rest.prefetch_v = nullptr;
-  bool asked = qs.prefetch_k == nullptr;
+  rest.prefetch_blocks = 0;
+  bool asked = qs.prefetch_blocks == 0;
   for (int32_t qi = 0; qi < qs.n;) {
     const AttnQueries& cur = asked ? rest : qs;
     int32_t done = 0;
-    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4, T>(cur, qi, visible, kt, kt_stride, v, scale, scores);
-    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8, T>(cur, qi, visible, kt, kt_stride, v, scale, scores);
+    if (hd == 4 * kAttnKeyChunk) done = attend_groups<4, T>(cur, qi, visible, span, scale, scores);
+    if (hd == 8 * kAttnKeyChunk) done = attend_groups<8, T>(cur, qi, visible, span, scale, scores);
     if (done > 0) {
       qi += done;
       asked = true;
       continue;
     }
     if (visible[qi] > 0) {
-      attend_one<T>(cur, qi, visible[qi], kt, kt_stride, v, scale, scores);
+      attend_one<T>(cur, qi, visible[qi], span, scale, scores);
       asked = true;
     }
     ++qi;
   }
-  if (!asked) prefetch_share(qs, 0, 1);  // no query saw this block
+  if (!asked) prefetch_share(qs, 0, 1);  // no query saw this span
 }
 
-inline void attend_block(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
-                         const float* v, float scale, float* scores) {
-  attend_block_of<float>(qs, visible, kt, kt_stride, v, scale, scores);
+inline void attend_span(const AttnQueries& qs, const int32_t* visible, const AttnSpan<float>& span, float scale,
+                        float* scores) {
+  attend_span_of<float>(qs, visible, span, scale, scores);
 }
 
-inline void attend_block_f16(const AttnQueries& qs, const int32_t* visible, const uint16_t* kt, int64_t kt_stride,
-                             const uint16_t* v, float scale, float* scores) {
-  attend_block_of<uint16_t>(qs, visible, kt, kt_stride, v, scale, scores);
+inline void attend_span_f16(const AttnQueries& qs, const int32_t* visible, const AttnSpan<uint16_t>& span,
+                            float scale, float* scores) {
+  attend_span_of<uint16_t>(qs, visible, span, scale, scores);
 }
 
 inline void dequant_cols(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
@@ -335,7 +359,7 @@ inline void merge_segments(int32_t n, const float* const* acc, const float* m, c
 }
 
 inline const AttnKernels& kernels() {
-  static const AttnKernels k = {&attend_block, &attend_block_f16, &half_to_float, &dequant_cols, &dequant_rows,
+  static const AttnKernels k = {&attend_span, &attend_span_f16, &half_to_float, &dequant_cols, &dequant_rows,
                                 &merge_segments};
   return k;
 }

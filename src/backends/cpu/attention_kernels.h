@@ -1,9 +1,10 @@
-// Inner kernels of paged attention (attention.cpp drives them): one block of keys/values of
-// one kv head against a set of queries, each query keeping its own online-softmax state, and
-// the converters that turn an F16 / I8 cache block into f32 once for all those queries.
+// Inner kernels of paged attention (attention.cpp drives them): a span of keys/values of one
+// kv head (a few cache blocks) against a set of queries, each query keeping its own
+// online-softmax state, and the converters that turn an F16 / I8 cache block into f32 once for
+// all those queries.
 // One implementation (attention_block.inc.h) is compiled per ISA: portable, AVX2, AVX-512, NEON.
 //
-// Every query's arithmetic depends only on its own row, its visible keys and the block
+// Every query's arithmetic depends only on its own row, its visible keys and the span
 // boundaries, never on which other queries share the call, so batching does not change results.
 #pragma once
 
@@ -17,9 +18,16 @@ namespace autoglm::cpu {
 inline constexpr int32_t kAttnKeyChunk = 16;
 // Head sizes up to this keep their V accumulators in registers (8 x 16 lanes).
 inline constexpr int32_t kAttnMaxRegDims = 128;
-// Queries one block pass may take together (attend_group); the block kernel's `scores` holds
-// kAttnQueryBatch rows of kt_stride floats.
+// Queries one pass over a span may take together (attend_group; the ISA's registers may allow
+// fewer).
 inline constexpr int kAttnQueryBatch = 6;
+// Keys of a span: each query's softmax takes its max and rescales its sums once per span, so
+// the per-span work (a reduction, a rescale, the output accumulators' load and store) is spread
+// over this many keys however small the cache's blocks. Spans start at multiples of it, so a
+// key's span never depends on the batch. A cache block longer than this is a span of its own.
+inline constexpr int32_t kAttnSpanKeys = 64;
+// Blocks of a span at most (blocks of 16 slots).
+inline constexpr int32_t kAttnSpanBlocks = kAttnSpanKeys / kAttnKeyChunk;
 
 // Online-softmax state of n queries of one kv head.
 struct AttnQueries {
@@ -29,25 +37,37 @@ struct AttnQueries {
   float* m = nullptr;        // [n] running max of the scaled scores (start at -inf)
   float* l = nullptr;        // [n] running sum of exp(score - m) (start at 0)
   float* acc = nullptr;      // [n][head_dim] running sum of exp(score - m) * v (start at 0)
-  // The next block's keys and values (or null), each `prefetch_bytes` long: the kernel asks for
-  // them a few lines at a time while it scores this block, so the requests overlap arithmetic
-  // instead of queueing all at once ahead of it.
-  const void* prefetch_k = nullptr;
-  const void* prefetch_v = nullptr;
+  // The next span's blocks (prefetch_blocks of them, keys and values each `prefetch_bytes`
+  // long): the kernel asks for them a few lines at a time while it scores this span, so the
+  // requests overlap arithmetic instead of queueing all at once ahead of it.
+  const void* prefetch_k[kAttnSpanBlocks] = {};
+  const void* prefetch_v[kAttnSpanBlocks] = {};
+  int32_t prefetch_blocks = 0;
   int32_t prefetch_bytes = 0;
 };
 
-// One block: kt is [head_dim][kt_stride] (keys transposed; kt_stride a multiple of
-// kAttnKeyChunk), v is [keys][head_dim]. Query i sees keys [0, visible[i]) of the block
-// (0: the block is skipped for it). scores is scratch of kAttnQueryBatch * kt_stride floats.
-using AttnBlockFn = void (*)(const AttnQueries& qs, const int32_t* visible, const float* kt, int64_t kt_stride,
-                             const float* v, float scale, float* scores);
+// A span: `blocks` consecutive cache blocks of one kv head, their keys one run of
+// blocks * block_size. Block b's keys kt[b] are [head_dim][kt_stride] (transposed; kt_stride a
+// multiple of kAttnKeyChunk, >= block_size), its values v[b] [block_size][head_dim]. Several
+// blocks only where block_size == kt_stride.
+template <typename T>
+struct AttnSpan {
+  const T* kt[kAttnSpanBlocks] = {};
+  const T* v[kAttnSpanBlocks] = {};
+  int32_t blocks = 1;
+  int32_t block_size = 0;
+  int64_t kt_stride = 0;
+};
+
+// One span against the queries: query i sees the span's keys [0, visible[i]) (0: the span is
+// skipped for it). scores is scratch of kAttnQueryBatch * blocks * kt_stride floats.
+using AttnSpanFn = void (*)(const AttnQueries& qs, const int32_t* visible, const AttnSpan<float>& span, float scale,
+                            float* scores);
+// The same with F16 keys and values read in place (converted as they are loaded, the same
+// values as converting first): head_dim a multiple of 16 up to kAttnMaxRegDims.
+using AttnSpanF16Fn = void (*)(const AttnQueries& qs, const int32_t* visible, const AttnSpan<uint16_t>& span,
+                               float scale, float* scores);
 // dst[i] = f16 src[i].
-// The same block with F16 keys and values read in place (converted as they are loaded, the
-// same values as converting first): head_dim a multiple of 16 up to kAttnMaxRegDims and
-// kt_stride a multiple of 16.
-using AttnBlockF16Fn = void (*)(const AttnQueries& qs, const int32_t* visible, const uint16_t* kt, int64_t kt_stride,
-                                const uint16_t* v, float scale, float* scores);
 using HalfToFloatFn = void (*)(const uint16_t* src, float* dst, int64_t n);
 // dst[i * dst_stride + j] = scale[j] * q[i * q_stride + j] + (zero ? zero[j] : 0) for
 // i < rows, j < cols: the I8 key block (zero points) and value block (rows = slots, no zero).
@@ -64,8 +84,8 @@ using AttnMergeFn = void (*)(int32_t n, const float* const* acc, const float* m,
                              float* w, float* out);
 
 struct AttnKernels {
-  AttnBlockFn block = nullptr;
-  AttnBlockF16Fn block_f16 = nullptr;
+  AttnSpanFn span = nullptr;
+  AttnSpanF16Fn span_f16 = nullptr;
   HalfToFloatFn half_to_float = nullptr;
   DequantI8Fn dequant_cols = nullptr;
   DequantI8RowsFn dequant_rows = nullptr;
