@@ -6,10 +6,11 @@
 // half_to_float(src, dst, n). This file is included inside the includer's namespace.
 //
 // Order of operations per query (fixed, so a query's result does not depend on its batch):
-// scores of a 16-key chunk are four partial sums over dims i % 4, added (0+1)+(2+3), then
-// scaled; the block's max raises the running max, and the accumulator and sum are multiplied
-// by the vector exp of (old max - new max); exp weights are summed chunk by chunk; each output
-// dim accumulates the block's keys in slot order.
+// spans in order (attention_kernels.h); in each, scores of a 16-key chunk are four partial sums
+// over dims i % 4, added (0+1)+(2+3), then scaled; the span's max raises the running max, and
+// the accumulator and sum are multiplied by the vector exp of (old max - new max); the exp
+// weights are summed lane by lane over the chunks, then across the lanes, and added to the
+// sum; each output dim accumulates the span's keys in slot order.
 
 // Part `part` of `parts` of the next span's prefetch (AttnQueries::prefetch_k/v): its share of
 // those blocks' cache lines.
@@ -65,13 +66,13 @@ inline float exp_lane(float x) {
 inline float softmax_weights(int32_t nv, float m, float* scores) {
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   const V16 mv = V16::set1(m);
-  float sum = 0.0f;
+  V16 sum = V16::zero();
   for (int32_t c = 0; c < chunks; ++c) {
     const V16 p = sub(V16::load(scores + c * kAttnKeyChunk), mv).exp().first(nv - c * kAttnKeyChunk, 0.0f);
     p.store(scores + c * kAttnKeyChunk);
-    sum += p.hsum();
+    sum = add(sum, p);  // lane by lane, one sum across the lanes at the end
   }
-  return sum;
+  return sum.hsum();
 }
 
 // The softmax update of one query from its block scores: new running max, accumulator and sum
