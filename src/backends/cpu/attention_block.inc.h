@@ -19,10 +19,12 @@ inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
   const int32_t per_block = qs.prefetch_bytes / 64;
   const int32_t lines = per_block * qs.prefetch_blocks;
   const int32_t lo = lines * part / parts, hi = lines * (part + 1) / parts;
+  int32_t b = 0, line = lo;  // (no division per line: this runs in the scores' inner loop)
+  while (line >= per_block) line -= per_block, ++b;
   for (int32_t i = lo; i < hi; ++i) {
-    const int32_t b = i / per_block, off = 64 * (i % per_block);
-    __builtin_prefetch(static_cast<const char*>(qs.prefetch_k[b]) + off);
-    __builtin_prefetch(static_cast<const char*>(qs.prefetch_v[b]) + off);
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_k[b]) + 64 * line);
+    __builtin_prefetch(static_cast<const char*>(qs.prefetch_v[b]) + 64 * line);
+    if (++line == per_block) line = 0, ++b;
   }
 }
 
@@ -31,8 +33,9 @@ inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
 // multiple of 16.
 template <typename T>
 inline const T* key_chunk(const AttnSpan<T>& span, int32_t c) {
-  const int32_t first = c * kAttnKeyChunk;
-  return span.kt[first / span.block_size] + first % span.block_size;
+  int32_t b = 0, first = c * kAttnKeyChunk;
+  while (first >= span.block_size) first -= span.block_size, ++b;  // at most kAttnSpanBlocks - 1 steps
+  return span.kt[b] + first;
 }
 
 // The floats between two queries' rows of block scores: the span's keys, padded.
@@ -45,9 +48,9 @@ inline int64_t scores_stride(const AttnSpan<T>& span) {
 template <typename T, class F>
 inline void for_value_rows(const AttnSpan<T>& span, int32_t head_dim, int32_t from, int32_t to, F&& f) {
   const int32_t bs = span.block_size;
-  for (int32_t b = from / bs; b * bs < to; ++b) {
-    const int32_t lo = std::max(from, b * bs), hi = std::min(to, (b + 1) * bs);
-    const T* row = span.v[b] + static_cast<int64_t>(lo - b * bs) * head_dim;
+  for (int32_t b = 0, start = 0; start < to; ++b, start += bs) {
+    const int32_t lo = std::max(from, start), hi = std::min(to, start + bs);
+    const T* row = span.v[b] + static_cast<int64_t>(lo - start) * head_dim;
     for (int32_t k = lo; k < hi; ++k, row += head_dim) f(k, row);
   }
 }
