@@ -15,8 +15,8 @@
 // Part `part` of `parts` of the next span's prefetch (AttnQueries::prefetch_k/v): its share of
 // those blocks' cache lines.
 inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
-  if (qs.prefetch_blocks <= 0 || parts <= 0) return;
-  const int32_t per_block = qs.prefetch_bytes / 64;
+  const int32_t per_block = qs.prefetch_bytes / 64;  // 0 for blocks under a cache line: none asked
+  if (qs.prefetch_blocks <= 0 || parts <= 0 || per_block <= 0) return;
   const int32_t lines = per_block * qs.prefetch_blocks;
   const int32_t lo = lines * part / parts, hi = lines * (part + 1) / parts;
   int32_t b = 0, line = lo;  // (no division per line: this runs in the scores' inner loop)
