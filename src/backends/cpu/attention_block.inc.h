@@ -1,4 +1,4 @@
-// The attention block kernel and the block converters, written once over a 16-lane float
+// The attention span kernel and the block converters, written once over a 16-lane float
 // vector type V16. The including file (attention_kernels.cpp, simd/attention_avx2.cpp,
 // simd/attention_avx512.cpp) defines V16 with: zero, set1, load, load_n (first n lanes, rest
 // 0), store, store_n, first(n, fill) (lanes >= n replaced by fill), hmax, hsum, exp (lanes
@@ -38,7 +38,7 @@ inline const T* key_chunk(const AttnSpan<T>& span, int32_t c) {
   return span.kt[b] + first;
 }
 
-// The floats between two queries' rows of block scores: the span's keys, padded.
+// The floats between two queries' rows of span scores: the span's keys, padded.
 template <typename T>
 inline int64_t scores_stride(const AttnSpan<T>& span) {
   return span.blocks * span.kt_stride;
@@ -64,8 +64,8 @@ inline float exp_lane(float x) {
   return r[0];
 }
 
-// The exp weights of one query's block scores (scaled, masked to -inf past nv) in place, given
-// its running max m (already raised for this block); returns their sum.
+// The exp weights of one query's span scores (scaled, masked to -inf past nv) in place, given
+// its running max m (already raised for this span); returns their sum.
 inline float softmax_weights(int32_t nv, float m, float* scores) {
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   const V16 mv = V16::set1(m);
@@ -78,7 +78,7 @@ inline float softmax_weights(int32_t nv, float m, float* scores) {
   return sum.hsum();
 }
 
-// The softmax update of one query from its block scores: new running max, accumulator and sum
+// The softmax update of one query from its span scores: new running max, accumulator and sum
 // rescaled by exp(old max - new max), exp weights in place, their sum added to l.
 inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float block_max, float* scores) {
   const int32_t hd = qs.head_dim;
@@ -97,7 +97,7 @@ inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float 
   l += softmax_weights(nv, m, scores);
 }
 
-// One query against the block, alone. T: float, or uint16_t (F16 read in place; then only the
+// One query against the span, alone. T: float, or uint16_t (F16 read in place; then only the
 // register path below, which the caller guarantees: head_dim % 16 == 0, <= kAttnMaxRegDims).
 template <typename T>
 inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const AttnSpan<T>& span, float scale,
@@ -159,7 +159,7 @@ inline void for_each_const(F&& f) {
       std::make_integer_sequence<int, N>{});
 }
 
-// QB queries [q0, q0 + QB) with head_dim 16 * NC, all with nv > 0, against the block together:
+// QB queries [q0, q0 + QB) with head_dim 16 * NC, all with nv > 0, against the span together:
 // each key / value chunk is loaded once for all of them and their fma chains interleave, so
 // the FMA units stay busy where one query's chains wait on latency (decode: a token's GQA
 // group). Every query's operations and their order are attend_one's: the same bits.
@@ -251,7 +251,7 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   }
 }
 
-// Runs of up to QB consecutive queries that see keys in this block go through attend_group;
+// Runs of up to QB consecutive queries that see keys in this span go through attend_group;
 // lone ones through attend_one. QB * 4 (scores) and QB * NC (outputs) accumulators must fit in
 // the ISA's registers: kAttnV16Registers, set by the includer.
 template <int NC, typename T>
