@@ -283,33 +283,38 @@ void run_item(const Job& job, const Item& item, Scratch& s, const Item* next, bo
         continue;
       }
       const int32_t block_keys = std::min(bs, n_keys - bi * bs);
-      float* kt = s.kt.data() + static_cast<size_t>(bi) * kt_floats;
-      float* v = s.v.data() + static_cast<size_t>(bi) * v_floats;
-      span.kt[bi] = kt;
-      span.v[bi] = v;
+      // Scratch slots only where there is scratch (it is empty where the cache is read in place).
       if (kt_in_place) {
         span.kt[bi] = static_cast<const float*>(kb.data);
-      } else if (f32) {
-        for (int32_t i = 0; i < hd; ++i) {
-          const float* row = static_cast<const float*>(kb.data) + static_cast<int64_t>(i) * bs;
-          std::copy(row, row + block_keys, kt + i * kt_stride);
-        }
-      } else if (f16) {
-        const auto* h = static_cast<const uint16_t*>(kb.data);
-        if (kt_stride == bs) {
-          job.kern.half_to_float(h, kt, static_cast<int64_t>(hd) * bs);
-        } else {
-          for (int32_t i = 0; i < hd; ++i) job.kern.half_to_float(h + static_cast<int64_t>(i) * bs, kt + i * kt_stride, block_keys);
-        }
       } else {
-        job.kern.dequant_cols(static_cast<const int8_t*>(kb.data), bs, kb.scale, kb.zero, hd, block_keys, kt, kt_stride);
+        float* kt = s.kt.data() + static_cast<size_t>(bi) * kt_floats;
+        span.kt[bi] = kt;
+        if (f32) {
+          for (int32_t i = 0; i < hd; ++i) {
+            const float* row = static_cast<const float*>(kb.data) + static_cast<int64_t>(i) * bs;
+            std::copy(row, row + block_keys, kt + i * kt_stride);
+          }
+        } else if (f16) {
+          const auto* h = static_cast<const uint16_t*>(kb.data);
+          if (kt_stride == bs) {
+            job.kern.half_to_float(h, kt, static_cast<int64_t>(hd) * bs);
+          } else {
+            for (int32_t i = 0; i < hd; ++i) job.kern.half_to_float(h + static_cast<int64_t>(i) * bs, kt + i * kt_stride, block_keys);
+          }
+        } else {
+          job.kern.dequant_cols(static_cast<const int8_t*>(kb.data), bs, kb.scale, kb.zero, hd, block_keys, kt, kt_stride);
+        }
       }
       if (f32) {
         span.v[bi] = static_cast<const float*>(vb.data);
-      } else if (f16) {
-        job.kern.half_to_float(static_cast<const uint16_t*>(vb.data), v, static_cast<int64_t>(block_keys) * hd);
       } else {
-        job.kern.dequant_rows(static_cast<const int8_t*>(vb.data), vb.scale, block_keys, hd, v);
+        float* v = s.v.data() + static_cast<size_t>(bi) * v_floats;
+        span.v[bi] = v;
+        if (f16) {
+          job.kern.half_to_float(static_cast<const uint16_t*>(vb.data), v, static_cast<int64_t>(block_keys) * hd);
+        } else {
+          job.kern.dequant_rows(static_cast<const int8_t*>(vb.data), vb.scale, block_keys, hd, v);
+        }
       }
     }
     if (f16_in_place) {
