@@ -24,21 +24,30 @@ ServingOptions batched_serving_options(int max_batch, int64_t prompt_tokens, int
   o.n_ctx = static_cast<int32_t>(prompt_tokens + n_gen + kSlack + 8);
   o.max_running = max_batch;
   o.kv_tokens = static_cast<int32_t>(int64_t{max_batch} * (o.n_ctx + 32));  // + room for partial blocks
-  o.max_batch_tokens = static_cast<int32_t>(std::max<int64_t>(512, int64_t{max_batch} * prompt_tokens));
+  // Short prompts all in one step; long ones (bench -d) prefill in chunks of this budget.
+  o.max_batch_tokens = static_cast<int32_t>(std::clamp<int64_t>(int64_t{max_batch} * prompt_tokens, 512, 2048));
   o.max_queue = max_batch;
   o.max_tokens_cap = o.n_ctx;
   o.prefix_caching = false;
   return o;
 }
 
-std::vector<int32_t> batched_prompt(const ServingEngine& eng, int i) {
+std::vector<int32_t> batched_prompt(const ServingEngine& eng, int i, int64_t depth) {
   const char* letters = "thequickbrownfoxjumpsoveralazydog";
-  std::string text;
-  for (int64_t k = 0; k < kPromptLetters; ++k) text += letters[(i * 7 + k) % 33];
-  return eng.tokenize(text, /*add_special=*/true, /*parse_special=*/false);
+  std::vector<int32_t> ids;
+  // Letters without spaces: at most one token each; a BPE vocabulary merges some, so the text
+  // grows until it is long enough, then the ids are cut to `depth`.
+  for (int64_t n_letters = depth > 0 ? depth + 8 : kPromptLetters;; n_letters *= 2) {
+    std::string text;
+    for (int64_t k = 0; k < n_letters; ++k) text += letters[(i * 7 + k) % 33];
+    ids = eng.tokenize(text, /*add_special=*/true, /*parse_special=*/false);
+    if (static_cast<int64_t>(ids.size()) >= depth || n_letters > 64 * (depth + 8)) break;
+  }
+  if (depth > 0 && static_cast<int64_t>(ids.size()) > depth) ids.resize(static_cast<size_t>(depth));
+  return ids;
 }
 
-Result<double> batched_decode_tps(ServingEngine& eng, int batch, int64_t n_gen) {
+Result<double> batched_decode_tps(ServingEngine& eng, int batch, int64_t depth, int64_t n_gen) {
   struct Seq {
     std::vector<Clock::time_point> token_times;
     bool done = false;
@@ -59,7 +68,7 @@ Result<double> batched_decode_tps(ServingEngine& eng, int batch, int64_t n_gen) 
   };
   for (int i = 0; i < batch; ++i) {
     CompletionRequest req;
-    req.prompt = batched_prompt(eng, i);
+    req.prompt = batched_prompt(eng, i, depth);
     req.max_tokens = static_cast<int32_t>(n_gen + kSlack);
     req.temperature = 0.0f;  // greedy: sampling cost stays small
     req.ignore_eos = true;   // every sequence runs its full length

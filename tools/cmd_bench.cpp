@@ -5,7 +5,10 @@
 // reaches: the weight bytes read per decoded token (ModelInfo::decode_bytes_per_token) times
 // tg tokens/s, against a streaming-read bandwidth measured here. --batch B1,B2,.. adds batched
 // decode rows (bench_batched.h): B sequences decoded together, aggregate tokens/s and the ratio
-// to one sequence.
+// to one sequence. -d D (llama-bench's --n-depth) runs every test with D tokens already in the
+// context: tg and the batched rows decode after a D-token prompt; pp is the time of a D+P-token
+// prompt less that of the D-token one, both in one batch: the P tokens' share of the work,
+// their attention over the D before them included.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -36,9 +39,11 @@ namespace autoglm::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: autoglm bench --model PATH [-p 512] [-n 128] [--threads N] [--reps R] [--batch 1,4,16]\n"
+    "usage: autoglm bench --model PATH [-p 512] [-n 128] [-d 0] [--threads N] [--reps R] [--batch 1,4,16]\n"
     "                     [--kv f32|f16|int8] [--json]\n"
-    "       (-m, -p, -n, -t, -r as in llama-bench; --n-prompt, --n-gen also accepted)\n"
+    "       (-m, -p, -n, -d, -t, -r as in llama-bench; --n-prompt, --n-gen, --n-depth also accepted)\n"
+    "  -d       tokens already in the context for every test (tg128 @ d4096: decode after a 4096-token\n"
+    "           prompt; pp512 @ d4096: a 4608-token prompt's time less a 4096-token one's)\n"
     "  --batch  also decode B sequences together for each B listed: aggregate tokens/s, ratio to B=1\n"
     "  --kv     KV cache type (default f16, as llama-bench)\n";
 
@@ -122,8 +127,10 @@ bool reset_peak_rss() {
 }
 
 // A prompt of exactly `want` tokens where the vocabulary allows: single bytes tokenize to one
-// token each in byte-fallback vocabularies; otherwise the closest length found.
+// token each in byte-fallback vocabularies; otherwise the closest length found. Empty for 0.
 std::string make_prompt(const AutoModel& m, int64_t want, int64_t* got) {
+  *got = 0;
+  if (want <= 0) return {};
   // No spaces: in a byte-fallback vocabulary every letter is then exactly one token.
   const char* letters = "thequickbrownfoxjumpsoveralazydog";
   std::string text;
@@ -155,7 +162,7 @@ std::vector<int> parse_batches(const std::string& s) {
 }
 
 struct Row {
-  std::string test;        // "pp512", "tg128", "tg128 x4"
+  std::string test;        // "pp512", "tg128", "tg128 x4", "tg128 @ d4096"
   int batch = 0;           // sequences decoded together (0: the single-sequence pp/tg tests)
   int64_t tokens = 0;      // per sequence
   double tps = 0, tps_sd = 0, ms_per_token = 0;
@@ -170,12 +177,12 @@ int cmd_bench(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     spelled.push_back(a == "-p" ? "--n-prompt" : a == "-n" ? "--n-gen" : a == "-t" ? "--threads" :
-                      a == "-r" ? "--reps" : a == "-m" ? "--model" : a);
+                      a == "-r" ? "--reps" : a == "-m" ? "--model" : a == "-d" ? "--n-depth" : a);
   }
   std::vector<char*> av;
   for (auto& a : spelled) av.push_back(a.data());
   Args args;
-  if (!args.parse(argc, av.data(), {"--model", "--n-prompt", "--n-gen", "--threads", "--reps", "--batch", "--kv"},
+  if (!args.parse(argc, av.data(), {"--model", "--n-prompt", "--n-gen", "--n-depth", "--threads", "--reps", "--batch", "--kv"},
                   {"--json", "--help", "-h"})) {
     std::fprintf(stderr, "autoglm bench: %s\n%s", args.error().c_str(), kUsage);
     return 2;
@@ -191,6 +198,7 @@ int cmd_bench(int argc, char** argv) {
   const auto model_path = args.get("--model");
   const auto p = args.get_int("--n-prompt");
   const auto n = args.get_int("--n-gen");
+  const auto d = args.get_int("--n-depth");
   const auto threads = args.get_int("--threads");
   const auto reps = args.get_int("--reps");
   if (!args.ok()) {
@@ -198,8 +206,8 @@ int cmd_bench(int argc, char** argv) {
     return 2;
   }
   auto in = [](const std::optional<int64_t>& v, int64_t lo, int64_t hi) { return !v || (*v >= lo && *v <= hi); };
-  if (!in(p, 0, 1 << 20) || !in(n, 0, 1 << 20) || !in(threads, 0, 1024) || !in(reps, 1, 1000)) {
-    std::fprintf(stderr, "autoglm bench: -p/-n must be in [0, 1048576], --threads in [0, 1024], --reps in [1, 1000]\n");
+  if (!in(p, 0, 1 << 20) || !in(n, 0, 1 << 20) || !in(d, 0, 1 << 20) || !in(threads, 0, 1024) || !in(reps, 1, 1000)) {
+    std::fprintf(stderr, "autoglm bench: -p/-n/-d must be in [0, 1048576], --threads in [0, 1024], --reps in [1, 1000]\n");
     return 2;
   }
   if (!model_path) {
@@ -211,7 +219,9 @@ int cmd_bench(int argc, char** argv) {
     std::fprintf(stderr, "autoglm bench: --kv must be f32, f16 or int8, not '%s'\n", kv_type.c_str());
     return 2;
   }
-  const int64_t n_prompt = p.value_or(512), n_gen = n.value_or(128);
+  const int64_t n_prompt = p.value_or(512), n_gen = n.value_or(128), depth = d.value_or(0);
+  // llama-bench's name for a test at depth: "tg128 @ d4096".
+  const std::string at_depth = depth > 0 ? " @ d" + std::to_string(depth) : "";
   std::vector<int> batches;
   if (const auto b = args.get("--batch")) {
     batches = parse_batches(*b);
@@ -227,7 +237,7 @@ int cmd_bench(int argc, char** argv) {
     // Every ratio is to one sequence, so B=1 always runs.
     if (std::find(batches.begin(), batches.end(), 1) == batches.end()) batches.insert(batches.begin(), 1);
     const int64_t max_b = *std::max_element(batches.begin(), batches.end());
-    if (max_b * (n_gen + 64) > (int64_t{1} << 24)) {
+    if (max_b * (depth + n_gen + 64) > (int64_t{1} << 24)) {
       std::fprintf(stderr, "autoglm bench: --batch %lld x -n %lld needs more KV than one cache holds\n",
                    static_cast<long long>(max_b), static_cast<long long>(n_gen));
       return 2;
@@ -236,7 +246,7 @@ int cmd_bench(int argc, char** argv) {
   const int n_reps = static_cast<int>(reps.value_or(5));
   OptimizationConfig oc;
   oc.set_threads(static_cast<int>(threads.value_or(0)));
-  oc.set_context_size(static_cast<int>(std::max<int64_t>(n_prompt, n_gen + 2) + 16));
+  oc.set_context_size(static_cast<int>(depth + std::max<int64_t>(n_prompt, n_gen + 2) + 16));
   oc.set_kv_cache_type(kv_type);
   const auto t_load = Clock::now();
   auto loaded = AutoModel::from_pretrained(*model_path, oc);
@@ -256,22 +266,40 @@ int cmd_bench(int argc, char** argv) {
   // pp: the prompt in one batch (and one sampled token, as the engine always samples).
   std::vector<double> pp;
   int64_t pp_tokens = 0;
+  int64_t depth_tokens = 0;
+  const std::string depth_prompt = make_prompt(*model, depth, &depth_tokens);
   if (n_prompt > 0) {
-    const std::string prompt = make_prompt(*model, n_prompt, &pp_tokens);
+    int64_t total_tokens = 0;
+    const std::string prompt = make_prompt(*model, depth + n_prompt, &total_tokens);
     gc.max_new_tokens = 1;
+    auto prompt_ms = [&](const std::string& text, int64_t* tokens) -> Result<double> {
+      AG_ASSIGN_OR_RETURN(const GenerationOutput out, model->generate(text, gc));
+      *tokens = static_cast<int64_t>(out.prompt_tokens.size());
+      return out.prompt_ms;
+    };
     for (int r = 0; r <= n_reps; ++r) {
-      auto out = model->generate(prompt, gc);
-      if (!out.ok()) {
-        std::fprintf(stderr, "autoglm bench: %s\n", out.status().to_string().c_str());
+      int64_t n_all = 0, n_depth = 0;
+      auto all = prompt_ms(prompt, &n_all);
+      Result<double> before = 0.0;
+      if (all.ok() && depth > 0) before = prompt_ms(depth_prompt, &n_depth);
+      if (!all.ok() || !before.ok()) {
+        std::fprintf(stderr, "autoglm bench: %s\n", (all.ok() ? before : all).status().to_string().c_str());
         return 1;
       }
-      if (r > 0) pp.push_back(static_cast<double>(out->prompt_tokens.size()) / (out->prompt_ms / 1000.0));
+      pp_tokens = n_all - n_depth;
+      const double ms = *all - *before;
+      if (pp_tokens <= 0 || ms <= 0) {
+        std::fprintf(stderr, "autoglm bench: the %lld-token prompt took no longer than the %lld-token one (raise -p)\n",
+                     static_cast<long long>(n_all), static_cast<long long>(n_depth));
+        return 1;
+      }
+      if (r > 0) pp.push_back(static_cast<double>(pp_tokens) / (ms / 1000.0));
     }
     const double m = median(pp);
-    rows.push_back({"pp" + std::to_string(pp_tokens), 0, pp_tokens, m, stddev(pp), 1000.0 / m, 0});
+    rows.push_back({"pp" + std::to_string(pp_tokens) + at_depth, 0, pp_tokens, m, stddev(pp), 1000.0 / m, 0});
   }
-  // tg: N decode steps after a one-token prompt (BOS); generate_ms covers N - 1 steps plus
-  // sampling, so ask for N + 1 tokens and count the steps actually taken.
+  // tg: N decode steps after a one-token prompt (BOS), or the depth's prompt; generate_ms
+  // covers N - 1 steps plus sampling, so ask for N + 1 tokens and count the steps actually taken.
   std::vector<double> tg, ms_tok;
   // The host's bandwidth moves within minutes (other tenants), so the probe runs right before
   // and right after the tg phase and the roofline takes the larger: a share against a probe
@@ -286,7 +314,7 @@ int cmd_bench(int argc, char** argv) {
     probe_rss_reset = reset_peak_rss();
     gc.max_new_tokens = static_cast<int>(n_gen + 1);
     for (int r = 0; r <= n_reps; ++r) {
-      auto out = model->generate("", gc);
+      auto out = model->generate(depth_prompt, gc);
       if (!out.ok()) {
         std::fprintf(stderr, "autoglm bench: %s\n", out.status().to_string().c_str());
         return 1;
@@ -297,7 +325,7 @@ int cmd_bench(int argc, char** argv) {
         ms_tok.push_back(out->generate_ms / steps);
       }
     }
-    rows.push_back({"tg" + std::to_string(n_gen), 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
+    rows.push_back({"tg" + std::to_string(n_gen) + at_depth, 0, n_gen, median(tg), stddev(tg), median(ms_tok), 0});
     rss_before_probes = std::max(rss_before_probes, peak_rss_mib());
     huge_mib = huge_pages_mib();  // between the probes, whose buffer would count too
     bw_after = measure_read_bandwidth(probe_threads);
@@ -308,7 +336,7 @@ int cmd_bench(int argc, char** argv) {
   if (!batches.empty()) {
     model.reset();
     const int max_b = *std::max_element(batches.begin(), batches.end());
-    auto eng = ServingEngine::create(*model_path, oc, batched_serving_options(max_b, 8, n_gen));
+    auto eng = ServingEngine::create(*model_path, oc, batched_serving_options(max_b, std::max<int64_t>(8, depth), n_gen));
     if (!eng.ok()) {
       std::fprintf(stderr, "autoglm bench: %s\n", eng.status().to_string().c_str());
       return 1;
@@ -317,7 +345,7 @@ int cmd_bench(int argc, char** argv) {
     for (int b : batches) {
       std::vector<double> v;
       for (int r = 0; r <= n_reps; ++r) {
-        auto tps = batched_decode_tps(**eng, b, n_gen);
+        auto tps = batched_decode_tps(**eng, b, depth, n_gen);
         if (!tps.ok()) {
           std::fprintf(stderr, "autoglm bench: batch %d: %s\n", b, tps.status().to_string().c_str());
           return 1;
@@ -327,7 +355,7 @@ int cmd_bench(int argc, char** argv) {
       const double m = median(v);
       if (b == 1) one = m;
       // ms/token: the time of one engine step, which makes a token for each of the b sequences.
-      rows.push_back({"tg" + std::to_string(n_gen) + " x" + std::to_string(b), b, n_gen, m, stddev(v),
+      rows.push_back({"tg" + std::to_string(n_gen) + " x" + std::to_string(b) + at_depth, b, n_gen, m, stddev(v),
                       1000.0 * b / m, 0});
     }
     for (Row& r : rows) {
@@ -339,7 +367,11 @@ int cmd_bench(int argc, char** argv) {
   const double rss = probe_rss_reset ? std::max(rss_before_probes, peak_rss_mib()) : rss_before_probes;
   const double bw = n_gen > 0 ? std::max(bw_before, bw_after) : measure_read_bandwidth(probe_threads);
   const double tg_med = median(tg), pp_med = median(pp);
-  const double decode_gbs = static_cast<double>(info.decode_bytes_per_token) * tg_med / 1e9;
+  // At depth a decode step also reads the context's keys and values: on average over the tg
+  // steps, depth + (N + 1) / 2 positions' worth (left out at depth 0, where it is a few blocks).
+  const double kv_read_per_token =
+      depth > 0 ? static_cast<double>(info.kv_bytes_per_token) * (static_cast<double>(depth_tokens) + (n_gen + 1) / 2.0) : 0.0;
+  const double decode_gbs = (static_cast<double>(info.decode_bytes_per_token) + kv_read_per_token) * tg_med / 1e9;
   const double roofline = bw > 0 ? decode_gbs / bw : 0.0;
   // Weights that fit in the last-level cache are not read from memory each token, so the
   // memory roofline does not bound their decode (the share can pass 100%).
@@ -357,7 +389,8 @@ int cmd_bench(int argc, char** argv) {
     const nlohmann::json j = {
         {"model", *model_path}, {"threads", info.n_threads}, {"reps", n_reps}, {"kv_type", kv_type},
         {"weight_bytes", info.weight_bytes}, {"decode_bytes_per_token", info.decode_bytes_per_token},
-        {"kv_bytes_per_token", info.kv_bytes_per_token}, {"load_ms", load_ms},
+        {"kv_bytes_per_token", info.kv_bytes_per_token}, {"load_ms", load_ms}, {"depth", depth_tokens},
+        {"decode_kv_bytes_per_token", kv_read_per_token},
         {"pp_tokens", pp_tokens}, {"pp_tps", pp_med}, {"pp_tps_sd", stddev(pp)},
         {"tg_tokens", n_gen}, {"tg_tps", tg_med}, {"tg_tps_sd", stddev(tg)}, {"ms_per_token", median(ms_tok)},
         {"peak_rss_mib", rss}, {"huge_pages_mib", huge_mib}, {"bandwidth_gbs", bw}, {"bandwidth_before_tg_gbs", bw_before},
@@ -372,18 +405,21 @@ int cmd_bench(int argc, char** argv) {
               static_cast<double>(info.weight_bytes) / (1 << 20),
               static_cast<double>(info.decode_bytes_per_token) / (1 << 20), info.n_threads, n_reps);
   std::printf("KV cache %s: %lld bytes per token\n", kv_type.c_str(), static_cast<long long>(info.kv_bytes_per_token));
-  std::printf("| test         |        t/s |      +- |  ms/token | x batch 1 |\n"
-              "|--------------|-----------:|--------:|----------:|----------:|\n");
+  size_t width = 12;  // the test column: "tg128 x16 @ d4096" needs more
+  for (const Row& r : rows) width = std::max(width, r.test.size());
+  const int w = static_cast<int>(width);
+  std::printf("| %-*s |        t/s |      +- |  ms/token | x batch 1 |\n|%s|-----------:|--------:|----------:|----------:|\n",
+              w, "test", std::string(width + 2, '-').c_str());
   for (const Row& r : rows) {
     char ratio[32] = "";
     if (r.batch > 0) std::snprintf(ratio, sizeof ratio, "%.2f", r.ratio);
-    std::printf("| %-12s | %10.2f | %7.2f | %9.3f | %9s |\n", r.test.c_str(), r.tps, r.tps_sd, r.ms_per_token, ratio);
+    std::printf("| %-*s | %10.2f | %7.2f | %9.3f | %9s |\n", w, r.test.c_str(), r.tps, r.tps_sd, r.ms_per_token, ratio);
   }
   std::printf("peak RSS %.1f MiB; load %.0f ms", rss, load_ms);
   if (huge_mib >= 0) std::printf("; %.0f MiB on huge pages", huge_mib);
   std::printf("\n");
-  std::printf("decode reads %.2f GB/s of weights; measured read bandwidth %.2f GB/s (%.2f before tg, %.2f after); "
-              "roofline share %.1f%%\n", decode_gbs, bw, bw_before, bw_after, 100.0 * roofline);
+  std::printf("decode reads %.2f GB/s of weights%s; measured read bandwidth %.2f GB/s (%.2f before tg, %.2f after); "
+              "roofline share %.1f%%\n", decode_gbs, depth > 0 ? " and KV" : "", bw, bw_before, bw_after, 100.0 * roofline);
   if (fits_in_cache) {
     std::printf("note: %.2f MiB read per token fit in the %.0f MiB last-level cache: decode is not bound by memory "
                 "bandwidth here\n",

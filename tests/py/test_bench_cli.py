@@ -83,6 +83,31 @@ def test_batch_one_is_always_measured():
     assert rows == ["tg8", "tg8 x1", "tg8 x3"]
 
 
+def test_depth_rows_and_kv_bytes(batched_int8):
+    """-d D (llama-bench's --n-depth): every row named "@ dD", and the roofline's bytes count the
+    context's KV read per decoded token (depth + (N + 1) / 2 positions on average)."""
+    j = bench_json("-d", "32", "--batch", "1,2")
+    rows = {t["test"]: t for t in j["tests"]}
+    assert set(rows) == {"pp8 @ d32", "tg8 @ d32", "tg8 x1 @ d32", "tg8 x2 @ d32"}
+    for name, t in rows.items():
+        assert t["tps"] > 0 and t["ms_per_token"] > 0 and t["tokens"] == 8, name
+    assert j["depth"] == 32 and j["pp_tokens"] == 8
+    assert j["decode_kv_bytes_per_token"] == pytest.approx(j["kv_bytes_per_token"] * (32 + 4.5))
+    assert j["decode_gbs"] == pytest.approx(
+        (j["decode_bytes_per_token"] + j["decode_kv_bytes_per_token"]) * j["tg_tps"] / 1e9, rel=1e-6)
+    # Without -d nothing changes: depth 0 and the weights alone.
+    assert batched_int8["depth"] == 0 and batched_int8["decode_kv_bytes_per_token"] == 0
+
+
+def test_depth_in_table():
+    r = cli("bench", *TINY, "-d", "16", "--batch", "2")
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode()
+    for row in ["| pp8 @ d16 ", "| tg8 @ d16 ", "| tg8 x2 @ d16 "]:
+        assert row in out, out
+    assert "of weights and KV" in out
+
+
 def test_kv_bytes_per_token_by_type(stories_facts, batched_int8):
     f = stories_facts
     head_dim = f["n_embd"] // f["n_head"]
@@ -114,7 +139,8 @@ def test_table_output():
 @pytest.mark.parametrize("bad", [["--batch", "0"], ["--batch", "1,,2"], ["--batch", "a"], ["--batch", "2,2"],
                                  ["--batch", "257"], ["--batch", ""], ["--batch", "1,"], ["--batch", "-1"],
                                  ["--batch", "99999999999999999999"], ["--kv", "q4_0"], ["--kv", ""],
-                                 ["--batch", "2", "-n", "0"]])
+                                 ["--batch", "2", "-n", "0"], ["-d", "-1"], ["-d", "x"], ["-d", "2000000"],
+                                 ["--n-depth", ""]])
 def test_bad_options_exit_2_with_one_message(bad):
     r = cli("bench", *TINY, *bad)
     assert r.returncode == 2, (bad, r.returncode, r.stderr)
