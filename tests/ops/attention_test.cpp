@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/attention_kernels.h"
@@ -263,37 +264,65 @@ TEST(PagedAttention, BatchCompositionDoesNotChangeResults) {
   }
 }
 
-// The F16 span kernel reads keys and values in place; it must give the bits of converting the
-// blocks to f32 first and running the f32 kernel, on every ISA, for lone queries and groups,
-// over spans of one block and of several.
-TEST(PagedAttention, F16InPlaceEqualsConvertedBlocks) {
+// The F16 and I8 span kernels read keys and values in place; they must give the bits of
+// converting the blocks to f32 first (half_to_float, dequant_cols / dequant_rows) and running the
+// f32 kernel, on every ISA, for lone queries and groups, over spans of one block and of several.
+template <typename T>
+void expect_in_place_equals_converted() {
   for (Isa isa : available_isas()) {
     const AttnKernels& kern = attn_kernels(isa);
     ASSERT_NE(kern.span_f16, nullptr) << isa_name(isa);
+    ASSERT_NE(kern.span_i8, nullptr) << isa_name(isa);
     for (int32_t hd : {64, 128}) {
       for (int32_t nb : {1, 2, kAttnSpanBlocks}) {
         for (int32_t nq : {1, 2, 3, 4, 5, 6, 7, 13}) {
           std::mt19937 rng(static_cast<uint32_t>(hd * 100 + nb * 10 + nq));
           std::normal_distribution<float> nd(0.0f, 1.0f);
+          std::uniform_int_distribution<int> byte(-127, 127);
           const int32_t bs = kAttnSpanKeys / kAttnSpanBlocks, keys = nb * bs;
-          std::vector<uint16_t> kh(size_t(nb) * hd * bs), vh(size_t(nb) * bs * hd);
-          for (auto& x : kh) x = quant::fp32_to_fp16(nd(rng));
-          for (auto& x : vh) x = quant::fp32_to_fp16(nd(rng));
-          std::vector<float> kf(kh.size()), vf(vh.size());
-          for (size_t i = 0; i < kh.size(); ++i) kf[i] = quant::fp16_to_fp32(kh[i]);
-          for (size_t i = 0; i < vh.size(); ++i) vf[i] = quant::fp16_to_fp32(vh[i]);
+          std::vector<T> kq(size_t(nb) * hd * bs), vq(size_t(nb) * bs * hd);
+          // I8: the cache's per-slot parameters (key scale and zero, value scale).
+          std::vector<float> k_scale(size_t(nb) * bs), k_zero(size_t(nb) * bs), v_scale(size_t(nb) * bs);
+          for (size_t i = 0; i < k_scale.size(); ++i) {
+            k_scale[i] = std::abs(nd(rng)) / 64.0f;
+            k_zero[i] = nd(rng);
+            v_scale[i] = std::abs(nd(rng)) / 64.0f;
+          }
+          for (auto* blk : {&kq, &vq}) {
+            for (auto& x : *blk) {
+              if constexpr (std::is_same_v<T, int8_t>) {
+                x = static_cast<int8_t>(byte(rng));
+              } else {
+                x = quant::fp32_to_fp16(nd(rng));
+              }
+            }
+          }
+          std::vector<float> kf(kq.size()), vf(vq.size());
+          for (int32_t b = 0; b < nb; ++b) {
+            const size_t o = size_t(b) * hd * bs, so = size_t(b) * bs;
+            if constexpr (std::is_same_v<T, int8_t>) {
+              kern.dequant_cols(kq.data() + o, bs, k_scale.data() + so, k_zero.data() + so, hd, bs, kf.data() + o, bs);
+              kern.dequant_rows(vq.data() + o, v_scale.data() + so, bs, hd, vf.data() + o);
+            } else {
+              kern.half_to_float(kq.data() + o, kf.data() + o, int64_t(hd) * bs);
+              kern.half_to_float(vq.data() + o, vf.data() + o, int64_t(hd) * bs);
+            }
+          }
           std::vector<float> q(size_t(nq) * hd);
           for (auto& x : q) x = nd(rng);
           std::vector<int32_t> visible(static_cast<size_t>(nq));
           for (int32_t i = 0; i < nq; ++i) visible[size_t(i)] = (i * 7) % (keys + 1);  // 0 (skipped) up to all
-          AttnSpan<uint16_t> sh;
+          AttnSpan<T> sq;
           AttnSpan<float> sf;
-          sh.blocks = sf.blocks = nb;
-          sh.block_size = sf.block_size = bs;
-          sh.kt_stride = sf.kt_stride = bs;
+          sq.blocks = sf.blocks = nb;
+          sq.block_size = sf.block_size = bs;
+          sq.kt_stride = sf.kt_stride = bs;
           for (int32_t b = 0; b < nb; ++b) {
-            sh.kt[b] = kh.data() + size_t(b) * hd * bs;
-            sh.v[b] = vh.data() + size_t(b) * bs * hd;
+            sq.kt[b] = kq.data() + size_t(b) * hd * bs;
+            sq.v[b] = vq.data() + size_t(b) * bs * hd;
+            sq.k_scale[b] = k_scale.data() + size_t(b) * bs;
+            sq.k_zero[b] = k_zero.data() + size_t(b) * bs;
+            sq.v_scale[b] = v_scale.data() + size_t(b) * bs;
             sf.kt[b] = kf.data() + size_t(b) * hd * bs;
             sf.v[b] = vf.data() + size_t(b) * bs * hd;
           }
@@ -307,10 +336,12 @@ TEST(PagedAttention, F16InPlaceEqualsConvertedBlocks) {
             qs.m = m.data();
             qs.l = l.data();
             qs.acc = acc.data();
-            if (in_place) {
-              kern.span_f16(qs, visible.data(), sh, 0.125f, scores.data());
-            } else {
+            if (!in_place) {
               kern.span(qs, visible.data(), sf, 0.125f, scores.data());
+            } else if constexpr (std::is_same_v<T, int8_t>) {
+              kern.span_i8(qs, visible.data(), sq, 0.125f, scores.data());
+            } else {
+              kern.span_f16(qs, visible.data(), sq, 0.125f, scores.data());
             }
             acc.insert(acc.end(), m.begin(), m.end());
             acc.insert(acc.end(), l.begin(), l.end());
@@ -325,6 +356,9 @@ TEST(PagedAttention, F16InPlaceEqualsConvertedBlocks) {
     }
   }
 }
+
+TEST(PagedAttention, F16InPlaceEqualsConvertedBlocks) { expect_in_place_equals_converted<uint16_t>(); }
+TEST(PagedAttention, I8InPlaceEqualsConvertedBlocks) { expect_in_place_equals_converted<int8_t>(); }
 
 TEST(PagedAttention, PositionWithoutBlockIsAnError) {
   kv::KVCacheConfig c;

@@ -28,15 +28,44 @@ inline void prefetch_share(const AttnQueries& qs, int32_t part, int32_t parts) {
   }
 }
 
-// Keys [16 c, 16 c + 16) of the span, transposed (a row of the key block per dim, kt_stride
-// apart). A chunk never straddles two blocks: several blocks only where block_size is a
-// multiple of 16.
+// Keys [16 c, 16 c + 16) of the span, transposed: load(i * kt_stride) is dim i of the 16 keys
+// as floats (F16 converted, I8 dequantized with the 16 slots' parameters as dequant_cols does).
+// A chunk never straddles two blocks: several blocks only where block_size is a multiple of 16.
 template <typename T>
-inline const T* key_chunk(const AttnSpan<T>& span, int32_t c) {
+struct KeyChunk {
+  const T* k;
+  V16 load(int64_t at) const { return V16::load(k + at); }
+};
+template <>
+struct KeyChunk<int8_t> {
+  const int8_t* k;
+  V16 scale, zero;
+  V16 load(int64_t at) const { return fma(scale, V16::load(k + at), zero); }
+};
+template <typename T>
+inline KeyChunk<T> key_chunk(const AttnSpan<T>& span, int32_t c) {
   int32_t b = 0, first = c * kAttnKeyChunk;
   while (first >= span.block_size) first -= span.block_size, ++b;  // at most kAttnSpanBlocks - 1 steps
-  return span.kt[b] + first;
+  if constexpr (std::is_same_v<T, int8_t>) {
+    return {span.kt[b] + first, V16::load(span.k_scale[b] + first), V16::load(span.k_zero[b] + first)};
+  } else {
+    return {span.kt[b] + first};
+  }
 }
+
+// One key's value row: load(i) is dims [i, i + 16) as floats (I8: times the slot's scale, as
+// dequant_rows does).
+template <typename T>
+struct ValueRow {
+  const T* v;
+  V16 load(int32_t i) const { return V16::load(v + i); }
+};
+template <>
+struct ValueRow<int8_t> {
+  const int8_t* v;
+  V16 scale;
+  V16 load(int32_t i) const { return mul(scale, V16::load(v + i)); }
+};
 
 // The floats between two queries' rows of span scores: the span's keys, padded.
 template <typename T>
@@ -44,14 +73,20 @@ inline int64_t scores_stride(const AttnSpan<T>& span) {
   return span.blocks * span.kt_stride;
 }
 
-// f(key, row) for the span's keys [from, to) in order, row the key's values.
+// f(key, row) for the span's keys [from, to) in order, row the key's values (a ValueRow).
 template <typename T, class F>
 inline void for_value_rows(const AttnSpan<T>& span, int32_t head_dim, int32_t from, int32_t to, F&& f) {
   const int32_t bs = span.block_size;
   for (int32_t b = 0, start = 0; start < to; ++b, start += bs) {
     const int32_t lo = std::max(from, start), hi = std::min(to, start + bs);
     const T* row = span.v[b] + static_cast<int64_t>(lo - start) * head_dim;
-    for (int32_t k = lo; k < hi; ++k, row += head_dim) f(k, row);
+    for (int32_t k = lo; k < hi; ++k, row += head_dim) {
+      if constexpr (std::is_same_v<T, int8_t>) {
+        f(k, ValueRow<int8_t>{row, V16::set1(span.v_scale[b][k - start])});
+      } else {
+        f(k, ValueRow<T>{row});
+      }
+    }
   }
 }
 
@@ -109,17 +144,17 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const Attn
   const int32_t chunks = (nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   float block_max = kNegInf;
   for (int32_t c = 0; c < chunks; ++c) {
-    const T* k = key_chunk(span, c);
+    const KeyChunk<T> k = key_chunk(span, c);
     V16 a0 = V16::zero(), a1 = V16::zero(), a2 = V16::zero(), a3 = V16::zero();
     int32_t i = 0;
     for (; i + 4 <= hd; i += 4) {
       prefetch_share(qs, c * (hd / 4) + i / 4, chunks * (hd / 4));
-      a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
-      a1 = fma(V16::set1(q[i + 1]), V16::load(k + (i + 1) * kt_stride), a1);
-      a2 = fma(V16::set1(q[i + 2]), V16::load(k + (i + 2) * kt_stride), a2);
-      a3 = fma(V16::set1(q[i + 3]), V16::load(k + (i + 3) * kt_stride), a3);
+      a0 = fma(V16::set1(q[i]), k.load(i * kt_stride), a0);
+      a1 = fma(V16::set1(q[i + 1]), k.load((i + 1) * kt_stride), a1);
+      a2 = fma(V16::set1(q[i + 2]), k.load((i + 2) * kt_stride), a2);
+      a3 = fma(V16::set1(q[i + 3]), k.load((i + 3) * kt_stride), a3);
     }
-    for (; i < hd; ++i) a0 = fma(V16::set1(q[i]), V16::load(k + i * kt_stride), a0);
+    for (; i < hd; ++i) a0 = fma(V16::set1(q[i]), k.load(i * kt_stride), a0);
     const V16 s = mul(add(add(a0, a1), add(a2, a3)), V16::set1(scale)).first(nv - c * kAttnKeyChunk, kNegInf);
     s.store(scores + c * kAttnKeyChunk);
     block_max = std::max(block_max, s.hmax());
@@ -133,9 +168,9 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const Attn
     const int32_t nc = hd / kAttnKeyChunk;
     V16 a[kMaxChunks];
     for (int32_t c = 0; c < nc; ++c) a[c] = V16::load(acc + c * kAttnKeyChunk);
-    for_value_rows(span, hd, 0, nv, [&](int32_t j, const T* vj) {
+    for_value_rows(span, hd, 0, nv, [&](int32_t j, const ValueRow<T>& vj) {
       const V16 p = V16::set1(scores[j]);
-      for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[c]);
+      for (int32_t c = 0; c < nc; ++c) a[c] = fma(p, vj.load(c * kAttnKeyChunk), a[c]);
     });
     for (int32_t c = 0; c < nc; ++c) a[c].store(acc + c * kAttnKeyChunk);
     return;
@@ -144,8 +179,8 @@ inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const Attn
     for (int32_t i = 0; i < hd; i += kAttnKeyChunk) {
       const int32_t w = std::min(kAttnKeyChunk, hd - i);
       V16 a = V16::load_n(acc + i, w);
-      for_value_rows(span, hd, 0, nv, [&](int32_t j, const float* vj) {
-        a = fma(V16::set1(scores[j]), w == kAttnKeyChunk ? V16::load(vj + i) : V16::load_n(vj + i, w), a);
+      for_value_rows(span, hd, 0, nv, [&](int32_t j, const ValueRow<float>& vj) {
+        a = fma(V16::set1(scores[j]), w == kAttnKeyChunk ? vj.load(i) : V16::load_n(vj.v + i, w), a);
       });
       a.store_n(acc + i, w);
     }
@@ -182,13 +217,13 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   }
   const int32_t chunks = (max_nv + kAttnKeyChunk - 1) / kAttnKeyChunk;
   for (int32_t c = 0; c < chunks; ++c) {
-    const T* k = key_chunk(span, c);
+    const KeyChunk<T> k = key_chunk(span, c);
     V16 a[QB][4];
     for (int j = 0; j < QB; ++j) a[j][0] = a[j][1] = a[j][2] = a[j][3] = V16::zero();
     for (int32_t i = 0; i < hd; i += 4) {
       prefetch_share(qs, c * (hd / 4) + i / 4, chunks * (hd / 4));
-      const V16 k0 = V16::load(k + i * kt_stride), k1 = V16::load(k + (i + 1) * kt_stride);
-      const V16 k2 = V16::load(k + (i + 2) * kt_stride), k3 = V16::load(k + (i + 3) * kt_stride);
+      const V16 k0 = k.load(i * kt_stride), k1 = k.load((i + 1) * kt_stride);
+      const V16 k2 = k.load((i + 2) * kt_stride), k3 = k.load((i + 3) * kt_stride);
       for (int j = 0; j < QB; ++j) {
         a[j][0] = fma(V16::set1(q[j][i]), k0, a[j][0]);
         a[j][1] = fma(V16::set1(q[j][i + 1]), k1, a[j][1]);
@@ -229,9 +264,9 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
     const V16 cj = V16::set1(corr[j]);
     for (int c = 0; c < NC; ++c) a[j][c] = mul(a[j][c], cj);
   }
-  for_value_rows(span, hd, 0, min_nv, [&](int32_t key, const T* vj) {
+  for_value_rows(span, hd, 0, min_nv, [&](int32_t key, const ValueRow<T>& vj) {
     V16 vc[NC];
-    for (int c = 0; c < NC; ++c) vc[c] = V16::load(vj + c * kAttnKeyChunk);
+    for (int c = 0; c < NC; ++c) vc[c] = vj.load(c * kAttnKeyChunk);
     for (int j = 0; j < QB; ++j) {
       const V16 p = V16::set1(scores[j * ss + key]);
       for (int c = 0; c < NC; ++c) a[j][c] = fma(p, vc[c], a[j][c]);
@@ -241,9 +276,9 @@ inline void attend_group(const AttnQueries& qs, int32_t q0, const int32_t* visib
   // constant so that the accumulators stay in registers.
   for_each_const<QB>([&](auto jc) {
     constexpr int j = decltype(jc)::value;
-    for_value_rows(span, hd, min_nv, nv[j], [&](int32_t kk, const T* vj) {
+    for_value_rows(span, hd, min_nv, nv[j], [&](int32_t kk, const ValueRow<T>& vj) {
       const V16 p = V16::set1(scores[j * ss + kk]);
-      for (int c = 0; c < NC; ++c) a[j][c] = fma(p, V16::load(vj + c * kAttnKeyChunk), a[j][c]);
+      for (int c = 0; c < NC; ++c) a[j][c] = fma(p, vj.load(c * kAttnKeyChunk), a[j][c]);
     });
   });
   for (int j = 0; j < QB; ++j) {
@@ -311,13 +346,18 @@ inline void attend_span_f16(const AttnQueries& qs, const int32_t* visible, const
   attend_span_of<uint16_t>(qs, visible, span, scale, scores);
 }
 
+inline void attend_span_i8(const AttnQueries& qs, const int32_t* visible, const AttnSpan<int8_t>& span,
+                           float scale, float* scores) {
+  attend_span_of<int8_t>(qs, visible, span, scale, scores);
+}
+
 inline void dequant_cols(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
                          int32_t cols, float* dst, int64_t dst_stride) {
   for (int32_t i = 0; i < rows; ++i) {
     const int8_t* src = q + i * q_stride;
     float* d = dst + i * dst_stride;
-    if (zero != nullptr) {
-      for (int32_t j = 0; j < cols; ++j) d[j] = scale[j] * static_cast<float>(src[j]) + zero[j];
+    if (zero != nullptr) {  // one rounding, as span_i8's keys (KeyChunk)
+      for (int32_t j = 0; j < cols; ++j) d[j] = std::fma(scale[j], static_cast<float>(src[j]), zero[j]);
     } else {
       for (int32_t j = 0; j < cols; ++j) d[j] = scale[j] * static_cast<float>(src[j]);
     }
@@ -363,7 +403,7 @@ inline void merge_segments(int32_t n, const float* const* acc, const float* m, c
 }
 
 inline const AttnKernels& kernels() {
-  static const AttnKernels k = {&attend_span, &attend_span_f16, &half_to_float, &dequant_cols, &dequant_rows,
+  static const AttnKernels k = {&attend_span, &attend_span_f16, &attend_span_i8, &half_to_float, &dequant_cols, &dequant_rows,
                                 &merge_segments};
   return k;
 }

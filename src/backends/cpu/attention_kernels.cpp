@@ -27,6 +27,11 @@ struct V16 {
     quant::fp16_to_fp32_row(p, r.v, 16);
     return r;
   }
+  static V16 load(const int8_t* p) {
+    V16 r;
+    for (int i = 0; i < 16; ++i) r.v[i] = static_cast<float>(p[i]);
+    return r;
+  }
   static V16 load_n(const float* p, int32_t n) {
     V16 r = zero();
     std::copy(p, p + std::clamp(n, 0, 16), r.v);

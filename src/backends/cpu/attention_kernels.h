@@ -49,11 +49,15 @@ struct AttnQueries {
 // A span: `blocks` consecutive cache blocks of one kv head, their keys one run of
 // blocks * block_size. Block b's keys kt[b] are [head_dim][kt_stride] (transposed; kt_stride a
 // multiple of kAttnKeyChunk, >= block_size), its values v[b] [block_size][head_dim]. Several
-// blocks only where block_size == kt_stride.
+// blocks only where block_size == kt_stride. I8 blocks (T = int8_t) also carry the cache's
+// per-slot parameters: key = fma(k_scale, q, k_zero) (dequant_cols), value = v_scale * q.
 template <typename T>
 struct AttnSpan {
   const T* kt[kAttnSpanBlocks] = {};
   const T* v[kAttnSpanBlocks] = {};
+  const float* k_scale[kAttnSpanBlocks] = {};  // I8 only: [block_size] each
+  const float* k_zero[kAttnSpanBlocks] = {};
+  const float* v_scale[kAttnSpanBlocks] = {};
   int32_t blocks = 1;
   int32_t block_size = 0;
   int64_t kt_stride = 0;
@@ -67,10 +71,15 @@ using AttnSpanFn = void (*)(const AttnQueries& qs, const int32_t* visible, const
 // values as converting first): head_dim a multiple of 16 up to kAttnMaxRegDims.
 using AttnSpanF16Fn = void (*)(const AttnQueries& qs, const int32_t* visible, const AttnSpan<uint16_t>& span,
                                float scale, float* scores);
+// The same with I8 keys and values read in place, dequantized as they are loaded (the values
+// dequant_cols / dequant_rows give): head_dim a multiple of 16 up to kAttnMaxRegDims.
+using AttnSpanI8Fn = void (*)(const AttnQueries& qs, const int32_t* visible, const AttnSpan<int8_t>& span,
+                              float scale, float* scores);
 // dst[i] = f16 src[i].
 using HalfToFloatFn = void (*)(const uint16_t* src, float* dst, int64_t n);
-// dst[i * dst_stride + j] = scale[j] * q[i * q_stride + j] + (zero ? zero[j] : 0) for
-// i < rows, j < cols: the I8 key block (zero points) and value block (rows = slots, no zero).
+// dst[i * dst_stride + j] = fma(scale[j], q[i * q_stride + j], zero[j]) (or the product alone
+// without zero) for i < rows, j < cols: the I8 key block (zero points) and value block (rows =
+// slots, no zero).
 using DequantI8Fn = void (*)(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
                              int32_t cols, float* dst, int64_t dst_stride);
 // Same for a value block, whose scale is per row: dst[i][j] = scale[i] * q[i][j].
@@ -86,6 +95,7 @@ using AttnMergeFn = void (*)(int32_t n, const float* const* acc, const float* m,
 struct AttnKernels {
   AttnSpanFn span = nullptr;
   AttnSpanF16Fn span_f16 = nullptr;
+  AttnSpanI8Fn span_i8 = nullptr;
   HalfToFloatFn half_to_float = nullptr;
   DequantI8Fn dequant_cols = nullptr;
   DequantI8RowsFn dequant_rows = nullptr;

@@ -32,6 +32,12 @@ struct V16 {
     const float16x8_t b = vld1q_f16(reinterpret_cast<const float16_t*>(p + 8));
     return {{vcvt_f32_f16(vget_low_f16(a)), vcvt_high_f32_f16(a), vcvt_f32_f16(vget_low_f16(b)), vcvt_high_f32_f16(b)}};
   }
+  static V16 load(const int8_t* p) {
+    const int8x16_t x = vld1q_s8(p);
+    const int16x8_t lo = vmovl_s8(vget_low_s8(x)), hi = vmovl_high_s8(x);
+    return {{vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), vcvtq_f32_s32(vmovl_high_s16(lo)),
+             vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), vcvtq_f32_s32(vmovl_high_s16(hi))}};
+  }
   // Partial rows go through a zeroed stack copy: no read past p + n.
   static V16 load_n(const float* p, int32_t n) {
     if (n >= 16) return load(p);

@@ -32,6 +32,9 @@ struct V16 {
   static V16 set1(float x) { return {_mm512_set1_ps(x)}; }
   static V16 load(const float* p) { return {_mm512_loadu_ps(p)}; }
   static V16 load(const uint16_t* p) { return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
+  static V16 load(const int8_t* p) {
+    return {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))};
+  }
   static V16 load_n(const float* p, int32_t n) { return {_mm512_maskz_loadu_ps(lanes(n), p)}; }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
   void store_n(float* p, int32_t n) const { _mm512_mask_storeu_ps(p, lanes(n), v); }
@@ -83,6 +86,10 @@ struct V16 {
   static V16 load(const uint16_t* p) {
     return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)))};
+  }
+  static V16 load(const int8_t* p) {
+    return {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))),
+            _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8))))};
   }
   static V16 load_n(const float* p, int32_t n) {
     if (n >= 16) return load(p);
