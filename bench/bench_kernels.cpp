@@ -9,7 +9,7 @@
 //   build/bin/bench_kernels [--k 1024] [--m 1024] [--reps 7] [--only q4_0,q4_K] [--tokens T] [--ldy N]
 //   build/bin/bench_kernels --stream [--tokens 1] [--rows R] [--reps 7] [--only q4_K_r16,bf16_r16p]
 //   build/bin/bench_kernels --attention [--seqs 16] [--ctx 128] [--layers 30] [--block 16] [--kv-heads 3]
-//                                       [--group 3] [--reps 7]
+//                                       [--group 3] [--kv f16|int8|f32] [--reps 7]
 //   build/bin/bench_kernels --mlp [--ff 4864] [--k 896] [--tokens 1] [--reps 7]
 //   build/bin/bench_kernels --pipes [--reps 7]
 //   build/bin/bench_kernels --prepare [--k 2048] [--reps 7]
@@ -26,7 +26,7 @@
 // the preparation was made cheaper, 91 / 86 / 63 / 39%).
 //
 // --attention: one batched decode step's attention, every layer of a smollm2-135m-shaped F16
-// KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads; --kv-heads and --group (query heads
+// (--kv: int8 or f32) KV cache (30 layers, 3 kv heads of 64 dims, 9 query heads; --kv-heads and --group (query heads
 // per kv head) change the heads, as 2 and 7 for qwen2.5-0.5b), each of --seqs sequences holding
 // --ctx positions in blocks of --block slots handed out round-robin as a serving engine's growing sequences get
 // them; on the default thread count, alternating with the read probe: microseconds per layer
@@ -417,7 +417,7 @@ int mlp(int64_t ff, int64_t k, int64_t tokens, int reps) {
 }
 
 int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, int32_t kKvHeads, int32_t kGroup,
-                   int reps) {
+                   autoglm::DType kv_type, int reps) {
   using namespace autoglm;
   constexpr int32_t kHeadDim = 64;
   ThreadPool pool(ThreadPool::default_threads());
@@ -427,7 +427,7 @@ int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, in
   c.head_dim = kHeadDim;
   c.block_size = block_size;
   c.n_blocks = n_seqs * ((ctx + 1 + block_size - 1) / block_size) + 1;
-  c.dtype = DType::F16;
+  c.dtype = kv_type;
   auto created = kv::KVCache::create(c);
   if (!created.ok()) return 1;
   kv::KVCache& cache = **created;
@@ -500,11 +500,14 @@ int attention_step(int n_seqs, int ctx, int32_t n_layers, int32_t block_size, in
     probe.push_back(measure_read_bandwidth(pool.size()));
   }
   const double per_layer = median(us);
-  // K and V of positions [0, ctx] (f16), every sequence and kv head of one layer.
-  const double bytes = 2.0 * n_seqs * (ctx + 1) * kKvHeads * kHeadDim * 2;
-  std::printf("attention: %d sequences x %d positions, F16 KV in blocks of %d, %d kv heads x %d dims, group %d, "
-              "%d threads, isa %s\n", n_seqs, ctx, block_size, kKvHeads, kHeadDim, kGroup, pool.size(),
-              cpu::isa_name(cpu::active_isa()));
+  // K and V of positions [0, ctx], every sequence and kv head of one layer (INT8: and each
+  // position's key scale, key zero and value scale).
+  const double per_head = kv_type == DType::I8 ? 2.0 * kHeadDim + 3 * sizeof(float)
+                                               : 2.0 * kHeadDim * static_cast<double>(dtype_info(kv_type).type_size);
+  const double bytes = static_cast<double>(n_seqs) * (ctx + 1) * kKvHeads * per_head;
+  std::printf("attention: %d sequences x %d positions, %s KV in blocks of %d, %d kv heads x %d dims, group %d, "
+              "%d threads, isa %s\n", n_seqs, ctx, dtype_name(kv_type), block_size, kKvHeads, kHeadDim, kGroup,
+              pool.size(), cpu::isa_name(cpu::active_isa()));
   std::printf("%.1f us per layer, %.1f GB/s of K/V (read probe %.1f GB/s), median of %d\n", per_layer,
               bytes / per_layer / 1e3, median(probe), reps);
   for (auto& s : seqs) s.release(cache);
@@ -557,12 +560,16 @@ int main(int argc, char** argv) {
       const int64_t n_seqs = arg(argc, argv, "--seqs", 16), ctx = arg(argc, argv, "--ctx", 128);
       const int64_t layers = arg(argc, argv, "--layers", 30), block = arg(argc, argv, "--block", 16);
       const int64_t kv_heads = arg(argc, argv, "--kv-heads", 3), group = arg(argc, argv, "--group", 3);
+      const std::string kv = text_arg(argc, argv, "--kv");
+      const DType kv_type = kv == "int8" ? DType::I8 : kv == "f32" ? DType::F32 : DType::F16;
       if (n_seqs <= 0 || n_seqs > 1024 || ctx <= 0 || ctx > 65536 || layers <= 0 || layers > 256 || block <= 0 ||
-          block > 1024 || kv_heads <= 0 || kv_heads > 64 || group <= 0 || group > 16 || reps <= 0) {
+          block > 1024 || kv_heads <= 0 || kv_heads > 64 || group <= 0 || group > 16 || reps <= 0 ||
+          !(kv.empty() || kv == "f16" || kv == "int8" || kv == "f32")) {
         return 2;
       }
       return attention_step(static_cast<int>(n_seqs), static_cast<int>(ctx), static_cast<int32_t>(layers),
-                            static_cast<int32_t>(block), static_cast<int32_t>(kv_heads), static_cast<int32_t>(group), reps);
+                            static_cast<int32_t>(block), static_cast<int32_t>(kv_heads), static_cast<int32_t>(group),
+                            kv_type, reps);
     }
   }
   const int64_t only_tokens = arg(argc, argv, "--tokens", 0), ldy = arg(argc, argv, "--ldy", m);
