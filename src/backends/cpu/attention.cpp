@@ -3,10 +3,11 @@
 // The batch's tokens are cut into tiles: consecutive tokens of one sequence, at most
 // kTileQueries query rows (tokens x heads of a GQA group) per tile. One work item is a tile
 // and one kv head: it walks its sequence's blocks in order, a span of up to kAttnSpanKeys keys
-// at a time (attention_kernels.h), gets each block's keys and values as f32 once (converted
-// from F16 / I8 into scratch, or read in place for F32 and F16), and runs every query of the
-// tile and group against the span with an online softmax per query, so no score matrix is
-// ever built and each K/V byte is read once per tile rather than once per query head.
+// at a time (attention_kernels.h), reads each block's keys and values in place (F32, and F16 /
+// I8 converted as they are loaded) or as f32 converted once into scratch (heads the kernel's
+// register path does not cover), and runs every query of the tile and group against the span
+// with an online softmax per query, so no score matrix is ever built and each K/V byte is read
+// once per tile rather than once per query head.
 //
 // Where the kv heads do not divide evenly among the threads, a tile's keys are also cut into
 // segments of kSegmentKeys positions (flash-decoding), whose softmax states are merged in order

@@ -132,8 +132,9 @@ inline void softmax_update(const AttnQueries& qs, int32_t qi, int32_t nv, float 
   l += softmax_weights(nv, m, scores);
 }
 
-// One query against the span, alone. T: float, or uint16_t (F16 read in place; then only the
-// register path below, which the caller guarantees: head_dim % 16 == 0, <= kAttnMaxRegDims).
+// One query against the span, alone. T: float, or uint16_t / int8_t (F16 / I8 read in place;
+// then only the register path below, which the caller guarantees: head_dim % 16 == 0, <=
+// kAttnMaxRegDims).
 template <typename T>
 inline void attend_one(const AttnQueries& qs, int32_t qi, int32_t nv, const AttnSpan<T>& span, float scale,
                        float* scores) {
@@ -336,21 +337,6 @@ inline void attend_span_of(const AttnQueries& qs, const int32_t* visible, const 
   if (!asked) prefetch_share(qs, 0, 1);  // no query saw this span
 }
 
-inline void attend_span(const AttnQueries& qs, const int32_t* visible, const AttnSpan<float>& span, float scale,
-                        float* scores) {
-  attend_span_of<float>(qs, visible, span, scale, scores);
-}
-
-inline void attend_span_f16(const AttnQueries& qs, const int32_t* visible, const AttnSpan<uint16_t>& span,
-                            float scale, float* scores) {
-  attend_span_of<uint16_t>(qs, visible, span, scale, scores);
-}
-
-inline void attend_span_i8(const AttnQueries& qs, const int32_t* visible, const AttnSpan<int8_t>& span,
-                           float scale, float* scores) {
-  attend_span_of<int8_t>(qs, visible, span, scale, scores);
-}
-
 inline void dequant_cols(const int8_t* q, int64_t q_stride, const float* scale, const float* zero, int32_t rows,
                          int32_t cols, float* dst, int64_t dst_stride) {
   for (int32_t i = 0; i < rows; ++i) {
@@ -403,7 +389,7 @@ inline void merge_segments(int32_t n, const float* const* acc, const float* m, c
 }
 
 inline const AttnKernels& kernels() {
-  static const AttnKernels k = {&attend_span, &attend_span_f16, &attend_span_i8, &half_to_float, &dequant_cols, &dequant_rows,
-                                &merge_segments};
+  static const AttnKernels k = {&attend_span_of<float>, &attend_span_of<uint16_t>, &attend_span_of<int8_t>,
+                                &half_to_float, &dequant_cols, &dequant_rows, &merge_segments};
   return k;
 }
