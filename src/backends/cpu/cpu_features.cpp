@@ -1,5 +1,7 @@
 #include "backends/cpu/simd/simd.h"
 
+#include <cstring>
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <sys/syscall.h>
@@ -19,6 +21,23 @@ bool cpu_has_avx2_fma() {
 bool cpu_has_avx512f() {
 #if defined(__x86_64__) || defined(__i386__)
   return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_full_rate_bf16_dot() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool full = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!cpu_has_avx512_bf16() || __get_cpuid(0, &a, &b, &c, &d) == 0) return false;
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    return std::strcmp(vendor, "AuthenticAMD") == 0;
+  }();
+  return full;
 #else
   return false;
 #endif
