@@ -97,6 +97,75 @@ TEST(OpsPackedFloat, IsaKernelsEqualReferenceBitForBit) {
   }
 }
 
+// The pair kernels (two adjacent row groups, prefill) against the scalar reference of each group,
+// bit for bit: groups 1 and 2 of three, token counts around the 12-token tile, odd columns too.
+TEST(OpsPackedFloat, PairKernelsEqualReferenceBitForBit) {
+  ThreadPool pool(1);
+  int checked = 0;
+  for (const Layout& l : kLayouts) {
+    const PackedGemmPairFn pair = packed_pair_gemm_for(l.packed, Isa::kAvx512);
+    if (pair == nullptr) continue;
+    for (int64_t k : {160, 97}) {
+      const int64_t m = 48;
+      Tensor w = pack_float_r16(quantized(l.source, random_rows(m, k, 7)), l.packed);
+      const size_t gbytes = packed_group_bytes(l.packed, k);
+      for (int64_t n : {1, 5, 12, 13, 25, 40}) {
+        Tensor x = random_rows(n + 3, k, static_cast<uint32_t>(n + k));
+        PackedActivations act;
+        ASSERT_TRUE(prepare_packed_activations(x, act, pool, l.packed).ok());
+        const int64_t ldy = 40, t0 = 3 % (n + 3);
+        std::vector<float> want(static_cast<size_t>(n * ldy), -1.0f), got(want);
+        const uint8_t* g1 = static_cast<const uint8_t*>(w.data()) + gbytes;
+        packed_gemm_reference(l.packed, k, g1, act, t0, n, want.data(), ldy);
+        packed_gemm_reference(l.packed, k, g1 + gbytes, act, t0, n, want.data() + 20, ldy);
+        pair(k, g1, act, t0, n, got.data(), got.data() + 20, ldy);
+        ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+            << dtype_name(l.packed) << " k " << k << " n " << n;
+        ++checked;
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no pair kernel on this CPU";
+  EXPECT_EQ(checked, 3 * 2 * 6);
+}
+
+// A token's outputs do not depend on its batch: matmul, matmul_cat and the paired gate/up of 40
+// tokens (prefill: the pair kernels, passes of token blocks) equal each token's alone (decode:
+// one group at a time), bit for bit. 7 and 4 groups per matrix on one thread, so the pairs run
+// and one group is left alone.
+TEST(OpsPackedFloat, PrefillEqualsTokenByTokenBitForBit) {
+  ThreadPool pool(1);
+  for (DType t : kTypes) {
+    const int64_t n = 40, k = 256, m = 112;
+    const Tensor x = random_rows(n, k, 31);
+    const Tensor a = pack_matrix(quantized(t, random_rows(m, k, 32)));
+    const Tensor b = pack_matrix(quantized(t, random_rows(64, k, 33)));
+    const Tensor gu = pack_matrix(pair_row_groups(quantized(t, random_rows(m, k, 34)), quantized(t, random_rows(m, k, 35))));
+    ASSERT_TRUE(is_packed_type(a.dtype()) && is_packed_type(gu.dtype())) << dtype_name(t);
+    const auto run = [&](const Tensor& xs, std::vector<float>& mm, std::vector<float>& cat, std::vector<float>& sw) {
+      const int64_t rows = xs.rows();
+      Tensor y = Tensor::empty(DType::F32, {rows, m}), yc = Tensor::empty(DType::F32, {rows, m + 64});
+      Tensor ys = Tensor::empty(DType::F32, {rows, m});
+      ASSERT_TRUE(matmul(xs, a, y, pool).ok());
+      ASSERT_TRUE(matmul_cat(xs, {&a, &b}, yc, pool).ok());
+      ASSERT_TRUE(matmul_swiglu_paired(xs, gu, ys, pool).ok());
+      mm.insert(mm.end(), y.data_as<float>(), y.data_as<float>() + rows * m);
+      cat.insert(cat.end(), yc.data_as<float>(), yc.data_as<float>() + rows * (m + 64));
+      sw.insert(sw.end(), ys.data_as<float>(), ys.data_as<float>() + rows * m);
+    };
+    std::vector<float> mm, cat, sw, mm1, cat1, sw1;
+    run(x, mm, cat, sw);
+    for (int64_t i = 0; i < n; ++i) {
+      Tensor xi = Tensor::empty(DType::F32, {1, k});
+      std::memcpy(xi.data(), x.data_as<float>() + i * k, static_cast<size_t>(k) * sizeof(float));
+      run(xi, mm1, cat1, sw1);
+    }
+    EXPECT_EQ(std::memcmp(mm.data(), mm1.data(), mm.size() * sizeof(float)), 0) << dtype_name(t) << " matmul";
+    EXPECT_EQ(std::memcmp(cat.data(), cat1.data(), cat.size() * sizeof(float)), 0) << dtype_name(t) << " matmul_cat";
+    EXPECT_EQ(std::memcmp(sw.data(), sw1.data(), sw.size() * sizeof(float)), 0) << dtype_name(t) << " swiglu";
+  }
+}
+
 // vdpbf16ps reads bf16 subnormals as zero and flushes f32 subnormal sums to zero; the
 // reference does the same, so tiny and huge values match bit for bit too.
 TEST(OpsPackedFloat, Bf16PairsEdgeValuesEqualReference) {

@@ -49,15 +49,16 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
   AG_CHECK(total == ldy);
   float* yf = y.data_as<float>();
 
-  // One parallel pass over the 16-row groups of every matrix: group(w, g, out) writes group g of
-  // w into its output columns (packed weights, or lattice matrices decoded per group).
-  const auto over_row_groups = [&](auto&& group) {
+  // One parallel pass over the 16-row groups of every matrix: groups(w, g, left, out) writes group
+  // g of w (and, if it likes, up to `left` - 1 more of w's) into their output columns (packed
+  // weights, or lattice matrices decoded per group) and returns how many it wrote.
+  const auto over_row_groups = [&](auto&& groups) {
     const Segments seg = segments(ws, kPackRows);
     pool.parallel_for(seg.begin.back(), [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u) {
+      for (int64_t u = u0; u < u1;) {
         const size_t i = seg.find(u);
         const int64_t g = u - seg.begin[i];
-        group(*ws[i], g, yf + seg.col[i] + g * kPackRows);
+        u += groups(*ws[i], g, std::min(u1, seg.begin[i + 1]) - u, yf + seg.col[i] + g * kPackRows);
       }
     }, grain_for(kPackRows * k * n));
     return Status::OK();
@@ -65,14 +66,24 @@ Status matmul_cat(const Tensor& x, const std::vector<const Tensor*>& ws, Tensor&
 
   if (is_packed_type(type)) {
     AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, type, pool));
-    return over_row_groups([&](const Tensor& w, int64_t g, float* out) { call.group(w, g, 0, n, out, ldy); });
+    return over_row_groups([&](const Tensor& w, int64_t g, int64_t left, float* out) -> int64_t {
+      if (call.pair != nullptr && left >= 2) {
+        call.two_groups(w, g, 0, n, out, out + kPackRows, ldy);
+        return 2;
+      }
+      call.group(w, g, 0, n, out, ldy);
+      return 1;
+    });
   }
 
   bool groups = n >= kLatticeTileMinTokens && lattice_tiles_for(type);
   for (const Tensor* w : ws) groups = groups && w->rows() % kPackRows == 0;
   if (groups) {
     AG_ASSIGN_OR_RETURN(const PackedActivations* lact, prepare_lattice_activations(x, pool));
-    return over_row_groups([&](const Tensor& w, int64_t g, float* out) { lattice_group(w, g, *lact, 0, n, out, ldy); });
+    return over_row_groups([&](const Tensor& w, int64_t g, int64_t, float* out) -> int64_t {
+      lattice_group(w, g, *lact, 0, n, out, ldy);
+      return 1;
+    });
   }
 
   const MatmulKernels* kern = cpu_kernels_for(type);

@@ -431,4 +431,20 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   return nullptr;
 }
 
+PackedGemmPairFn packed_pair_gemm_for(DType packed, Isa isa) {
+#if defined(AUTOGLM_HAVE_AVX512_KERNELS)
+  if (isa != Isa::kAvx512 || !isa_available(isa)) return nullptr;
+  switch (packed) {
+    case DType::F32_R16: return simd::gemm_f32_r16_pair_avx512;
+    case DType::F16_R16: return simd::gemm_f16_r16_pair_avx512;
+    case DType::BF16_R16: return simd::gemm_bf16_r16_pair_avx512;
+    default: return nullptr;
+  }
+#else
+  (void)packed;
+  (void)isa;
+  return nullptr;
+#endif
+}
+
 }  // namespace autoglm::cpu

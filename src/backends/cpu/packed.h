@@ -106,6 +106,12 @@ bool packed_amx_active();
 // The kernel the engine runs: the AMX form where packed_amx_active() and the type has one, else
 // the active ISA's, else the scalar reference.
 PackedGemmFn packed_gemm_active(DType packed);
+// Two adjacent row groups (group g at wgroup, g + 1 right after it) against nt tokens, into y0
+// and y1 (each as PackedGemmFn's y): the same results as two PackedGemmFn calls, bit for bit.
+using PackedGemmPairFn = void (*)(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                  int64_t nt, float* y0, float* y1, int64_t ldy);
+// The pair kernel of a packed type and ISA (the float layouts' AVX-512 kernels), else nullptr.
+PackedGemmPairFn packed_pair_gemm_for(DType packed, Isa isa);
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy);
@@ -128,9 +134,22 @@ struct PackedCall {
   const PackedActivations* act = nullptr;
   PackedGemmFn gemm = nullptr;
   size_t group_bytes = 0;
+  PackedGemmPairFn pair = nullptr;  // the active ISA's pair kernel, if the type has one
   // Row group g of the packed matrix w against tokens [t0, t0 + nt) into y (ldy apart).
   void group(const Tensor& w, int64_t g, int64_t t0, int64_t nt, float* y, int64_t ldy) const {
-    gemm(act->nb, static_cast<const uint8_t*>(w.data()) + static_cast<size_t>(g) * group_bytes, *act, t0, nt, y, ldy);
+    gemm(act->nb, group_at(w, g), *act, t0, nt, y, ldy);
+  }
+  // Row groups g and g + 1 into y0 and y1: one pair kernel call where there is one.
+  void two_groups(const Tensor& w, int64_t g, int64_t t0, int64_t nt, float* y0, float* y1, int64_t ldy) const {
+    if (pair != nullptr) {
+      pair(act->nb, group_at(w, g), *act, t0, nt, y0, y1, ldy);
+    } else {
+      group(w, g, t0, nt, y0, ldy);
+      group(w, g + 1, t0, nt, y1, ldy);
+    }
+  }
+  const uint8_t* group_at(const Tensor& w, int64_t g) const {
+    return static_cast<const uint8_t*>(w.data()) + static_cast<size_t>(g) * group_bytes;
   }
 };
 Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& pool);

@@ -72,6 +72,13 @@ void gemm_f16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivation
                        float* y, int64_t ldy);
 void gemm_bf16_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
+// Two adjacent row groups (wgroup, and the next group right after it) into y0 / y1: PackedGemmPairFn.
+void gemm_f32_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y0, float* y1, int64_t ldy);
+void gemm_f16_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y0, float* y1, int64_t ldy);
+void gemm_bf16_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                               float* y0, float* y1, int64_t ldy);
 // Only where cpu_has_avx512_bf16().
 void gemm_bf16_r16p_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                            float* y, int64_t ldy);

@@ -29,19 +29,26 @@ int64_t groups_per_pass(size_t group_bytes) {
 // llama3.2-1b, against one group at a time over all tokens (scripts/bench_ab.sh, medians of 2):
 // Q4_K 418 / 309, Q4_0 400 / 357, Q8_0 380 / 349, Q4_K_M 407 / 373; without AMX Q4_K 303 / 289;
 // blocks of 32 tokens 370, of 64 322 (Q4_K); passes of 256 KB / 1 MB / unbounded 394 / 395 / 401.
+//
+// f(g, count, t0, nt) takes groups g .. g + count - 1: count is 1, or 2 where `pairs` (a pair
+// kernel, PackedCall::two_groups) and two are left in the pass.
 template <class F>
-void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, F&& f) {
+void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, bool pairs, F&& f) {
+  const auto groups = [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
+    for (int64_t g = p0; g < p1;) {
+      const int64_t count = pairs && g + 1 < p1 ? 2 : 1;
+      f(g, count, t0, nt);
+      g += count;
+    }
+  };
   if (n <= kTokenBlock) {
-    for (int64_t g = g0; g < g1; ++g) f(g, 0, n);
+    groups(g0, g1, 0, n);
     return;
   }
   const int64_t per_pass = groups_per_pass(group_bytes);
   for (int64_t p0 = g0; p0 < g1; p0 += per_pass) {
     const int64_t p1 = std::min(g1, p0 + per_pass);
-    for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
-      const int64_t nt = std::min(kTokenBlock, n - t0);
-      for (int64_t g = p0; g < p1; ++g) f(g, t0, nt);
-    }
+    for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) groups(p0, p1, t0, std::min(kTokenBlock, n - t0));
   }
 }
 
@@ -65,6 +72,11 @@ Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& 
   c.act = &scratch;
   c.gemm = packed_gemm_active(packed);
   c.group_bytes = packed_group_bytes(packed, x.cols());
+  // Pairs of groups pay where the tile's arithmetic bounds the kernel (prefill, its weights in
+  // L2); decode and small batches keep one weight stream per thread.
+  if (x.rows() > kTokenBlock && c.gemm == packed_gemm_for(packed, active_isa())) {
+    c.pair = packed_pair_gemm_for(packed, active_isa());
+  }
   return c;
 }
 
@@ -76,8 +88,14 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
   AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, w.dtype(), pool));
   float* yf = y.data_as<float>();
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
-    for_group_token_blocks(g0, g1, n, call.group_bytes, [&](int64_t g, int64_t t0, int64_t nt) {
-      call.group(w, g, t0, nt, yf + t0 * m + g * kPackRows, m);
+    for_group_token_blocks(g0, g1, n, call.group_bytes, call.pair != nullptr, [&](int64_t g, int64_t count, int64_t t0,
+                                                                                 int64_t nt) {
+      float* out = yf + t0 * m + g * kPackRows;
+      if (count == 2) {
+        call.two_groups(w, g, t0, nt, out, out + kPackRows, m);
+      } else {
+        call.group(w, g, t0, nt, out, m);
+      }
     });
     if (rf != nullptr) add_residual(yf, rf, m, n, g0 * kPackRows, g1 * kPackRows);
   }, group_grain(n, k, call.group_bytes, m / kPackRows, pool.size()));
@@ -97,13 +115,17 @@ Status swiglu_groups(const Tensor& x, DType packed, int64_t m, GateOf gate_of, U
   constexpr int64_t kTok = 32;  // tokens per gate/up scratch tile
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
     float gate[kTok * kPackRows], upv[kTok * kPackRows];
-    for_group_token_blocks(g0, g1, n, 2 * call.group_bytes, [&](int64_t g, int64_t b0, int64_t nb) {
+    for_group_token_blocks(g0, g1, n, 2 * call.group_bytes, false, [&](int64_t g, int64_t, int64_t b0, int64_t nb) {
       const auto [wg, gg] = gate_of(g);
       const auto [wu, gu] = up_of(g);
       for (int64_t t0 = b0; t0 < b0 + nb; t0 += kTok) {
         const int64_t nt = std::min(kTok, b0 + nb - t0);
-        call.group(*wg, gg, t0, nt, gate, kPackRows);
-        call.group(*wu, gu, t0, nt, upv, kPackRows);
+        if (wg == wu && gu == gg + 1) {  // the paired layout: gate's group, then up's
+          call.two_groups(*wg, gg, t0, nt, gate, upv, kPackRows);
+        } else {
+          call.group(*wg, gg, t0, nt, gate, kPackRows);
+          call.group(*wu, gu, t0, nt, upv, kPackRows);
+        }
         for (int64_t t = 0; t < nt; ++t) {
           silu_mul(gate + t * kPackRows, upv + t * kPackRows, yf + (t0 + t) * m + g * kPackRows, kPackRows);
         }

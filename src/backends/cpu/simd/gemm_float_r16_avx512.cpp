@@ -69,6 +69,60 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
   });
 }
 
+// Two adjacent row groups at once (prefill's passes, weights in L2): each token's broadcast
+// activation feeds both groups' fmas, so a column needs 2 weight loads and NT broadcasts for 2 NT
+// fmas where one group needs 1 and NT for NT. Each lane's chain is still the reference's.
+constexpr int kPairTile = 8;  // 16 accumulators: prefill blocks of 16 tokens are two tiles
+
+template <Src S, int NT>
+inline void pair_tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y0,
+                      float* y1, int64_t ldy) {
+  const uint8_t* vgroup = wgroup + static_cast<size_t>(k) * kColumnBytes<S>;  // the next group
+  const float* x = act.xf.data() + t0 * act.ldx;
+  const int64_t ld = act.ldx;
+  __m512 a[NT], b[NT];
+  for (int t = 0; t < NT; ++t) a[t] = b[t] = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 2 <= k; c += 2) {
+    const uint8_t* wc = wgroup + static_cast<size_t>(c) * kColumnBytes<S>;
+    const uint8_t* vc = vgroup + static_cast<size_t>(c) * kColumnBytes<S>;
+    for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(wc + l + kAheadBytes<NT>), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(vc + l + kAheadBytes<NT>), _MM_HINT_T1);
+    }
+    const __m512 w0 = load_column<S>(wc), w1 = load_column<S>(wc + kColumnBytes<S>);
+    const __m512 v0 = load_column<S>(vc), v1 = load_column<S>(vc + kColumnBytes<S>);
+    for (int t = 0; t < NT; ++t) {
+      const __m512 x0 = _mm512_set1_ps(x[t * ld + c]), x1 = _mm512_set1_ps(x[t * ld + c + 1]);
+      a[t] = _mm512_fmadd_ps(w0, x0, a[t]);
+      b[t] = _mm512_fmadd_ps(v0, x0, b[t]);
+      a[t] = _mm512_fmadd_ps(w1, x1, a[t]);
+      b[t] = _mm512_fmadd_ps(v1, x1, b[t]);
+    }
+  }
+  for (; c < k; ++c) {
+    const __m512 w = load_column<S>(wgroup + static_cast<size_t>(c) * kColumnBytes<S>);
+    const __m512 v = load_column<S>(vgroup + static_cast<size_t>(c) * kColumnBytes<S>);
+    for (int t = 0; t < NT; ++t) {
+      const __m512 xc = _mm512_set1_ps(x[t * ld + c]);
+      a[t] = _mm512_fmadd_ps(w, xc, a[t]);
+      b[t] = _mm512_fmadd_ps(v, xc, b[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm512_storeu_ps(y0 + t * ldy, a[t]);
+    _mm512_storeu_ps(y1 + t * ldy, b[t]);
+  }
+}
+
+template <Src S>
+void gemm_pair(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y0,
+               float* y1, int64_t ldy) {
+  for_token_tiles<kPairTile>(nt, [&](auto n_tok, int64_t t) {
+    pair_tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y0 + t * ldy, y1 + t * ldy, ldy);
+  });
+}
+
 }  // namespace
 
 void gemm_f32_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
@@ -84,6 +138,21 @@ void gemm_f16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivati
 void gemm_bf16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
   gemm<Src::kBF16>(nb, wgroup, act, t0, nt, y, ldy);
+}
+
+void gemm_f32_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y0, float* y1, int64_t ldy) {
+  gemm_pair<Src::kF32>(nb, wgroup, act, t0, nt, y0, y1, ldy);
+}
+
+void gemm_f16_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                              float* y0, float* y1, int64_t ldy) {
+  gemm_pair<Src::kF16>(nb, wgroup, act, t0, nt, y0, y1, ldy);
+}
+
+void gemm_bf16_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                               float* y0, float* y1, int64_t ldy) {
+  gemm_pair<Src::kBF16>(nb, wgroup, act, t0, nt, y0, y1, ldy);
 }
 
 }  // namespace autoglm::cpu::simd
