@@ -16,13 +16,16 @@ namespace autoglm::cpu {
 namespace {
 
 constexpr int64_t kTokenBlock = 16;        // amx::kTileTokens, two VNNI tiles
+// With a pair kernel (the float layouts): two of its 12-token tiles. One thread, k 2048, F16,
+// GMAC/s: blocks of 16 (tiles 12 + 4) 87-88, of 24 93-94; tiles of 8 in blocks of 16 87-91.
+constexpr int64_t kPairTokenBlock = 24;
 constexpr size_t kPassBytes = 512 * 1024;  // a quarter of the Intel host's L2
 
 int64_t groups_per_pass(size_t group_bytes) {
   return std::max<int64_t>(1, static_cast<int64_t>(kPassBytes / group_bytes));
 }
 
-// Row groups [g0, g1) against n tokens through f(g, t0, nt). Past one block of tokens (prefill)
+// Row groups [g0, g1) against n tokens through f. Past one block of tokens (prefill)
 // the groups go in passes whose weights stay in L2, and each pass takes the tokens a block at a
 // time, so a block's activations stay in L1 across the pass's groups instead of every group
 // sweeping all n tokens' activations through L2 (the AMX tile loads stall on L2 reads). pp512 t/s,
@@ -30,10 +33,12 @@ int64_t groups_per_pass(size_t group_bytes) {
 // Q4_K 418 / 309, Q4_0 400 / 357, Q8_0 380 / 349, Q4_K_M 407 / 373; without AMX Q4_K 303 / 289;
 // blocks of 32 tokens 370, of 64 322 (Q4_K); passes of 256 KB / 1 MB / unbounded 394 / 395 / 401.
 //
-// f(g, count, t0, nt) takes groups g .. g + count - 1: count is 1, or 2 where `pairs` (a pair
-// kernel, PackedCall::two_groups) and two are left in the pass.
+// f(g, count, t0, nt) takes groups g .. g + count - 1 against tokens [t0, t0 + nt): count is 1,
+// or 2 where `pairs` (PackedCall::two_groups) and two are left in the pass; `block` is
+// token_block(call).
 template <class F>
-void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, bool pairs, F&& f) {
+void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_bytes, int64_t block, bool pairs,
+                            F&& f) {
   const auto groups = [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
     for (int64_t g = p0; g < p1;) {
       const int64_t count = pairs && g + 1 < p1 ? 2 : 1;
@@ -48,9 +53,11 @@ void for_group_token_blocks(int64_t g0, int64_t g1, int64_t n, size_t group_byte
   const int64_t per_pass = groups_per_pass(group_bytes);
   for (int64_t p0 = g0; p0 < g1; p0 += per_pass) {
     const int64_t p1 = std::min(g1, p0 + per_pass);
-    for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) groups(p0, p1, t0, std::min(kTokenBlock, n - t0));
+    for (int64_t t0 = 0; t0 < n; t0 += block) groups(p0, p1, t0, std::min(block, n - t0));
   }
 }
+
+int64_t token_block(const PackedCall& call) { return call.pair != nullptr ? kPairTokenBlock : kTokenBlock; }
 
 // Row groups per thread chunk (parallel_for's unit of claiming and stealing) of an op with
 // `groups` row groups: a group of 16 rows is 16 * k multiply-adds per token; past one token
@@ -88,8 +95,8 @@ Status matmul_packed(const Tensor& x, const Tensor& w, Tensor& y, ThreadPool& po
   AG_ASSIGN_OR_RETURN(const PackedCall call, begin_packed_call(x, w.dtype(), pool));
   float* yf = y.data_as<float>();
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
-    for_group_token_blocks(g0, g1, n, call.group_bytes, call.pair != nullptr, [&](int64_t g, int64_t count, int64_t t0,
-                                                                                 int64_t nt) {
+    for_group_token_blocks(g0, g1, n, call.group_bytes, token_block(call), call.pair != nullptr,
+                           [&](int64_t g, int64_t count, int64_t t0, int64_t nt) {
       float* out = yf + t0 * m + g * kPackRows;
       if (count == 2) {
         call.two_groups(w, g, t0, nt, out, out + kPackRows, m);
@@ -115,7 +122,8 @@ Status swiglu_groups(const Tensor& x, DType packed, int64_t m, GateOf gate_of, U
   constexpr int64_t kTok = 32;  // tokens per gate/up scratch tile
   pool.parallel_for(m / kPackRows, [&](int64_t g0, int64_t g1) {
     float gate[kTok * kPackRows], upv[kTok * kPackRows];
-    for_group_token_blocks(g0, g1, n, 2 * call.group_bytes, false, [&](int64_t g, int64_t, int64_t b0, int64_t nb) {
+    for_group_token_blocks(g0, g1, n, 2 * call.group_bytes, token_block(call), false,
+                           [&](int64_t g, int64_t, int64_t b0, int64_t nb) {
       const auto [wg, gg] = gate_of(g);
       const auto [wu, gu] = up_of(g);
       for (int64_t t0 = b0; t0 < b0 + nb; t0 += kTok) {

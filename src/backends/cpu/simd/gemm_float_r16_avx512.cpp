@@ -72,7 +72,7 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
 // Two adjacent row groups at once (prefill's passes, weights in L2): each token's broadcast
 // activation feeds both groups' fmas, so a column needs 2 weight loads and NT broadcasts for 2 NT
 // fmas where one group needs 1 and NT for NT. Each lane's chain is still the reference's.
-constexpr int kPairTile = 8;  // 16 accumulators: prefill blocks of 16 tokens are two tiles
+constexpr int kPairTile = 12;  // 24 accumulators, 4 weight registers, 2 broadcasts
 
 template <Src S, int NT>
 inline void pair_tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y0,
