@@ -613,6 +613,9 @@ int main(int argc, char** argv) {
     }
     const Tensor p = pack_matrix(w);
     const PackedGemmFn gemm = packed_gemm_active(p.dtype());
+    // Past 16 tokens the engine runs the float layouts' AVX-512 kernels two row groups at a time
+    // (packed_matmul.cpp): so does the table.
+    const PackedGemmPairFn pair = gemm == packed_gemm_for(p.dtype(), active_isa()) ? packed_pair_gemm_for(p.dtype(), active_isa()) : nullptr;
     const size_t gb = packed_group_bytes(p.dtype(), k);
     const auto* wd = static_cast<const uint8_t*>(p.data());
     std::printf("| %s (%s) |", autoglm::dtype_name(t), autoglm::dtype_name(p.dtype()));
@@ -630,7 +633,13 @@ int main(int argc, char** argv) {
         const auto t0 = Clock::now();
         for (int64_t it = 0; it < iters; ++it) {
           for (int64_t g = 0; g < m / kPackRows; ++g) {
-            gemm(act.nb, wd + g * gb, act, 0, n, y.data() + (g % groups_per_row) * kPackRows, ldy);
+            float* out = y.data() + (g % groups_per_row) * kPackRows;
+            if (pair != nullptr && n > 16 && g + 1 < m / kPackRows && (g + 1) % groups_per_row != 0) {
+              pair(act.nb, wd + g * gb, act, 0, n, out, out + kPackRows, ldy);
+              ++g;
+            } else {
+              gemm(act.nb, wd + g * gb, act, 0, n, out, ldy);
+            }
           }
         }
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
