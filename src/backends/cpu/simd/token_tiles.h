@@ -21,6 +21,12 @@ inline void token_tail(int64_t rest, int64_t t, F& run) {
 }
 }  // namespace detail
 
+// Calls run(std::integral_constant<int, n>{}, t) for one tile of n (1 <= n <= kMax) tokens at t.
+template <int kMax, class F>
+inline void run_token_tile(int64_t n, int64_t t, F&& run) {
+  detail::token_tail<kMax>(n, t, run);
+}
+
 // Calls run(std::integral_constant<int, NT>{}, t) for tiles of NT tokens starting at t.
 template <int kTile, class F>
 inline void for_token_tiles(int64_t nt, F&& run) {
