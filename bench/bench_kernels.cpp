@@ -613,7 +613,7 @@ int main(int argc, char** argv) {
     }
     const Tensor p = pack_matrix(w);
     const PackedGemmFn gemm = packed_gemm_active(p.dtype());
-    // Past 16 tokens the engine runs the float layouts' AVX-512 kernels two row groups at a time
+    // The engine runs the float layouts' AVX-512 kernels two row groups at a time
     // (packed_matmul.cpp): so does the table.
     const PackedGemmPairFn pair = gemm == packed_gemm_for(p.dtype(), active_isa()) ? packed_pair_gemm_for(p.dtype(), active_isa()) : nullptr;
     const size_t gb = packed_group_bytes(p.dtype(), k);
@@ -634,7 +634,7 @@ int main(int argc, char** argv) {
         for (int64_t it = 0; it < iters; ++it) {
           for (int64_t g = 0; g < m / kPackRows; ++g) {
             float* out = y.data() + (g % groups_per_row) * kPackRows;
-            if (pair != nullptr && n > 16 && g + 1 < m / kPackRows && (g + 1) % groups_per_row != 0) {
+            if (pair != nullptr && g + 1 < m / kPackRows && (g + 1) % groups_per_row != 0) {
               pair(act.nb, wd + g * gb, act, 0, n, out, out + kPackRows, ldy);
               ++g;
             } else {

@@ -69,9 +69,10 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
   });
 }
 
-// Two adjacent row groups at once (prefill's passes, weights in L2): each token's broadcast
-// activation feeds both groups' fmas, so a column needs 2 weight loads and NT broadcasts for 2 NT
-// fmas where one group needs 1 and NT for NT. Each lane's chain is still the reference's.
+// Two adjacent row groups at once: each token's broadcast activation feeds both groups' fmas, so
+// a column needs 2 weight loads and NT broadcasts for 2 NT fmas where one group needs 1 and NT for
+// NT; with few tokens (decode) the second group's chains hide the fma latency. Each lane's chain
+// is still the reference's. Prefetch as the one-group tile, for both groups.
 constexpr int kPairTile = 12;  // 24 accumulators, 4 weight registers, 2 broadcasts
 
 template <Src S, int NT>
@@ -87,8 +88,8 @@ inline void pair_tile(int64_t k, const uint8_t* wgroup, const PackedActivations&
     const uint8_t* wc = wgroup + static_cast<size_t>(c) * kColumnBytes<S>;
     const uint8_t* vc = vgroup + static_cast<size_t>(c) * kColumnBytes<S>;
     for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(wc + l + kAheadBytes<NT>), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(vc + l + kAheadBytes<NT>), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(wc + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
+      _mm_prefetch(reinterpret_cast<const char*>(vc + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
     }
     const __m512 w0 = load_column<S>(wc), w1 = load_column<S>(wc + kColumnBytes<S>);
     const __m512 v0 = load_column<S>(vc), v1 = load_column<S>(vc + kColumnBytes<S>);
