@@ -17,8 +17,8 @@ bool cpu_has_avx512_vnni();
 // AVX512_BF16 on top of that (vdpbf16ps, vcvtne2ps2bf16): gemm_bf16_r16p_avx512 only.
 bool cpu_has_avx512_bf16();
 // Whether vdpbf16ps (32 multiply-adds) outruns two f32 fmas (16 each) here: AMD's Zen 4 / Zen 5
-// issue it at the fma's rate; Intel's cores with AVX512_BF16 at half that, so there it ties an
-// f32 fma's multiply-adds per cycle and loses to the convert-and-fma kernel (`ub2`-style loop of
+// issue it at the fma's rate; the Intel Xeon with AMX measured (docs/BENCHMARKS.md) at half that,
+// so there it ties an f32 fma's multiply-adds per cycle and loses to the convert-and-fma kernel (`ub2`-style loop of
 // 12 independent instructions on the Xeon with AMX, model 167: 0.58 ns against 0.14 ns).
 // A vendor rule, not a timing: which kernel runs decides a token's rounding, so it must not
 // depend on how busy the host was at start-up.
