@@ -36,109 +36,92 @@ inline __m512 load_column(const uint8_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
 }
 
-template <Src S, int NT>
-inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
+// G row groups side by side (1, or 2 for the pair kernels: adjacent in memory, group g's
+// outputs at y[g]). With two, each token's broadcast activation feeds both groups' fmas, so a
+// column needs 2 weight loads and NT broadcasts for 2 NT fmas where one group needs 1 and NT for
+// NT; with few tokens (decode) the second group's chains hide the fma latency. Either way each
+// lane's chain is the reference's.
+template <int G>
+constexpr int kTileOf = G == 1 ? kTile : 12;  // a pair: 24 accumulators, 4 weight registers, 2 broadcasts
+
+template <Src S, int G, int NT>
+inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* const* y,
+                 int64_t ldy) {
+  const size_t group_bytes = static_cast<size_t>(k) * kColumnBytes<S>;
   const float* x = act.xf.data() + t0 * act.ldx;
   const int64_t ld = act.ldx;
-  __m512 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  __m512 acc[G][NT];
+  for (int g = 0; g < G; ++g) {
+    for (int t = 0; t < NT; ++t) acc[g][t] = _mm512_setzero_ps();
+  }
   int64_t c = 0;
   for (; c + 2 <= k; c += 2) {  // one 64-byte line per two columns (F32: per column)
-    const uint8_t* col = wgroup + static_cast<size_t>(c) * kColumnBytes<S>;
-    for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(col + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
+    __m512 w0[G], w1[G];
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* col = wgroup + g * group_bytes + static_cast<size_t>(c) * kColumnBytes<S>;
+      for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(col + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
+      }
+      w0[g] = load_column<S>(col);
+      w1[g] = load_column<S>(col + kColumnBytes<S>);
     }
-    const __m512 w0 = load_column<S>(col), w1 = load_column<S>(col + kColumnBytes<S>);
-    for (int t = 0; t < NT; ++t) {
-      acc[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t * ld + c]), acc[t]);
-      acc[t] = _mm512_fmadd_ps(w1, _mm512_set1_ps(x[t * ld + c + 1]), acc[t]);
-    }
-  }
-  for (; c < k; ++c) {
-    const __m512 w = load_column<S>(wgroup + static_cast<size_t>(c) * kColumnBytes<S>);
-    for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(w, _mm512_set1_ps(x[t * ld + c]), acc[t]);
-  }
-  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
-}
-
-template <Src S>
-void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
-          int64_t ldy) {
-  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-  });
-}
-
-// Two adjacent row groups at once: each token's broadcast activation feeds both groups' fmas, so
-// a column needs 2 weight loads and NT broadcasts for 2 NT fmas where one group needs 1 and NT for
-// NT; with few tokens (decode) the second group's chains hide the fma latency. Each lane's chain
-// is still the reference's. Prefetch as the one-group tile, for both groups.
-constexpr int kPairTile = 12;  // 24 accumulators, 4 weight registers, 2 broadcasts
-
-template <Src S, int NT>
-inline void pair_tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y0,
-                      float* y1, int64_t ldy) {
-  const uint8_t* vgroup = wgroup + static_cast<size_t>(k) * kColumnBytes<S>;  // the next group
-  const float* x = act.xf.data() + t0 * act.ldx;
-  const int64_t ld = act.ldx;
-  __m512 a[NT], b[NT];
-  for (int t = 0; t < NT; ++t) a[t] = b[t] = _mm512_setzero_ps();
-  int64_t c = 0;
-  for (; c + 2 <= k; c += 2) {
-    const uint8_t* wc = wgroup + static_cast<size_t>(c) * kColumnBytes<S>;
-    const uint8_t* vc = vgroup + static_cast<size_t>(c) * kColumnBytes<S>;
-    for (size_t l = 0; l < 2 * kColumnBytes<S>; l += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(wc + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
-      _mm_prefetch(reinterpret_cast<const char*>(vc + l + kAheadBytes<NT>), static_cast<_mm_hint>(kPrefetchHint<NT>));
-    }
-    const __m512 w0 = load_column<S>(wc), w1 = load_column<S>(wc + kColumnBytes<S>);
-    const __m512 v0 = load_column<S>(vc), v1 = load_column<S>(vc + kColumnBytes<S>);
     for (int t = 0; t < NT; ++t) {
       const __m512 x0 = _mm512_set1_ps(x[t * ld + c]), x1 = _mm512_set1_ps(x[t * ld + c + 1]);
-      a[t] = _mm512_fmadd_ps(w0, x0, a[t]);
-      b[t] = _mm512_fmadd_ps(v0, x0, b[t]);
-      a[t] = _mm512_fmadd_ps(w1, x1, a[t]);
-      b[t] = _mm512_fmadd_ps(v1, x1, b[t]);
+      for (int g = 0; g < G; ++g) acc[g][t] = _mm512_fmadd_ps(w0[g], x0, acc[g][t]);
+      for (int g = 0; g < G; ++g) acc[g][t] = _mm512_fmadd_ps(w1[g], x1, acc[g][t]);
     }
   }
   for (; c < k; ++c) {
-    const __m512 w = load_column<S>(wgroup + static_cast<size_t>(c) * kColumnBytes<S>);
-    const __m512 v = load_column<S>(vgroup + static_cast<size_t>(c) * kColumnBytes<S>);
+    __m512 w[G];
+    for (int g = 0; g < G; ++g) w[g] = load_column<S>(wgroup + g * group_bytes + static_cast<size_t>(c) * kColumnBytes<S>);
     for (int t = 0; t < NT; ++t) {
       const __m512 xc = _mm512_set1_ps(x[t * ld + c]);
-      a[t] = _mm512_fmadd_ps(w, xc, a[t]);
-      b[t] = _mm512_fmadd_ps(v, xc, b[t]);
+      for (int g = 0; g < G; ++g) acc[g][t] = _mm512_fmadd_ps(w[g], xc, acc[g][t]);
     }
   }
   for (int t = 0; t < NT; ++t) {
-    _mm512_storeu_ps(y0 + t * ldy, a[t]);
-    _mm512_storeu_ps(y1 + t * ldy, b[t]);
+    for (int g = 0; g < G; ++g) _mm512_storeu_ps(y[g] + t * ldy, acc[g][t]);
   }
+}
+
+template <Src S, int G>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* const* y,
+          int64_t ldy) {
+  for_token_tiles<kTileOf<G>>(nt, [&](auto n_tok, int64_t t) {
+    float* yt[G];
+    for (int g = 0; g < G; ++g) yt[g] = y[g] + t * ldy;
+    tile<S, G, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, yt, ldy);
+  });
+}
+
+template <Src S>
+void gemm_one(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+              int64_t ldy) {
+  gemm<S, 1>(nb, wgroup, act, t0, nt, &y, ldy);
 }
 
 template <Src S>
 void gemm_pair(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y0,
                float* y1, int64_t ldy) {
-  for_token_tiles<kPairTile>(nt, [&](auto n_tok, int64_t t) {
-    pair_tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y0 + t * ldy, y1 + t * ldy, ldy);
-  });
+  float* const y[2] = {y0, y1};
+  gemm<S, 2>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace
 
 void gemm_f32_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                          float* y, int64_t ldy) {
-  gemm<Src::kF32>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm_one<Src::kF32>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_f16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                          float* y, int64_t ldy) {
-  gemm<Src::kF16>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm_one<Src::kF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_bf16_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  gemm<Src::kBF16>(nb, wgroup, act, t0, nt, y, ldy);
+  gemm_one<Src::kBF16>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_f32_r16_pair_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
