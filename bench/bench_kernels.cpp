@@ -615,7 +615,7 @@ int main(int argc, char** argv) {
     const PackedGemmFn gemm = packed_gemm_active(p.dtype());
     // The engine runs the float layouts' AVX-512 kernels two row groups at a time
     // (packed_matmul.cpp): so does the table.
-    const PackedGemmPairFn pair = gemm == packed_gemm_for(p.dtype(), active_isa()) ? packed_pair_gemm_for(p.dtype(), active_isa()) : nullptr;
+    const PackedGemmPairFn pair = packed_pair_gemm_active(p.dtype());
     const size_t gb = packed_group_bytes(p.dtype(), k);
     const auto* wd = static_cast<const uint8_t*>(p.data());
     std::printf("| %s (%s) |", autoglm::dtype_name(t), autoglm::dtype_name(p.dtype()));

@@ -431,6 +431,11 @@ PackedGemmFn packed_gemm_for(DType packed, Isa isa) {
   return nullptr;
 }
 
+PackedGemmPairFn packed_pair_gemm_active(DType packed) {
+  if (packed_gemm_active(packed) != packed_gemm_for(packed, active_isa())) return nullptr;
+  return packed_pair_gemm_for(packed, active_isa());
+}
+
 PackedGemmPairFn packed_pair_gemm_for(DType packed, Isa isa) {
 #if defined(AUTOGLM_HAVE_AVX512_KERNELS)
   if (isa != Isa::kAvx512 || !isa_available(isa)) return nullptr;

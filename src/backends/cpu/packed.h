@@ -112,6 +112,9 @@ using PackedGemmPairFn = void (*)(int64_t nb, const uint8_t* wgroup, const Packe
                                   int64_t nt, float* y0, float* y1, int64_t ldy);
 // The pair kernel of a packed type and ISA (the float layouts' AVX-512 kernels), else nullptr.
 PackedGemmPairFn packed_pair_gemm_for(DType packed, Isa isa);
+// The pair kernel the engine runs beside packed_gemm_active(packed): the active ISA's, where
+// that ISA's kernel is the one running, else nullptr.
+PackedGemmPairFn packed_pair_gemm_active(DType packed);
 // The scalar reference of the packed products, written for clarity.
 void packed_gemm_reference(DType packed, int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
                            int64_t t0, int64_t nt, float* y, int64_t ldy);

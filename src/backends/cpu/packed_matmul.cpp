@@ -83,7 +83,7 @@ Result<PackedCall> begin_packed_call(const Tensor& x, DType packed, ThreadPool& 
   // feeds two fmas; in decode and small batches the two groups' chains hide the fma latency a lone
   // group's tile exposes (bench_kernels --stream --tokens 1 / 2 / 4, f16: 89-92 / 79-81 / 75-78%
   // of the read probe one group at a time, 93-96 / 91-96 / 88-91% in pairs).
-  if (c.gemm == packed_gemm_for(packed, active_isa())) c.pair = packed_pair_gemm_for(packed, active_isa());
+  c.pair = packed_pair_gemm_active(packed);
   return c;
 }
 
