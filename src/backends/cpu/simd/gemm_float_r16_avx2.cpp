@@ -17,7 +17,6 @@
 namespace autoglm::cpu::simd {
 namespace {
 
-constexpr int kTile = 8;           // tokens per register tile
 constexpr int64_t kBlockCols = 8;  // columns per block of the half-pass shell
 
 enum class Src { kF32, kF16, kBF16 };
@@ -97,8 +96,9 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
     }
     return;
   }
-  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  // One or two tokens (decode): one tile, the halves' passes alternating.
+  run_token_tile<kWideFrom - 1>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0, y, ldy);
   });
 }
 
