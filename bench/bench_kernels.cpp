@@ -581,7 +581,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::printf("isa %s%s, k %lld, m %lld, output row stride %lld floats, one thread, median of %d\n",
-              isa_name(active_isa()), packed_amx_active() ? " (AMX tiles from 16 tokens where a type has them)" : "",
+              isa_name(active_isa()),
+              packed_amx_active()        ? " (AMX tiles from 16 tokens where a type has them)"
+              : packed_avx_vnni_active() ? " (AVX-VNNI forms of the 32-column layouts)"
+                                         : "",
               static_cast<long long>(k), static_cast<long long>(m), static_cast<long long>(ldy),
               reps);
 #if defined(__x86_64__)

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <random>
 #include <vector>
@@ -76,8 +78,30 @@ TEST(OpsPacked, AmxFormsWhereTheyPay) {
   }
   for (DType p : without) {
     EXPECT_EQ(packed_amx_gemm_for(p), nullptr) << dtype_name(p);
-    EXPECT_EQ(packed_gemm_active(p), packed_gemm_for(p, active_isa())) << dtype_name(p);
+    if (!packed_avx_vnni_active()) {
+      EXPECT_EQ(packed_gemm_active(p), packed_gemm_for(p, active_isa())) << dtype_name(p);
+    }
   }
+}
+
+// Where the CPU has AVX-VNNI beside AVX2, every 32-column layout has a vpdpbusd form of its AVX2
+// kernel, and the engine runs it when AVX2 is the active ISA (an AVX-512 CPU keeps its own
+// kernels); the K-quant and float layouts have none. Elsewhere no layout has one.
+TEST(OpsPacked, AvxVnniFormsOfTheThirtyTwoColumnLayouts) {
+  const DType with[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16,
+                        DType::Q4_1_R16, DType::Q5_1_R16, DType::IQ4_NL_R16};
+  const DType without[] = {DType::Q4_K_R16, DType::Q6_K_R16, DType::IQ4_XS_R16, DType::F16_R16};
+  const bool vnni = packed_avx_vnni_gemm_for(DType::Q4_0_R16) != nullptr;
+  EXPECT_EQ(packed_avx_vnni_active(), vnni && active_isa() == Isa::kAvx2 &&
+                                          !(std::getenv("AUTOGLM_AVX_VNNI") != nullptr &&
+                                            std::string(std::getenv("AUTOGLM_AVX_VNNI")) == "0"));
+  for (DType p : with) {
+    EXPECT_EQ(packed_avx_vnni_gemm_for(p) != nullptr, vnni) << dtype_name(p);
+    if (packed_avx_vnni_active()) {
+      EXPECT_EQ(packed_gemm_active(p), packed_avx_vnni_gemm_for(p)) << dtype_name(p);
+    }
+  }
+  for (DType p : without) EXPECT_EQ(packed_avx_vnni_gemm_for(p), nullptr) << dtype_name(p);
 }
 
 TEST(OpsPacked, PackingKeepsEveryRow) {

@@ -26,8 +26,11 @@ inline int expect_isa_kernels_equal_reference(const Tensor& w, const PackedActiv
     packed_gemm_reference(w.dtype(), act.nb, wp + g * gb, act, 0, n, ref.data() + g * kPackRows, m);
   }
   int checked = 0;
-  for (int i = 0; i <= kNumIsas; ++i) {  // i == kNumIsas: the AMX form, where this CPU has one
-    const PackedGemmFn f = i < kNumIsas ? packed_gemm_for(w.dtype(), static_cast<Isa>(i)) : packed_amx_gemm_for(w.dtype());
+  // i == kNumIsas: the AMX form, kNumIsas + 1: the AVX-VNNI form, where this CPU has them.
+  for (int i = 0; i <= kNumIsas + 1; ++i) {
+    const PackedGemmFn f = i < kNumIsas    ? packed_gemm_for(w.dtype(), static_cast<Isa>(i))
+                           : i == kNumIsas ? packed_amx_gemm_for(w.dtype())
+                                           : packed_avx_vnni_gemm_for(w.dtype());
     if (f == nullptr) continue;
     ++checked;
     std::fill(got.begin(), got.end(), -1.0f);
@@ -36,7 +39,7 @@ inline int expect_isa_kernels_equal_reference(const Tensor& w, const PackedActiv
       if (n > 1) f(act.nb, wp + g * gb, act, 1, n - 1, got.data() + m + g * kPackRows, m);
     }
     EXPECT_EQ(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)), 0)
-        << what << " " << dtype_name(w.dtype()) << " isa " << (i < kNumIsas ? isa_name(static_cast<Isa>(i)) : "amx")
+        << what << " " << dtype_name(w.dtype()) << " isa " << (i < kNumIsas ? isa_name(static_cast<Isa>(i)) : i == kNumIsas ? "amx" : "avx-vnni")
         << " n=" << n;
   }
   return checked;

@@ -26,6 +26,14 @@ bool cpu_has_avx512f() {
 #endif
 }
 
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  return cpu_has_avx2_fma() && __builtin_cpu_supports("avxvnni");
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_full_rate_bf16_dot() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool full = [] {

@@ -411,9 +411,39 @@ bool packed_amx_active() {
 #endif
 }
 
+PackedGemmFn packed_avx_vnni_gemm_for(DType packed) {
+#if defined(AUTOGLM_HAVE_AVXVNNI_KERNELS)
+  if (!isa_available(Isa::kAvx2) || !simd::cpu_has_avx_vnni()) return nullptr;
+  switch (packed) {
+    case DType::Q8_0_R16: return simd::gemm_q8_0_r16_avxvnni;
+    case DType::Q4_0_R16: return simd::gemm_q4_0_r16_avxvnni;
+    case DType::Q5_0_R16: return simd::gemm_q5_0_r16_avxvnni;
+    case DType::Q4_1_R16: return simd::gemm_q4_1_r16_avxvnni;
+    case DType::Q5_1_R16: return simd::gemm_q5_1_r16_avxvnni;
+    case DType::IQ4_NL_R16: return simd::gemm_iq4_nl_r16_avxvnni;
+    default: return nullptr;
+  }
+#else
+  (void)packed;
+  return nullptr;
+#endif
+}
+
+bool packed_avx_vnni_active() {
+  static const bool on = [] {
+    const char* env = std::getenv("AUTOGLM_AVX_VNNI");
+    const bool allowed = env == nullptr || std::strcmp(env, "0") != 0;
+    return allowed && active_isa() == Isa::kAvx2 && packed_avx_vnni_gemm_for(DType::Q4_0_R16) != nullptr;
+  }();
+  return on;
+}
+
 PackedGemmFn packed_gemm_active(DType packed) {
   if (packed_amx_active()) {
     if (const PackedGemmFn f = packed_amx_gemm_for(packed)) return f;
+  }
+  if (packed_avx_vnni_active()) {
+    if (const PackedGemmFn f = packed_avx_vnni_gemm_for(packed)) return f;
   }
   if (const PackedGemmFn f = packed_gemm_for(packed, active_isa())) return f;
   return packed_gemm_for(packed, Isa::kScalar);

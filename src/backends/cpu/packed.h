@@ -103,8 +103,16 @@ PackedGemmFn packed_amx_gemm_for(DType packed);
 // Whether the engine runs the AMX forms: the build and CPU have them, the active ISA is AVX-512
 // and AUTOGLM_AMX is not 0.
 bool packed_amx_active();
-// The kernel the engine runs: the AMX form where packed_amx_active() and the type has one, else
-// the active ISA's, else the scalar reference.
+// The AVX-VNNI form of a 32-column layout's AVX2 kernel (Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 /
+// IQ4_NL _R16: vpdpbusd on 256-bit vectors): nullptr unless the build has them, the CPU runs
+// AVX2 and AVX-VNNI and the type has one.
+PackedGemmFn packed_avx_vnni_gemm_for(DType packed);
+// Whether the engine runs the AVX-VNNI forms: they exist here, the active ISA is AVX2 (a CPU with
+// AVX-512 runs its own kernels) and AUTOGLM_AVX_VNNI is not 0.
+bool packed_avx_vnni_active();
+// The kernel the engine runs: the AMX form where packed_amx_active() and the type has one, the
+// AVX-VNNI form where packed_avx_vnni_active() and the type has one, else the active ISA's, else
+// the scalar reference.
 PackedGemmFn packed_gemm_active(DType packed);
 // Two adjacent row groups (group g at wgroup, g + 1 right after it) against nt tokens, into y0
 // and y1 (each as PackedGemmFn's y): the same results as two PackedGemmFn calls, bit for bit.

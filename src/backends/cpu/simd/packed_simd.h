@@ -79,5 +79,18 @@ void gemm_q5_1_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivatio
                         float* y, int64_t ldy);
 void gemm_iq4_nl_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy);
+// Only where cpu_has_avx_vnni() (packed_avx_vnni_gemm_for): gemm_r16_avxvnni.cpp.
+void gemm_q8_0_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_q4_0_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_q5_0_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_q4_1_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_q5_1_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_iq4_nl_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                             float* y, int64_t ldy);
 
 }  // namespace autoglm::cpu::simd

@@ -23,6 +23,9 @@ bool cpu_has_avx512_bf16();
 // A vendor rule, not a timing: which kernel runs decides a token's rounding, so it must not
 // depend on how busy the host was at start-up.
 bool cpu_has_full_rate_bf16_dot();
+// AVX-VNNI (the VEX-encoded 256-bit vpdpbusd) beside AVX2: Alder Lake and later client cores,
+// which lack AVX-512. The *_avxvnni.cpp kernels only.
+bool cpu_has_avx_vnni();
 // AMX-INT8 tiles, enabled by the OS for this process (asked for on the first call): the
 // *_amx.cpp kernels only.
 bool cpu_has_amx_int8();
