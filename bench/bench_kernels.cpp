@@ -583,7 +583,7 @@ int main(int argc, char** argv) {
   std::printf("isa %s%s, k %lld, m %lld, output row stride %lld floats, one thread, median of %d\n",
               isa_name(active_isa()),
               packed_amx_active()        ? " (AMX tiles from 16 tokens where a type has them)"
-              : packed_avx_vnni_active() ? " (AVX-VNNI forms of the 32-column layouts)"
+              : packed_avx_vnni_active() ? " (AVX-VNNI forms where a type has them)"
                                          : "",
               static_cast<long long>(k), static_cast<long long>(m), static_cast<long long>(ldy),
               reps);

@@ -103,8 +103,8 @@ PackedGemmFn packed_amx_gemm_for(DType packed);
 // Whether the engine runs the AMX forms: the build and CPU have them, the active ISA is AVX-512
 // and AUTOGLM_AMX is not 0.
 bool packed_amx_active();
-// The AVX-VNNI form of a 32-column layout's AVX2 kernel (Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 /
-// IQ4_NL _R16: vpdpbusd on 256-bit vectors): nullptr unless the build has them, the CPU runs
+// The AVX-VNNI form of a layout's AVX2 kernel (Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 / IQ4_NL _R16 and
+// Q4_K_R16: vpdpbusd on 256-bit vectors): nullptr unless the build has them, the CPU runs
 // AVX2 and AVX-VNNI and the type has one.
 PackedGemmFn packed_avx_vnni_gemm_for(DType packed);
 // Whether the engine runs the AVX-VNNI forms: they exist here, the active ISA is AVX2 (a CPU with
