@@ -12,7 +12,8 @@
 // product, fma (Q4_1 / Q5_1 one more with the mins), so results are bit-identical to it and to the
 // other ISAs' kernels.
 // Compiled with the AVX2 flags plus -mavxvnni (src/CMakeLists.txt); runs only where
-// cpu_has_avx_vnni() (packed_avx_vnni_gemm_for).
+// cpu_has_avx_vnni() (packed_avx_vnni_gemm_for). The inline helpers it shares with the AVX2 units
+// (simd/half_passes.h: a broadcast, prefetches) hold nothing -mavxvnni compiles differently.
 #include <immintrin.h>
 
 #include "backends/cpu/simd/half_passes.h"
