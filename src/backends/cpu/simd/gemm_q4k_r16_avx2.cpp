@@ -14,7 +14,7 @@
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/half_passes.h"
-#include "backends/cpu/simd/scales192_avx2.h"
+#include "backends/cpu/simd/q4k_half_avx2.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -39,26 +39,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
   half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
-    const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 32 + 16 * h)));
-    alignas(32) uint8_t u[256];
-    unpack_scales192(sb + kQ4KR16ScalesOff, u);
+    const Q4KHalf half(sb, h);
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      const int32_t* ms = act.msum.data() + si * 4;
-      __m256i im = _mm256_setzero_si256();
-      for (int p = 0; p < 4; ++p) {
-        const __m256i mins =
-            _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 128 + 32 * p + 16 * h)));
-        im = _mm256_add_epi32(im, _mm256_madd_epi16(mins, _mm256_set1_epi32(ms[p])));
-      }
-      acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im), _mm256_mul_ps(dm, _mm256_set1_ps(act.d[si])), acc[t]);
+      acc[t] = half.minus_mins(act.msum.data() + si * 4, act.d[si], acc[t]);
     }
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const __m256i sc32 =
-          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 16 * j + 8 * h)));
+      const __m256i sc32 = half.scales(j);
       const __m256i sc = _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16));  // (sc, sc) per row
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2) + 32 * h;
       __m256i hb = _mm256_setzero_si256();
@@ -84,7 +73,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si])), acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(half.dw, _mm256_set1_ps(act.d[si])), acc[t]);
     }
   });
 }
