@@ -33,19 +33,11 @@ inline __m256i fifth_bit(__m256i hb, int c) {
 template <bool kFive, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  // Q5_K asks into L2, as the 5-bit 32-column layouts do (gemm_r16_avx2.cpp).
-  constexpr HalfPassShape kShape{kFive ? kQ5KR16Bytes : kQ4KR16Bytes, 1, 2, 2, kFive ? _MM_HINT_T1 : _MM_HINT_T0};
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
-    const Q4KHalf half(sb, h);
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = half.minus_mins(act.msum.data() + si * 4, act.d[si], acc[t]);
-    }
-    __m256i isum[NT];
-    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+  q4k_half_tile<kFive, NT>(nb, wgroup, act, t0, y, ldy, [&](const uint8_t* sb, int64_t s, int h, const Q4KHalf& half,
+                                                     __m256i isum[NT]) {
     for (int j = 0; j < 8; ++j) {
       const __m256i sc32 = half.scales(j);
       const __m256i sc = _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16));  // (sc, sc) per row
@@ -70,10 +62,6 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         }
       }
       for (int t = 0; t < NT; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16[t], sc));
-    }
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(half.dw, _mm256_set1_ps(act.d[si])), acc[t]);
     }
   });
 }

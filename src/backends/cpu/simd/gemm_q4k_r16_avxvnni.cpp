@@ -38,18 +38,11 @@ inline void half_dots(const __m256i w[8], const int8_t* qs, __m256i& d0, __m256i
 template <int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  constexpr HalfPassShape kShape{kQ4KR16Bytes, 1, 2, 2, _MM_HINT_T0};
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
-    const Q4KHalf half(sb, h);
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = half.minus_mins(act.msum.data() + si * 4, act.d[si], acc[t]);
-    }
-    __m256i isum[NT];
-    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+  q4k_half_tile<false, NT>(nb, wgroup, act, t0, y, ldy, [&](const uint8_t* sb, int64_t s, int h, const Q4KHalf& half,
+                                                     __m256i isum[NT]) {
     for (int j = 0; j < 8; ++j) {
       // The 8 rows' scales, one per 32-bit lane (high halves 0: vpdpwssd's second product is 0).
       const __m256i sc = half.scales(j);
@@ -67,10 +60,6 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         // through vpdpwssd's latency (a 2-token tile was bound by that chain).
         isum[t] = _mm256_add_epi32(isum[t], _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(_mm256_setzero_si256(), d0, sc), d1, sc));
       }
-    }
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(half.dw, _mm256_set1_ps(act.d[si])), acc[t]);
     }
   });
 }

@@ -24,6 +24,7 @@
 
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/r16_half_tile_avx2.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -96,31 +97,21 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
   }
 }
 
-// One half (8 rows) of the group at a time (simd/half_passes.h). For decode the halves alternate
-// every 4 blocks: the second half's pass finds the chunk in L1, so each weight byte is still read
-// from memory once, and the memory stream runs through both passes.
 template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  // Lines asked for 16 blocks ahead interleaved, as measured with the chunk of 4; the
-  // one-pass-per-half order keeps the 8 it had.
-  constexpr HalfPassShape kShape{kPackedBlockBytes<L>, 4, 16, 8, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0};
-  const quant::block_q8_0* a[NT];
-  for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
-    __m256i dot[NT];
-    half_dots<L, NT>(blk + kQuantsOffset<L> + 32 * h, blk + kQuantsOffset<L> + 4 * 64 + 32 * h, a, b, dot);
-    __m256 mw = _mm256_setzero_ps();
-    if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-      if constexpr (L == Layout::kQ4 || L == Layout::kQ5) dot[t] = _mm256_add_epi32(dot[t], _mm256_set1_epi32(act.bias[si]));
-      const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
-      sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), sc, sum[t]);
-      if constexpr (kHasMin<L>) sum[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(act.dsum[si]), sum[t]);
-    }
-  });
+  r16_half_tile<L, NT>(nb, wgroup, act, t0, y, ldy,
+                       [&](const uint8_t* q, int h, const quant::block_q8_0* const a[NT], int64_t b) {
+                         struct { __m256i v[NT]; } dot;  // (a struct: the lambda below copies it)
+                         half_dots<L, NT>(q + 32 * h, q + 4 * 64 + 32 * h, a, b, dot.v);
+                         if constexpr (L == Layout::kQ4 || L == Layout::kQ5) {  // Q8_0 / IQ4_NL: signed, from 0
+                           for (int t = 0; t < NT; ++t) {
+                             const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+                             dot.v[t] = _mm256_add_epi32(dot.v[t], _mm256_set1_epi32(act.bias[si]));
+                           }
+                         }
+                         return [dot](int t) { return dot.v[t]; };
+                       });
 }
 
 template <Layout L>

@@ -7,17 +7,17 @@
 // into int32 in one uop, so every layout takes the AVX-512 kernels' route instead: the unsigned
 // weights (q + offset, as the packing stores them) against the token's signed bytes, started from
 // -offset * sum (PackedActivations::bias), 8 vpdpbusd per 8 rows x 32 columns.
-// The shell is the AVX2 kernels' (simd/half_passes.h: two 8-row halves, 4-token tiles, the same
-// prefetch), and per block the arithmetic is packed_gemm_reference's: exact int dot, f32 scale
-// product, fma (Q4_1 / Q5_1 one more with the mins), so results are bit-identical to it and to the
-// other ISAs' kernels.
+// The tile is the AVX2 kernels' (simd/r16_half_tile_avx2.h: two 8-row halves, 4-token tiles, the
+// same prefetch, packed_gemm_reference's per-block arithmetic), so results are bit-identical to it
+// and to the other ISAs' kernels.
 // Compiled with the AVX2 flags plus -mavxvnni (src/CMakeLists.txt); runs only where
 // cpu_has_avx_vnni() (packed_avx_vnni_gemm_for). The inline helpers it shares with the AVX2 units
-// (simd/half_passes.h: a broadcast, prefetches) hold nothing -mavxvnni compiles differently.
+// outside anonymous namespaces (simd/half_passes.h: a broadcast, prefetches) hold nothing
+// -mavxvnni compiles differently.
 #include <immintrin.h>
 
-#include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
+#include "backends/cpu/simd/r16_half_tile_avx2.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -78,24 +78,15 @@ inline __m256i half_dot(__m256i init, const __m256i w[8], const int8_t* qs) {
 template <Layout L, int NT>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  // The AVX2 kernels' streaming shape (chunks of 4 blocks per half in decode, lines 16 / 8 blocks ahead).
-  constexpr HalfPassShape kShape{kPackedBlockBytes<L>, 4, 16, 8, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0};
-  const quant::block_q8_0* a[NT];
-  for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
-    __m256 mw = _mm256_setzero_ps();
-    if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
-    __m256i w[8];
-    half_weights<L>(blk + kQuantsOffset<L>, h, w);
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-      const __m256i dot = half_dot(_mm256_set1_epi32(act.bias[si]), w, a[t][b].qs);
-      const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si]));
-      sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), sc, sum[t]);
-      if constexpr (kHasMin<L>) sum[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(act.dsum[si]), sum[t]);
-    }
-  });
+  r16_half_tile<L, NT>(nb, wgroup, act, t0, y, ldy,
+                       [&](const uint8_t* q, int h, const quant::block_q8_0* const a[NT], int64_t b) {
+                         struct { __m256i v[8]; } w;  // (a struct: the lambda below copies it)
+                         half_weights<L>(q, h, w.v);
+                         return [&, w, a, b](int t) {
+                           const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
+                           return half_dot(_mm256_set1_epi32(act.bias[si]), w.v, a[t][b].qs);
+                         };
+                       });
 }
 
 template <Layout L>

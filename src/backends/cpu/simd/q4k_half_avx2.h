@@ -1,6 +1,7 @@
 // Half h (rows 8h..8h+7) of a packed Q4_K_R16 / Q5_K_R16 super-block as the 256-bit kernels read
 // it (AVX2: gemm_q4k_r16_avx2.cpp, AVX-VNNI: gemm_q4k_r16_avxvnni.cpp): the 8 rows' d and dmin,
-// the scales and mins unpacked (packed_q4k.h), a sub-block's scales and a token's mins term.
+// the scales and mins unpacked (packed_q4k.h), a sub-block's scales and a token's mins term; and
+// the tile both kernels run, which differ only in how they form the sub-blocks' integer sums.
 // Include only from translation units compiled with the AVX2 kernel flags (*_avx2.cpp,
 // *_avxvnni.cpp); the anonymous namespace gives each its own copy.
 #pragma once
@@ -9,7 +10,9 @@
 
 #include <cstdint>
 
+#include "backends/cpu/packed.h"
 #include "backends/cpu/packed_q4k.h"
+#include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/scales192_avx2.h"
 
 namespace autoglm::cpu::simd {
@@ -40,6 +43,31 @@ struct Q4KHalf {
     return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im), _mm256_mul_ps(dm, _mm256_set1_ps(d)), acc);
   }
 };
+
+// One tile of NT tokens over a 16-row group (simd/half_passes.h: two halves of 8 rows, for
+// decode's one or two tokens alternating every super-block). Per super-block half: the mins term,
+// then isum[t] = sum_j sc_j * dot_j of each token, exact in int32, from
+// sub_blocks(sb, s, h, half, isum) (isum starts at 0), then one fma: gemm_q4_K_r16_reference's
+// order. kFive: Q5_K_R16, whose weights ask into L2 as the 5-bit 32-column layouts do.
+template <bool kFive, int NT, class SubBlocks>
+inline void q4k_half_tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
+                          int64_t ldy, SubBlocks&& sub_blocks) {
+  constexpr HalfPassShape kShape{kFive ? kQ5KR16Bytes : kQ4KR16Bytes, 1, 2, 2, kFive ? _MM_HINT_T1 : _MM_HINT_T0};
+  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
+    const Q4KHalf half(sb, h);
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      acc[t] = half.minus_mins(act.msum.data() + si * 4, act.d[si], acc[t]);
+    }
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+    sub_blocks(sb, s, h, half, isum);
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(half.dw, _mm256_set1_ps(act.d[si])), acc[t]);
+    }
+  });
+}
 
 }  // namespace
 }  // namespace autoglm::cpu::simd
