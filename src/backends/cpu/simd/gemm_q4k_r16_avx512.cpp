@@ -24,12 +24,12 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch distance and level by tile size (see the loop): 1-2 tokens into L1 1 super-block
-// ahead, 3+ tokens into L2 4 ahead.
-template <int NT>
-constexpr size_t kAheadSuperBlocks = NT <= 2 ? 1 : 4;
-template <int NT>
-constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
+// Prefetch (see the loop): 1-2 tokens into L1 1 super-block ahead, 3+ tokens into L2 4 ahead.
+constexpr size_t kNearSuperBlocks = 1, kFarSuperBlocks = 4;
+// At 1-2 tokens Q4_K leaves the odd sub-blocks' nibbles in the bytes' high halves
+// (vnni::scaled_sub_block_pair16_high_in_place): one token 96 -> 105 GMAC/s (bench_kernels).
+template <bool kFive, int NT>
+constexpr bool kHighInPlace = !kFive && NT <= 2;
 template <bool kFive>
 constexpr size_t kSuperBlockBytes = kFive ? kQ5KR16Bytes : kQ4KR16Bytes;
 template <bool kFive>
@@ -56,8 +56,12 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), dmy, acc[t]);
       isum[t] = _mm512_setzero_si512();
     }
+    // Unrolled: each sub-block's offsets and prefetch lines become constants. As a loop, its
+    // address arithmetic, clamps and nibble-side branch outnumbered the vector work at one token
+    // (bench_kernels T = 1 / 2 / 4: 69 / 111 / 155 -> 95 / 140 / 188 GMAC/s; 8+ the same).
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      // Decode streams the weights once: keep loads in flight kAheadSuperBlocks ahead, an
+      // Decode streams the weights once: keep loads in flight super-blocks ahead, an
       // eighth of that super-block's lines per sub-block. All of its lines at once (as before)
       // queued on the core's few L1 miss buffers and stalled the arithmetic behind them:
       // bench_kernels --stream 72-74% -> 96-101% of the read probe, llama3.2-1b Q4_K tg +13%
@@ -71,15 +75,25 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // 35.2-37.7 -> 39.7-41.7 t/s, alternating.
       for (int l = 0; l < kLinesPerSubBlock<kFive>; ++l) {
         const int line = std::min(kLinesPerSubBlock<kFive> * j + l, kSuperBlockLines<kFive> - 1);
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kSuperBlockBytes<kFive> + 64 * line),
-                     static_cast<_mm_hint>(kPrefetchHint<NT>));
+        if constexpr (NT <= 2) {
+          _mm_prefetch(reinterpret_cast<const char*>(sb + kNearSuperBlocks * kSuperBlockBytes<kFive> + 64 * line),
+                       _MM_HINT_T0);
+        } else {
+          _mm_prefetch(reinterpret_cast<const char*>(sb + kFarSuperBlocks * kSuperBlockBytes<kFive> + 64 * line),
+                       _MM_HINT_T1);
+        }
       }
       const __m512i sc = head.scales(j);
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
       __m512i w[8];
+      const bool high_in_place = kHighInPlace<kFive, NT> && j % 2 == 1;
       for (int c = 0; c < 8; ++c) {
         const __m512i v = _mm512_loadu_si512(q + 64 * c);
-        w[c] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+        if (high_in_place) {
+          w[c] = _mm512_andnot_si512(mask, v);
+        } else {
+          w[c] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, mask);
+        }
       }
       if constexpr (kFive) {
         const __m512i h = _mm512_loadu_si512(sb + kQ5KR16HighOff + 64 * j);
@@ -89,6 +103,8 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
         if constexpr (kFive) {
           isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(vnni::dot16x32(_mm512_setzero_si512(), w, qs), sc));
+        } else if (high_in_place) {
+          isum[t] = vnni::scaled_sub_block_pair16_high_in_place(isum[t], w, qs, sc, sc);
         } else {
           isum[t] = vnni::scaled_sub_block_pair16(isum[t], nullptr, w, qs, sc, sc);  // sc's high halves are 0
         }
@@ -103,20 +119,24 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+template <bool kFive>
+void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
+          int64_t ldy) {
+  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
+    tile<kFive, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+  });
+}
+
 }  // namespace
 
 void gemm_q4_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<false, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-  });
+  gemm<false>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 void gemm_q5_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
-  for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<true, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-  });
+  gemm<true>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
 }  // namespace autoglm::cpu::simd

@@ -36,4 +36,15 @@ inline void load_weights(const uint8_t* q, __m512i w[8]) {
   }
 }
 
+// Q4_0 / Q4_1's 8 registers for vnni::dot16x32_high_in_place: the high nibbles masked in place
+// (16x their value), one op per register where load_weights takes two.
+inline void load_weights_high_in_place(const uint8_t* q, __m512i w[8]) {
+  const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8(static_cast<char>(0xF0));
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v = _mm512_loadu_si512(q + 64 * c);
+    w[c] = _mm512_and_si512(v, lo);
+    w[c + 4] = _mm512_and_si512(v, hi);
+  }
+}
+
 }  // namespace autoglm::cpu::simd

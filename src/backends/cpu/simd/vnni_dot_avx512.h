@@ -37,6 +37,23 @@ inline __m512i dot16x32(__m512i init, const __m512i w[8], const int8_t* qs) {
   return _mm512_add_epi32(s0, s1);
 }
 
+// dot16x32 for 4-bit weights whose high nibbles were left in place (w[4..7] = byte & 0xF0, 16x
+// the nibble; w[0..3] the low nibbles): the high chain's sum comes out 16x, exact in int32 (4 x 4
+// x 240 x 128 < 2^31), and one arithmetic shift brings it back, where moving each of the 4
+// registers' nibbles down took a shift each. Only for few tokens: it pays once per token, the
+// shifts it saves once per block.
+inline __m512i dot16x32_high_in_place(__m512i init, const __m512i w[8], const int8_t* qs) {
+  __m512i lo = dpbusd_bcast4(init, w[0], qs + 0);
+  __m512i hi = dpbusd_bcast4(_mm512_setzero_si512(), w[4], qs + 16);
+  lo = dpbusd_bcast4(lo, w[1], qs + 4);
+  hi = dpbusd_bcast4(hi, w[5], qs + 20);
+  lo = dpbusd_bcast4(lo, w[2], qs + 8);
+  hi = dpbusd_bcast4(hi, w[6], qs + 24);
+  lo = dpbusd_bcast4(lo, w[3], qs + 12);
+  hi = dpbusd_bcast4(hi, w[7], qs + 28);
+  return _mm512_add_epi32(lo, _mm512_srai_epi32(hi, 4));
+}
+
 // The 16 rows' integer dots with a token's 32 activation bytes qs as two 16-column sub-blocks
 // (w[0..3] and w[4..7]), started from init0 and init1: two chains of 4 vpdpbusd, interleaved so
 // one token is not bound by their latency.
@@ -76,6 +93,18 @@ inline __m512i scaled_sub_block_pair16(__m512i acc, const int32_t* bias, const _
   sub_block_pair_dots(bias ? _mm512_set1_epi32(bias[0]) : _mm512_setzero_si512(),
                       bias ? _mm512_set1_epi32(bias[1]) : _mm512_setzero_si512(), w, qs, d0, d1);
   return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, d0, sc0), d1, sc1);
+}
+
+// scaled_sub_block_pair16 with no offsets for a sub-block whose nibbles sit in the bytes' high
+// halves (w[c] = byte & 0xF0, 16x each nibble): each half's dot comes out 16x, exact in int32, and
+// one arithmetic shift each brings it back into int16 before its scale: 2 shifts where moving the
+// 8 registers' nibbles down took 8. Only for few tokens (it pays per token, the saving is per
+// sub-block).
+inline __m512i scaled_sub_block_pair16_high_in_place(__m512i acc, const __m512i w[8], const int8_t* qs, __m512i sc0,
+                                                     __m512i sc1) {
+  __m512i d0, d1;
+  sub_block_pair_dots(_mm512_setzero_si512(), _mm512_setzero_si512(), w, qs, d0, d1);
+  return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(acc, _mm512_srai_epi32(d0, 4), sc0), _mm512_srai_epi32(d1, 4), sc1);
 }
 
 // The same in 8-column quarters, each from its own offset bias[0..3], for dots that fit int16
