@@ -1,5 +1,6 @@
 #include "backends/cpu/simd/simd.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -34,21 +35,39 @@ bool cpu_has_avx_vnni() {
 #endif
 }
 
-bool cpu_has_full_rate_bf16_dot() {
+namespace {
+
+// CPUID leaf 0's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty where there is none.
+bool cpu_vendor_is(const char* name) {
 #if defined(__x86_64__) || defined(__i386__)
-  static const bool full = [] {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (!cpu_has_avx512_bf16() || __get_cpuid(0, &a, &b, &c, &d) == 0) return false;
-    char vendor[13] = {};
-    std::memcpy(vendor, &b, 4);
-    std::memcpy(vendor + 4, &d, 4);
-    std::memcpy(vendor + 8, &c, 4);
-    return std::strcmp(vendor, "AuthenticAMD") == 0;
-  }();
-  return full;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(0, &a, &b, &c, &d) == 0) return false;
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  return std::strcmp(vendor, name) == 0;
 #else
+  (void)name;
   return false;
 #endif
+}
+
+}  // namespace
+
+bool cpu_has_full_rate_bf16_dot() {
+  static const bool full = cpu_has_avx512_bf16() && cpu_vendor_is("AuthenticAMD");
+  return full;
+}
+
+bool decode_prefetch_far_l2() {
+  static const bool far = [] {
+    const char* env = std::getenv("AUTOGLM_DECODE_PREFETCH");
+    if (env != nullptr && std::strcmp(env, "l1") == 0) return false;
+    if (env != nullptr && std::strcmp(env, "l2") == 0) return true;
+    return cpu_vendor_is("GenuineIntel");
+  }();
+  return far;
 }
 
 bool cpu_has_amx_int8() {

@@ -16,6 +16,7 @@
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/q4k_head_avx512.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -24,7 +25,8 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch (see the loop): 1-2 tokens into L1 1 super-block ahead, 3+ tokens into L2 4 ahead.
+// Prefetch (see the loop): 1-2 tokens into L1 1 super-block ahead, and where kAlsoFar
+// (decode_prefetch_far_l2()) into L2 4 ahead as well; 3+ tokens into L2 4 ahead only.
 constexpr size_t kNearSuperBlocks = 1, kFarSuperBlocks = 4;
 // At 1-2 tokens Q4_K leaves the odd sub-blocks' nibbles in the bytes' high halves
 // (vnni::scaled_sub_block_pair16_high_in_place): one token 96 -> 105 GMAC/s (bench_kernels).
@@ -37,7 +39,7 @@ constexpr int kSuperBlockLines = static_cast<int>((kSuperBlockBytes<kFive> + 63)
 template <bool kFive>
 constexpr int kLinesPerSubBlock = (kSuperBlockLines<kFive> + 7) / 8;
 
-template <bool kFive, int NT>
+template <bool kFive, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   __m512 acc[NT];
@@ -72,13 +74,17 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // and led it 44 / 34 GB/s in the host's 55-65 GB/s spells; no prefetch read 28. On the
       // Intel host (docs/BENCHMARKS.md) 1 ahead (2.3 KB, as the 32-column kernels' ~2.8 KB)
       // read 87-90% of the probe against 81-85% at 2 and 81% at 3: llama3.2-1b Q4_K tg128
-      // 35.2-37.7 -> 39.7-41.7 t/s, alternating.
+      // 35.2-37.7 -> 39.7-41.7 t/s, alternating. On the Intel Xeon without AMX, once the loop
+      // was unrolled, L1 1 ahead plus L2 4 ahead read the most from memory (bench_kernels
+      // --stream, three rounds: L1 only 27.7-28.2 GB/s, L2 only 29.3-30.6, both 29.9-31.6),
+      // and for weights in cache cost one token ~2% (L2 only: 9%).
       for (int l = 0; l < kLinesPerSubBlock<kFive>; ++l) {
         const int line = std::min(kLinesPerSubBlock<kFive> * j + l, kSuperBlockLines<kFive> - 1);
         if constexpr (NT <= 2) {
           _mm_prefetch(reinterpret_cast<const char*>(sb + kNearSuperBlocks * kSuperBlockBytes<kFive> + 64 * line),
                        _MM_HINT_T0);
-        } else {
+        }
+        if constexpr (NT > 2 || kAlsoFar) {
           _mm_prefetch(reinterpret_cast<const char*>(sb + kFarSuperBlocks * kSuperBlockBytes<kFive> + 64 * line),
                        _MM_HINT_T1);
         }
@@ -122,8 +128,16 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <bool kFive>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  static const bool far = decode_prefetch_far_l2();
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kFive, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    constexpr int NT = decltype(n_tok)::value;
+    if constexpr (NT > 2) {
+      tile<kFive, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    } else if (far) {
+      tile<kFive, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    } else {
+      tile<kFive, NT, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    }
   });
 }
 
