@@ -21,6 +21,7 @@
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/q6k_weights_avx512.h"
 #include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -62,6 +63,7 @@ struct Q2K {
   static constexpr bool kHasMins = true;
   static constexpr Dot kDot = Dot::kPair16;
   static constexpr int kDecodeHint = _MM_HINT_T1;  // T0 read the same (92-95%)
+  static constexpr bool kAlsoFarHelps = true;      // see tile()
   template <int C>
   static __m512i weights(const uint8_t* low) {
     __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
@@ -97,6 +99,7 @@ struct Q2K {
 // The 3-bit layout: column group C (0..7) of a unit is its low 2 bits (bits 2 (C % 4) of chunk
 // C / 4) OR'ed with its high bit (bit C of `high`) moved to bit 2.
 struct Q3K {
+  static constexpr bool kAlsoFarHelps = true;
   static constexpr size_t kBytes = kQ3KR16Bytes;
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kPair16;
@@ -141,6 +144,7 @@ struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kQuarters16;
+  static constexpr bool kAlsoFarHelps = false;  // see tile()
   static constexpr int kDecodeHint = _MM_HINT_T1;
   // The int8 scales are read in place.
   struct Scales {
@@ -158,6 +162,7 @@ struct Lattice {
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kPair32;
   static constexpr int kDecodeHint = _MM_HINT_T0;  // the group was just written: in cache
+  static constexpr bool kAlsoFarHelps = false;
   struct Scales {
     explicit Scales(const uint8_t*) {}
     __m512i of(const uint8_t* sb, int k) const {
@@ -170,7 +175,7 @@ struct Lattice {
   }
 };
 
-template <class K, int NT>
+template <class K, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   constexpr int kSuperBlockLines = static_cast<int>((K::kBytes + 63) / 64);
@@ -189,6 +194,13 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         const int line = std::min(kLinesPerUnit * j + l, kSuperBlockLines - 1);
         _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * K::kBytes + 64 * line),
                      static_cast<_mm_hint>(NT <= 2 ? K::kDecodeHint : _MM_HINT_T1));
+        // Where decode_prefetch_far_l2() (Intel): into L2 4 ahead as well. On the Xeon without
+        // AMX (bench_kernels --stream, three rounds) Q2_K 23.4-25.0 -> 26.3-28.3 GB/s, Q3_K
+        // 25.3-25.5 -> 27.8-28.6, weights in cache the same. Q6_K, already into L2 2 ahead,
+        // read 5% more but lost 15% in cache (one token 59.5 -> 49.5 GMAC/s): not there.
+        if constexpr (kAlsoFar) {
+          _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<kTile> * K::kBytes + 64 * line), _MM_HINT_T1);
+        }
       }
       __m512i w[8];
       K::unit(sb, j, w);
@@ -238,8 +250,16 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <class K>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  static const bool far = K::kAlsoFarHelps && decode_prefetch_far_l2();
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<K, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    constexpr int NT = decltype(n_tok)::value;
+    if constexpr (NT <= 2 && K::kAlsoFarHelps) {
+      if (far) {
+        tile<K, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+        return;
+      }
+    }
+    tile<K, NT, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

@@ -27,11 +27,13 @@ bool cpu_has_full_rate_bf16_dot();
 // which lack AVX-512. The *_avxvnni.cpp kernels only.
 bool cpu_has_avx_vnni();
 // Whether the AVX-512 kernels' one- and two-token tiles (decode, which streams every weight
-// once) of the 4-6-bit layouts prefetch into L2 some 9 KB ahead as well as into L1 2-3 KB ahead.
-// Intel: yes (the Xeon without AMX, docs/BENCHMARKS.md: the kernels read 93-103% of the read
-// probe instead of 80-92%, llama3.2-1b Q4_0 / Q4_K decode +10-15%); elsewhere no (AMD's Zen 4
-// read 6-9% less with L2 requests in place of L1 ones; both together untimed there).
-// AUTOGLM_DECODE_PREFETCH=l1 / l2 overrides it, for A/B runs. Changes no result.
+// once) prefetch into L2 some 9 KB ahead as well as into L1 2-3 KB ahead, for the layouts where
+// that paid (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K; not Q8_0 or Q6_K, which read
+// memory about as fast without it and lost in cache). Intel: yes (the Xeon without AMX,
+// docs/BENCHMARKS.md: those kernels read 84-103% of the read probe instead of 74-92%,
+// llama3.2-1b Q4_0 / Q4_K tg +10-15%); elsewhere no (AMD's Zen 4 read 6-9% less with L2
+// requests in place of L1 ones; both together untimed there). AUTOGLM_DECODE_PREFETCH=l1 / l2
+// overrides it, for A/B runs. Changes no result.
 bool decode_prefetch_far_l2();
 // AMX-INT8 tiles, enabled by the OS for this process (asked for on the first call): the
 // *_amx.cpp kernels only.
