@@ -250,16 +250,18 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <class K>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles,
+  // everything else the one set (as gemm_r16_avx512.cpp: one lambda holding both forms slowed
+  // the 8-token tile there).
   static const bool far = K::kAlsoFarHelps && decode_prefetch_far_l2();
+  if (K::kAlsoFarHelps && far && nt <= 2) {
+    run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+      tile<K, decltype(n_tok)::value, K::kAlsoFarHelps>(nb, wgroup, act, t0, y, ldy);
+    });
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    constexpr int NT = decltype(n_tok)::value;
-    if constexpr (NT <= 2 && K::kAlsoFarHelps) {
-      if (far) {
-        tile<K, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-        return;
-      }
-    }
-    tile<K, NT, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<K, decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

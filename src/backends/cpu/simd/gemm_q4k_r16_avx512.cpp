@@ -58,11 +58,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), dmy, acc[t]);
       isum[t] = _mm512_setzero_si512();
     }
-    // Unrolled: each sub-block's offsets and prefetch lines become constants. As a loop, its
-    // address arithmetic, clamps and nibble-side branch outnumbered the vector work at one token
-    // (bench_kernels T = 1 / 2 / 4: 69 / 111 / 155 -> 95 / 140 / 188 GMAC/s; 8+ the same).
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
+    auto sub_block = [&](int j) __attribute__((always_inline)) {
       // Decode streams the weights once: keep loads in flight super-blocks ahead, an
       // eighth of that super-block's lines per sub-block. All of its lines at once (as before)
       // queued on the core's few L1 miss buffers and stalled the arithmetic behind them:
@@ -115,6 +111,17 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
           isum[t] = vnni::scaled_sub_block_pair16(isum[t], nullptr, w, qs, sc, sc);  // sc's high halves are 0
         }
       }
+    };
+    if constexpr (NT <= 4) {
+      // Unrolled: each sub-block's offsets and prefetch lines become constants. As a loop, its
+      // address arithmetic, clamps and nibble-side branch outnumbered the vector work at one
+      // to four tokens (bench_kernels T = 1 / 2 / 4: 69 / 111 / 155 -> 95 / 140 / 188
+      // GMAC/s). Not at eight: llama3.2-1b Q4_K tg64 x16 ran 8% slower so (259 -> 238 t/s).
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) sub_block(j);
+    } else {
+#pragma GCC unroll 1
+      for (int j = 0; j < 8; ++j) sub_block(j);
     }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
@@ -128,16 +135,18 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <bool kFive>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles,
+  // everything else the one set (as gemm_r16_avx512.cpp: one lambda holding both forms slowed
+  // the 8-token tile there).
   static const bool far = decode_prefetch_far_l2();
+  if (far && nt <= 2) {
+    run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+      tile<kFive, decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+    });
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    constexpr int NT = decltype(n_tok)::value;
-    if constexpr (NT > 2) {
-      tile<kFive, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-    } else if (far) {
-      tile<kFive, NT, true>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-    } else {
-      tile<kFive, NT, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
-    }
+    tile<kFive, decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
