@@ -37,23 +37,6 @@ inline __m512i dot16x32(__m512i init, const __m512i w[8], const int8_t* qs) {
   return _mm512_add_epi32(s0, s1);
 }
 
-// dot16x32 for 4-bit weights whose high nibbles were left in place (w[4..7] = byte & 0xF0, 16x
-// the nibble; w[0..3] the low nibbles): the high chain's sum comes out 16x, exact in int32 (4 x 4
-// x 240 x 128 < 2^31), and one arithmetic shift brings it back, where moving each of the 4
-// registers' nibbles down took a shift each. Only for few tokens: it pays once per token, the
-// shifts it saves once per block.
-inline __m512i dot16x32_high_in_place(__m512i init, const __m512i w[8], const int8_t* qs) {
-  __m512i lo = dpbusd_bcast4(init, w[0], qs + 0);
-  __m512i hi = dpbusd_bcast4(_mm512_setzero_si512(), w[4], qs + 16);
-  lo = dpbusd_bcast4(lo, w[1], qs + 4);
-  hi = dpbusd_bcast4(hi, w[5], qs + 20);
-  lo = dpbusd_bcast4(lo, w[2], qs + 8);
-  hi = dpbusd_bcast4(hi, w[6], qs + 24);
-  lo = dpbusd_bcast4(lo, w[3], qs + 12);
-  hi = dpbusd_bcast4(hi, w[7], qs + 28);
-  return _mm512_add_epi32(lo, _mm512_srai_epi32(hi, 4));
-}
-
 // The 16 rows' integer dots with a token's 32 activation bytes qs as two 16-column sub-blocks
 // (w[0..3] and w[4..7]), started from init0 and init1: two chains of 4 vpdpbusd, interleaved so
 // one token is not bound by their latency.
@@ -67,6 +50,17 @@ inline void sub_block_pair_dots(__m512i init0, __m512i init1, const __m512i w[8]
   d1 = dpbusd_bcast4(d1, w[6], qs + 24);
   d0 = dpbusd_bcast4(d0, w[3], qs + 12);
   d1 = dpbusd_bcast4(d1, w[7], qs + 28);
+}
+
+// dot16x32 for 4-bit weights whose high nibbles were left in place (w[4..7] = byte & 0xF0, 16x
+// the nibble; w[0..3] the low nibbles): the high chain's sum comes out 16x, exact in int32 (4 x 4
+// x 240 x 128 < 2^31), and one arithmetic shift brings it back, where moving each of the 4
+// registers' nibbles down took a shift each. Only for few tokens: it pays once per token, the
+// shifts it saves once per block.
+inline __m512i dot16x32_high_in_place(__m512i init, const __m512i w[8], const int8_t* qs) {
+  __m512i lo, hi;
+  sub_block_pair_dots(init, _mm512_setzero_si512(), w, qs, lo, hi);
+  return _mm512_add_epi32(lo, _mm512_srai_epi32(hi, 4));
 }
 
 // Those dots, each started from its own offset (bias[0], bias[1]) and multiplied by its rows'
