@@ -37,7 +37,8 @@ bool cpu_has_avx_vnni() {
 
 namespace {
 
-// CPUID leaf 0's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty where there is none.
+// Whether CPUID leaf 0's vendor string ("GenuineIntel", "AuthenticAMD", ...) is `name`; false
+// where there is none.
 bool cpu_vendor_is(const char* name) {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;

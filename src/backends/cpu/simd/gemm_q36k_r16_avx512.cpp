@@ -99,11 +99,11 @@ struct Q2K {
 // The 3-bit layout: column group C (0..7) of a unit is its low 2 bits (bits 2 (C % 4) of chunk
 // C / 4) OR'ed with its high bit (bit C of `high`) moved to bit 2.
 struct Q3K {
-  static constexpr bool kAlsoFarHelps = true;
   static constexpr size_t kBytes = kQ3KR16Bytes;
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kPair16;
   static constexpr int kDecodeHint = _MM_HINT_T0;
+  static constexpr bool kAlsoFarHelps = true;      // see tile()
   template <int C>
   static __m512i weights(const uint8_t* low, __m512i high) {
     __m512i l = _mm512_loadu_si512(low + 64 * (C / 4));
@@ -144,8 +144,8 @@ struct Q6K {
   static constexpr size_t kBytes = kQ6KR16Bytes;
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kQuarters16;
-  static constexpr bool kAlsoFarHelps = false;  // see tile()
   static constexpr int kDecodeHint = _MM_HINT_T1;
+  static constexpr bool kAlsoFarHelps = false;     // see tile()
   // The int8 scales are read in place.
   struct Scales {
     explicit Scales(const uint8_t*) {}
@@ -162,7 +162,7 @@ struct Lattice {
   static constexpr bool kHasMins = false;
   static constexpr Dot kDot = Dot::kPair32;
   static constexpr int kDecodeHint = _MM_HINT_T0;  // the group was just written: in cache
-  static constexpr bool kAlsoFarHelps = false;
+  static constexpr bool kAlsoFarHelps = false;     // decoded for the call: in cache
   struct Scales {
     explicit Scales(const uint8_t*) {}
     __m512i of(const uint8_t* sb, int k) const {
@@ -251,8 +251,7 @@ template <class K>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles,
-  // everything else the one set (as gemm_r16_avx512.cpp: one lambda holding both forms slowed
-  // the 8-token tile there).
+  // everything else the one set, written out as in gemm_r16_avx512.cpp (see there why).
   static const bool far = K::kAlsoFarHelps && decode_prefetch_far_l2();
   if (K::kAlsoFarHelps && far && nt <= 2) {
     run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {

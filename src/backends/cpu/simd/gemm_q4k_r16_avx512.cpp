@@ -72,8 +72,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       // read 87-90% of the probe against 81-85% at 2 and 81% at 3: llama3.2-1b Q4_K tg128
       // 35.2-37.7 -> 39.7-41.7 t/s, alternating. On the Intel Xeon without AMX, once the loop
       // was unrolled, L1 1 ahead plus L2 4 ahead read the most from memory (bench_kernels
-      // --stream, three rounds: L1 only 27.7-28.2 GB/s, L2 only 29.3-30.6, both 29.9-31.6),
-      // and for weights in cache cost one token ~2% (L2 only: 9%).
+      // --stream, three rounds: L1 only 27.7-28.2 GB/s, L2 only 29.3-30.6, both 29.9-31.6);
+      // with the weights in cache one token then runs 18% slower (102 -> 84 GMAC/s): hence
+      // only where decode_prefetch_far_l2().
       for (int l = 0; l < kLinesPerSubBlock<kFive>; ++l) {
         const int line = std::min(kLinesPerSubBlock<kFive> * j + l, kSuperBlockLines<kFive> - 1);
         if constexpr (NT <= 2) {
@@ -136,8 +137,7 @@ template <bool kFive>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
   // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles,
-  // everything else the one set (as gemm_r16_avx512.cpp: one lambda holding both forms slowed
-  // the 8-token tile there).
+  // everything else the one set, written out as in gemm_r16_avx512.cpp (see there why).
   static const bool far = decode_prefetch_far_l2();
   if (far && nt <= 2) {
     run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {

@@ -104,8 +104,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 template <Layout L>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
-  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles;
-  // everything else the one set (a lambda holding both forms ran the 8-token tile 8% slower).
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles,
+  // everything else the one set. Kept apart here: written as one lambda holding both forms, or
+  // through a shared helper taking the form as a type, GCC compiled the 8-token Q4_0 tile 8%
+  // slower (bench_kernels T = 8-64: 188-192 against 202-207 GMAC/s).
   static const bool far = kFarHelps<L> && decode_prefetch_far_l2();
   if (kFarHelps<L> && far && nt <= 2) {
     run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
