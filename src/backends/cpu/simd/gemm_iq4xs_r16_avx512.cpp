@@ -14,6 +14,7 @@
 #include "backends/cpu/packed_iq4xs.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/scales192_avx512.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -22,16 +23,17 @@ namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 8;  // tokens per register tile
-// Prefetch as the Q4_K_R16 tile (gemm_q4k_r16_avx512.cpp, where the choice is measured): 1-2
-// tokens into L1 2 super-blocks ahead, 3+ into L2 4 ahead, an eighth of the lines per sub-block.
-template <int NT>
-constexpr size_t kAheadSuperBlocks = NT <= 2 ? 2 : 4;
-template <int NT>
-constexpr int kPrefetchHint = NT <= 2 ? _MM_HINT_T0 : _MM_HINT_T1;
+// Prefetch as the Q4_K_R16 tile (gemm_q4k_r16_avx512.cpp, where the choice is measured), an
+// eighth of a super-block's lines per sub-block: 1-2 tokens into L1 2 super-blocks ahead, and
+// where kAlsoFar (decode_prefetch_far_l2(), Intel) into L2 4 ahead as well; 3+ tokens into L2 4
+// ahead only. On the Intel Xeon without AMX the L2 requests lifted one token's read of a 1 GiB
+// matrix from 25-27 to 30-32 GB/s (bench_kernels --stream, three rounds; docs/BENCHMARKS.md); 1
+// ahead into L1 instead of 2 read no more.
+constexpr size_t kNearSuperBlocks = 2, kFarSuperBlocks = 4;
 constexpr int kLines = static_cast<int>((kIQ4XSR16Bytes + 63) / 64);
 constexpr int kLinesPerSubBlock = (kLines + 7) / 8;
 
-template <int NT>
+template <int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   __m512 acc[NT];
@@ -48,11 +50,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
     alignas(64) uint8_t u[128];
     unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, u);
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
-    for (int j = 0; j < 8; ++j) {
+    auto sub_block = [&](int j) __attribute__((always_inline)) {
       for (int l = 0; l < kLinesPerSubBlock; ++l) {
         const int line = std::min(kLinesPerSubBlock * j + l, kLines - 1);
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<NT> * kIQ4XSR16Bytes + 64 * line),
-                     static_cast<_mm_hint>(kPrefetchHint<NT>));
+        if constexpr (NT <= 2) {
+          _mm_prefetch(reinterpret_cast<const char*>(sb + kNearSuperBlocks * kIQ4XSR16Bytes + 64 * line), _MM_HINT_T0);
+        }
+        if constexpr (NT > 2 || kAlsoFar) {
+          _mm_prefetch(reinterpret_cast<const char*>(sb + kFarSuperBlocks * kIQ4XSR16Bytes + 64 * line), _MM_HINT_T1);
+        }
       }
       const __m512i sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u + 16 * j))), k32);
       const uint8_t* q = sb + kIQ4XSR16QOff + 256 * j;
@@ -68,6 +74,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(act.bias[si * 8 + static_cast<size_t>(j)]), w, qs);
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
       }
+    };
+    if constexpr (NT <= 4) {
+      // Unrolled as Q4_K's (see there): four tokens 141-144 -> 147-150 GMAC/s (bench_kernels,
+      // weights in L2), one and two the same.
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) sub_block(j);
+    } else {
+#pragma GCC unroll 1
+      for (int j = 0; j < 8; ++j) sub_block(j);
     }
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
@@ -81,8 +96,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 
 void gemm_iq4_xs_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy) {
+  static const bool far = decode_prefetch_far_l2();
+  if (far && nt <= 2) {
+    run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+      tile<decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+    });
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 
