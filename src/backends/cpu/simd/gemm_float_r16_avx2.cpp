@@ -11,6 +11,7 @@
 
 #include "backends/cpu/packed_float.h"
 #include "backends/cpu/simd/half_passes.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "core/check.h"
 
@@ -32,12 +33,12 @@ inline __m256 load_half_column(const uint8_t* p, int h) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
 }
 
-template <Src S, int NT>
+template <Src S, int NT, bool kAlsoFar>
 inline void tile(int64_t k, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y, int64_t ldy) {
   constexpr HalfPassShape kShape{kBlockCols * kColumnBytes<S>, 8, 8, 8, _MM_HINT_T0};
   const float* x = act.xf.data() + t0 * act.ldx;
   const int64_t ld = act.ldx;
-  half_pass_tile<kShape, NT>(k / kBlockCols, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
+  half_pass_tile<kShape, NT, kAlsoFar>(k / kBlockCols, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
     for (int c = 0; c < kBlockCols; ++c) {
       const __m256 w = load_half_column<S>(blk + kColumnBytes<S> * c, h);
       for (int t = 0; t < NT; ++t) sum[t] = _mm256_fmadd_ps(w, _mm256_set1_ps(x[t * ld + b * kBlockCols + c]), sum[t]);
@@ -78,6 +79,15 @@ inline void wide_tile(int64_t k, const uint8_t* wgroup, const PackedActivations&
   }
 }
 
+// The far-prefetch decode tiles out of line, as gemm_r16_avxvnni.cpp's decode_far (see there).
+template <Src S>
+__attribute__((noinline)) void decode_far(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                          int64_t nt, float* y, int64_t ldy) {
+  run_token_tile<kWideFrom - 1>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<S, decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+  });
+}
+
 template <Src S>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
@@ -96,9 +106,15 @@ void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64
     }
     return;
   }
-  // One or two tokens (decode): one tile, the halves' passes alternating.
+  // One or two tokens (decode): one tile, the halves' passes alternating, with the far L2
+  // requests where decode_prefetch_far_l2() (half_passes.h).
+  static const bool far = decode_prefetch_far_l2();
+  if (far) {
+    decode_far<S>(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   run_token_tile<kWideFrom - 1>(nt, 0, [&](auto n_tok, int64_t) {
-    tile<S, decltype(n_tok)::value>(nb, wgroup, act, t0, y, ldy);
+    tile<S, decltype(n_tok)::value, false>(nb, wgroup, act, t0, y, ldy);
   });
 }
 

@@ -12,6 +12,7 @@
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/scales192_avx2.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -20,7 +21,7 @@ namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
 
-template <int NT>
+template <int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   constexpr HalfPassShape kShape{kIQ4XSR16Bytes, 1, 2, 2, _MM_HINT_T0};
@@ -28,7 +29,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.s)));
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
+  half_pass_tile<kShape, NT, kAlsoFar>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
     alignas(32) uint8_t u[128];
     unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, u);
@@ -57,12 +58,26 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   });
 }
 
+// The far-prefetch decode tiles out of line, as gemm_r16_avxvnni.cpp's decode_far (see there).
+__attribute__((noinline)) void decode_far(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                          int64_t nt, float* y, int64_t ldy) {
+  run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+  });
+}
+
 }  // namespace
 
 void gemm_iq4_xs_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles.
+  static const bool far = decode_prefetch_far_l2();
+  if (far && nt <= 2) {
+    decode_far(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

@@ -19,6 +19,7 @@
 #include "backends/cpu/packed_q6k.h"
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/scales192_avx2.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -50,6 +51,9 @@ struct Q6K {
   static constexpr bool kHasOffset = true, kHasMins = false;
   static constexpr int kOffsetShift = 5;     // the offset is -32 = -(1 << 5)
   static constexpr bool kOneWiden = false;  // 4 pairs overflow int16
+  // No far L2 requests at 1-2 tokens (half_passes.h): one token read 64-69% of the probe with or
+  // without, and from cache ran slower (25 -> 15-22 GMAC/s).
+  static constexpr bool kAlsoFarHelps = false;
   static void prepare(const uint8_t*, uint8_t*) {}
   // The int8 scales of the half's 8 rows, sub-blocks 2j and 2j + 1, as int32 per row.
   static void scales(const uint8_t* sb, const uint8_t*, int j, int h, __m256i& sa, __m256i& sbb) {
@@ -79,6 +83,7 @@ struct Q2K {
   static constexpr bool kHasOffset = false, kHasMins = true;
   static constexpr int kOffsetShift = 0;
   static constexpr bool kOneWiden = true;  // pairs of at most 2 * 3 * 127
+  static constexpr bool kAlsoFarHelps = true;  // one token 63% -> 70-72% of the probe
   // u[0..255]: scales (u[16j + i]); u[256..511]: mins in pairs (u[256 + 32p + 2i + h]).
   static void prepare(const uint8_t* sb, uint8_t* u) {
     unpack_nibbles256(sb + kQ2KR16ScalesOff, u);
@@ -102,6 +107,7 @@ struct Q3K {
   static constexpr bool kHasOffset = true, kHasMins = false;
   static constexpr int kOffsetShift = 2;    // -4
   static constexpr bool kOneWiden = true;
+  static constexpr bool kAlsoFarHelps = false;  // one token 54-57% of the probe either way
   static void prepare(const uint8_t* sb, uint8_t* u) { unpack_scales192(sb + kQ3KR16ScalesOff, u); }
   // u: the super-block's unpacked 6-bit scales (stored s, value s - 32).
   static void scales(const uint8_t*, const uint8_t* u, int j, int h, __m256i& sa, __m256i& sbb) {
@@ -119,7 +125,7 @@ struct Q3K {
   }
 };
 
-template <class K, int NT>
+template <class K, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   // Into L2, as the AVX-512 kernel (Q6_K: L1 requests read 63-66% of the probe at one token
@@ -128,7 +134,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i low16 = _mm256_set1_epi32(0xFFFF);
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
+  half_pass_tile<kShape, NT, kAlsoFar>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
     alignas(32) uint8_t u[512];
     K::prepare(sb, u);
@@ -181,11 +187,29 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   });
 }
 
+// The far-prefetch decode tiles out of line, as gemm_r16_avxvnni.cpp's decode_far (see there).
+template <class K>
+__attribute__((noinline)) void decode_far(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                          int64_t nt, float* y, int64_t ldy) {
+  run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<K, decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+  });
+}
+
 template <class K>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen and pays takes its own
+  // tiles (decode_far).
+  if constexpr (K::kAlsoFarHelps) {
+    static const bool far = decode_prefetch_far_l2();
+    if (far && nt <= 2) {
+      decode_far<K>(nb, wgroup, act, t0, nt, y, ldy);
+      return;
+    }
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<K, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<K, decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

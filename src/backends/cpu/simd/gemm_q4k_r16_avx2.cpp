@@ -15,6 +15,7 @@
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/q4k_half_avx2.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -30,13 +31,13 @@ inline __m256i fifth_bit(__m256i hb, int c) {
   return _mm256_and_si256(m, _mm256_set1_epi8(0x10));
 }
 
-template <bool kFive, int NT>
+template <bool kFive, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  q4k_half_tile<kFive, NT>(nb, wgroup, act, t0, y, ldy, [&](const uint8_t* sb, int64_t s, int h, const Q4KHalf& half,
+  q4k_half_tile<kFive, NT, kAlsoFar>(nb, wgroup, act, t0, y, ldy, [&](const uint8_t* sb, int64_t s, int h, const Q4KHalf& half,
                                                      __m256i isum[NT]) {
     for (int j = 0; j < 8; ++j) {
       const __m256i sc32 = half.scales(j);
@@ -66,11 +67,27 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
   });
 }
 
+// The far-prefetch decode tiles out of line, as gemm_r16_avxvnni.cpp's decode_far (see there).
+template <bool kFive>
+__attribute__((noinline)) void decode_far(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                          int64_t nt, float* y, int64_t ldy) {
+  run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<kFive, decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+  });
+}
+
 template <bool kFive>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles
+  // (decode_far).
+  static const bool far = decode_prefetch_far_l2();
+  if (far && nt <= 2) {
+    decode_far<kFive>(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<kFive, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<kFive, decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

@@ -25,6 +25,7 @@
 #include "backends/cpu/simd/half_passes.h"
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/r16_half_tile_avx2.h"
+#include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
 
@@ -97,10 +98,10 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
   }
 }
 
-template <Layout L, int NT>
+template <Layout L, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  r16_half_tile<L, NT>(nb, wgroup, act, t0, y, ldy,
+  r16_half_tile<L, NT, kAlsoFar>(nb, wgroup, act, t0, y, ldy,
                        [&](const uint8_t* q, int h, const quant::block_q8_0* const a[NT], int64_t b) {
                          struct { __m256i v[NT]; } dot;  // (a struct: the lambda below copies it)
                          half_dots<L, NT>(q + 32 * h, q + 4 * 64 + 32 * h, a, b, dot.v);
@@ -114,11 +115,27 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
                        });
 }
 
+// The far-prefetch decode tiles out of line, as gemm_r16_avxvnni.cpp's decode_far (see there).
+template <Layout L>
+__attribute__((noinline)) void decode_far(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
+                                          int64_t nt, float* y, int64_t ldy) {
+  run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {
+    tile<L, decltype(n_tok)::value, true>(nb, wgroup, act, t0, y, ldy);
+  });
+}
+
 template <Layout L>
 void gemm(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
           int64_t ldy) {
+  // A decode step's call (1-2 tokens) where the far prefetch is chosen takes its own tiles
+  // (decode_far).
+  static const bool far = decode_prefetch_far_l2();
+  if (far && nt <= 2) {
+    decode_far<L>(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   for_token_tiles<kTile>(nt, [&](auto n_tok, int64_t t) {
-    tile<L, decltype(n_tok)::value>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
+    tile<L, decltype(n_tok)::value, false>(nb, wgroup, act, t0 + t, y + t * ldy, ldy);
   });
 }
 

@@ -44,10 +44,17 @@ struct HalfPassShape {
   int hint;                  // prefetch_for_half's kHint
 };
 
+// Where decode_prefetch_far_l2() (Intel), one- and two-token tiles (kAlsoFar) also ask for the lines
+// this far ahead into L2, besides the shape's own requests: on the Intel Xeon without AMX, with
+// AUTOGLM_CPU_ISA=avx2, one token's read of a 1 GiB matrix rose from 59-89% of the read probe to
+// 74-99% (bench_kernels --stream; 12, 16 and 24 KB ahead read alike; docs/BENCHMARKS.md).
+inline constexpr size_t kHalfPassFarBytes = 16384;
+
 // One tile of NT tokens over the nb blocks of a 16-row group. block(blk, b, h, sum) adds the
 // products of block b (at blk) for half h's 8 rows into sum[NT] (8 rows per register, one per
-// token); the 16 rows' results go to y[t * ldy + 0..15].
-template <HalfPassShape S, int NT, class Block>
+// token); the 16 rows' results go to y[t * ldy + 0..15]. kAlsoFar: the far requests above (only
+// at NT <= 2).
+template <HalfPassShape S, int NT, bool kAlsoFar, class Block>
 inline void half_pass_tile(int64_t nb, const uint8_t* wgroup, float* y, int64_t ldy, Block&& block) {
   constexpr bool kInterleave = kInterleaveHalves<NT>;
   constexpr size_t kAhead = (kInterleave ? S.ahead_interleaved : S.ahead) * S.block_bytes;
@@ -64,6 +71,7 @@ inline void half_pass_tile(int64_t nb, const uint8_t* wgroup, float* y, int64_t 
       for (int64_t b = b0; b < b1; ++b) {
         const uint8_t* blk = wgroup + static_cast<size_t>(b) * S.block_bytes;
         prefetch_for_half<kInterleave, S.hint>(blk + kAhead, S.block_bytes, h);
+        if constexpr (kAlsoFar && kInterleave) prefetch_for_half<true, _MM_HINT_T1>(blk + kHalfPassFarBytes, S.block_bytes, h);
         block(blk, b, h, sum);
       }
       for (int t = 0; t < NT; ++t) acc[h][t] = sum[t];

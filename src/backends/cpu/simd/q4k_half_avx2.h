@@ -49,11 +49,11 @@ struct Q4KHalf {
 // then isum[t] = sum_j sc_j * dot_j of each token, exact in int32, from
 // sub_blocks(sb, s, h, half, isum) (isum starts at 0), then one fma: gemm_q4_K_r16_reference's
 // order. kFive: Q5_K_R16, whose weights ask into L2 as the 5-bit 32-column layouts do.
-template <bool kFive, int NT, class SubBlocks>
+template <bool kFive, int NT, bool kAlsoFar, class SubBlocks>
 inline void q4k_half_tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                           int64_t ldy, SubBlocks&& sub_blocks) {
   constexpr HalfPassShape kShape{kFive ? kQ5KR16Bytes : kQ4KR16Bytes, 1, 2, 2, kFive ? _MM_HINT_T1 : _MM_HINT_T0};
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
+  half_pass_tile<kShape, NT, kAlsoFar>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
     const Q4KHalf half(sb, h);
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);

@@ -26,7 +26,7 @@ namespace {
 // token's dot as it is asked for, so its fma follows at once); then per token the f32 scale
 // product and one fma (Q4_1 / Q5_1 one more with the mins), as packed_gemm_reference, so results
 // are bit-identical to it.
-template <Layout L, int NT, class BlockDots>
+template <Layout L, int NT, bool kAlsoFar, class BlockDots>
 inline void r16_half_tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                           int64_t ldy, BlockDots&& block_dots) {
   // Lines asked for 16 blocks ahead interleaved, as measured with the chunk of 4; the
@@ -34,7 +34,7 @@ inline void r16_half_tile(int64_t nb, const uint8_t* wgroup, const PackedActivat
   constexpr HalfPassShape kShape{kPackedBlockBytes<L>, 4, 16, 8, kHasFifthBits<L> ? _MM_HINT_T1 : _MM_HINT_T0};
   const quant::block_q8_0* a[NT];
   for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const quant::block_q8_0*>(act.row(t0 + t));
-  half_pass_tile<kShape, NT>(nb, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
+  half_pass_tile<kShape, NT, kAlsoFar>(nb, wgroup, y, ldy, [&](const uint8_t* blk, int64_t b, int h, __m256 sum[NT]) {
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * h)));
     __m256 mw = _mm256_setzero_ps();
     if constexpr (kHasMin<L>) mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * h)));
