@@ -196,8 +196,9 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
                      static_cast<_mm_hint>(NT <= 2 ? K::kDecodeHint : _MM_HINT_T1));
         // Where decode_prefetch_far_l2() (Intel): into L2 4 ahead as well. On the Xeon without
         // AMX (bench_kernels --stream, six rounds, docs/BENCHMARKS.md) Q2_K 23.7-26.1 -> 24.3-27.9
-        // GB/s, Q3_K 24.3-26.8 -> 25.1-28.0 (ahead in 5 of 6), weights in cache the same. Q6_K, already into L2 2 ahead,
-        // read 5% more but lost 15% in cache (one token 59.5 -> 49.5 GMAC/s): not there.
+        // GB/s, Q3_K 24.3-26.8 -> 25.1-28.0 (ahead in 5 of 6), weights in cache the same. Q6_K,
+        // already into L2 2 ahead, read 5% more but lost 15% in cache (one token 59.5 -> 49.5
+        // GMAC/s): not there.
         if constexpr (kAlsoFar) {
           _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks<kTile> * K::kBytes + 64 * line), _MM_HINT_T1);
         }

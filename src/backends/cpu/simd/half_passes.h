@@ -44,10 +44,11 @@ struct HalfPassShape {
   int hint;                  // prefetch_for_half's kHint
 };
 
-// Where decode_prefetch_far_l2() (Intel), one- and two-token tiles (kAlsoFar) also ask for the lines
-// this far ahead into L2, besides the shape's own requests: on the Intel Xeon without AMX, with
-// AUTOGLM_CPU_ISA=avx2, one token's read of a 1 GiB matrix rose from 59-89% of the read probe to
-// 74-99% (bench_kernels --stream; 12, 16 and 24 KB ahead read alike; docs/BENCHMARKS.md).
+// Where decode_prefetch_far_l2() (Intel), one- and two-token tiles (kAlsoFar) also ask for the
+// lines this far ahead into L2, besides the shape's own requests: on the Intel Xeon without AMX,
+// with AUTOGLM_CPU_ISA=avx2, one token's read of a 1 GiB matrix rose for every layout but Q5_0 /
+// Q5_1 (same), e.g. Q4_K 60-66% -> 83-84% of the read probe, F16 73-74% -> 92% (bench_kernels
+// --stream; 12, 16 and 24 KB ahead read alike; docs/BENCHMARKS.md). Q3_K / Q6_K do not ask.
 inline constexpr size_t kHalfPassFarBytes = 16384;
 
 // One tile of NT tokens over the nb blocks of a 16-row group. block(blk, b, h, sum) adds the
