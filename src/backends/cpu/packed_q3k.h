@@ -39,6 +39,9 @@ void gemm_q3_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivat
                           float* y, int64_t ldy);
 void gemm_q3_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
+// Only where cpu_has_avx_vnni() (packed_avx_vnni_gemm_for): gemm_q36k_r16_avxvnni.cpp.
+void gemm_q3_K_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
 }  // namespace simd
 
 }  // namespace autoglm::cpu
