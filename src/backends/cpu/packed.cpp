@@ -425,6 +425,7 @@ PackedGemmFn packed_avx_vnni_gemm_for(DType packed) {
     case DType::Q2_K_R16: return simd::gemm_q2_K_r16_avxvnni;
     case DType::Q3_K_R16: return simd::gemm_q3_K_r16_avxvnni;
     case DType::Q6_K_R16: return simd::gemm_q6_K_r16_avxvnni;
+    case DType::IQ4_XS_R16: return simd::gemm_iq4_xs_r16_avxvnni;
     default: return nullptr;
   }
 #else

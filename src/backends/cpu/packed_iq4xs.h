@@ -41,6 +41,9 @@ void gemm_iq4_xs_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivati
                          float* y, int64_t ldy);
 void gemm_iq4_xs_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy);
+// Only where cpu_has_avx_vnni() (packed_avx_vnni_gemm_for): gemm_iq4xs_r16_avxvnni.cpp.
+void gemm_iq4_xs_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                             float* y, int64_t ldy);
 }  // namespace simd
 
 }  // namespace autoglm::cpu

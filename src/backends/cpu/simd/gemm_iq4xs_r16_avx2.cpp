@@ -8,10 +8,8 @@
 // Per super-block one fma, as gemm_iq4_xs_r16_reference, so results are bit-identical to it.
 #include <immintrin.h>
 
-#include "backends/cpu/packed_iq4xs.h"
-#include "backends/cpu/simd/half_passes.h"
+#include "backends/cpu/simd/iq4xs_half_avx2.h"
 #include "backends/cpu/simd/packed_simd.h"
-#include "backends/cpu/simd/scales192_avx2.h"
 #include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "quant/blocks.h"
@@ -24,36 +22,22 @@ constexpr int kTile = 4;  // tokens per register tile
 template <int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
-  constexpr HalfPassShape kShape{kIQ4XSR16Bytes, 1, 2, 2, _MM_HINT_T0};
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.s)));
-  half_pass_tile<kShape, NT, kAlsoFar>(nb, wgroup, y, ldy, [&](const uint8_t* sb, int64_t s, int h, __m256 acc[NT]) {
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 16 * h)));
-    alignas(32) uint8_t u[128];
-    unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, u);
-    __m256i isum[NT];
-    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
-    for (int j = 0; j < 8; ++j) {
-      const __m256i f32 = _mm256_sub_epi32(
-          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 16 * j + 8 * h))), _mm256_set1_epi32(32));
-      const __m256i sc = _mm256_or_si256(_mm256_and_si256(f32, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(f32, 16));
-      const uint8_t* q = sb + kIQ4XSR16QOff + 256 * j + 32 * h;
-      for (int c = 0; c < 8; ++c) {  // chunk c % 4's low nibbles (c < 4) or high ones
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * (c % 4)));
-        const __m256i w = _mm256_shuffle_epi8(grid, _mm256_and_si256(c < 4 ? v : _mm256_srli_epi16(v, 4), mask));
-        const __m256i wabs = _mm256_sign_epi8(w, w);
-        for (int t = 0; t < NT; ++t) {
-          const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j + 4 * c;
-          const __m256i p = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(bcast4(qs), w));
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
-        }
+  iq4xs_half_tile<NT, kAlsoFar>(nb, wgroup, act, t0, y, ldy, [&](int64_t s, int j, const uint8_t* q, __m256i f,
+                                                                 __m256i isum[NT]) __attribute__((always_inline)) {
+    const __m256i sc = _mm256_or_si256(_mm256_and_si256(f, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(f, 16));
+    for (int c = 0; c < 8; ++c) {  // chunk c % 4's low nibbles (c < 4) or high ones
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * (c % 4)));
+      const __m256i w = _mm256_shuffle_epi8(grid, _mm256_and_si256(c < 4 ? v : _mm256_srli_epi16(v, 4), mask));
+      const __m256i wabs = _mm256_sign_epi8(w, w);
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j + 4 * c;
+        const __m256i p = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(bcast4(qs), w));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
       }
-    }
-    for (int t = 0; t < NT; ++t) {
-      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, _mm256_set1_ps(act.d[si])), acc[t]);
     }
   });
 }
