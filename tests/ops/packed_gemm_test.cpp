@@ -85,15 +85,15 @@ TEST(OpsPacked, AmxFormsWhereTheyPay) {
   }
 }
 
-// Where the CPU has AVX-VNNI beside AVX2, the 32-column layouts, Q2_K, Q3_K, Q4_K, Q6_K and IQ4_XS
-// have a vpdpbusd form of their AVX2 kernel, and the engine runs it when AVX2 is the active ISA (an
-// AVX-512 CPU keeps its own kernels); Q5_K and the float layouts have none. Elsewhere no layout
+// Where the CPU has AVX-VNNI beside AVX2, every integer layout (the 32-column ones, the K-quants,
+// IQ4_XS) has a vpdpbusd form of its AVX2 kernel, and the engine runs it when AVX2 is the active
+// ISA (an AVX-512 CPU keeps its own kernels); the float layouts have none. Elsewhere no layout
 // has one.
 TEST(OpsPacked, AvxVnniFormsWhereTheyExist) {
   const DType with[] = {DType::Q8_0_R16, DType::Q4_0_R16, DType::Q5_0_R16, DType::Q4_1_R16, DType::Q5_1_R16,
-                        DType::IQ4_NL_R16, DType::Q4_K_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q6_K_R16,
-                        DType::IQ4_XS_R16};
-  const DType without[] = {DType::Q5_K_R16, DType::F16_R16};
+                        DType::IQ4_NL_R16, DType::Q2_K_R16, DType::Q3_K_R16, DType::Q4_K_R16, DType::Q5_K_R16,
+                        DType::Q6_K_R16, DType::IQ4_XS_R16};
+  const DType without[] = {DType::F32_R16, DType::F16_R16, DType::BF16_R16};
   const bool vnni = packed_avx_vnni_gemm_for(DType::Q4_0_R16) != nullptr;
   EXPECT_EQ(packed_avx_vnni_active(), vnni && active_isa() == Isa::kAvx2 &&
                                           !(std::getenv("AUTOGLM_AVX_VNNI") != nullptr &&

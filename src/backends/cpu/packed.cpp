@@ -422,6 +422,7 @@ PackedGemmFn packed_avx_vnni_gemm_for(DType packed) {
     case DType::Q5_1_R16: return simd::gemm_q5_1_r16_avxvnni;
     case DType::IQ4_NL_R16: return simd::gemm_iq4_nl_r16_avxvnni;
     case DType::Q4_K_R16: return simd::gemm_q4_K_r16_avxvnni;
+    case DType::Q5_K_R16: return simd::gemm_q5_K_r16_avxvnni;
     case DType::Q2_K_R16: return simd::gemm_q2_K_r16_avxvnni;
     case DType::Q3_K_R16: return simd::gemm_q3_K_r16_avxvnni;
     case DType::Q6_K_R16: return simd::gemm_q6_K_r16_avxvnni;

@@ -80,8 +80,10 @@ void gemm_q4_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivatio
                         float* y, int64_t ldy);
 void gemm_q5_K_r16_avx2(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                         float* y, int64_t ldy);
-// Only where cpu_has_avx_vnni() (packed_avx_vnni_gemm_for): gemm_q4k_r16_avxvnni.cpp (Q4_K only).
+// Only where cpu_has_avx_vnni() (packed_avx_vnni_gemm_for): gemm_q4k_r16_avxvnni.cpp.
 void gemm_q4_K_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
+                           float* y, int64_t ldy);
+void gemm_q5_K_r16_avxvnni(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                            float* y, int64_t ldy);
 }  // namespace simd
 
