@@ -1,5 +1,5 @@
-// The AVX-VNNI kernels for Q4_K_R16 and Q5_K_R16 (backends/cpu/packed_q4k.h): CPUs with 256-bit vpdpbusd but
-// no AVX-512 (Alder Lake and later client cores). The shell and the super-block half's head
+// The AVX-VNNI kernels for Q4_K_R16 and Q5_K_R16 (backends/cpu/packed_q4k.h): CPUs with 256-bit
+// vpdpbusd but no AVX-512 (Alder Lake and later client cores). The shell and the super-block half's head
 // (simd/q4k_half_avx2.h: scales, mins term) are the AVX2 kernel's (gemm_q4k_r16_avx2.cpp); the
 // sub-block dots take the AVX-512 kernel's route (gemm_q4k_r16_avx512.cpp) on 8 rows: 8 vpdpbusd
 // of the nibbles against broadcast 4-byte groups of the Q8_K activations, where vpmaddubsw and
@@ -7,9 +7,9 @@
 // the rows' scales (high halves 0) adds sc * dot exactly. Per super-block two fmas, mins first, as
 // gemm_q4_K_r16_reference, so results are bit-identical to it.
 // Q5_K_R16's 16-column dots can pass int16 (16 * 31 * 127), and a vpmulld route (the AVX-512
-// kernel's) measured no faster than the AVX2 kernel's vpmaddubsw on the Xeon with AMX
-// (docs/BENCHMARKS.md); so its dots go in 8-column quarters (8 * 31 * 127 fits int16), two
-// vpdpbusd each, with one vpdpwssd per quarter, as the Q6_K_R16 AVX-VNNI kernel's.
+// kernel's) measured slower than the AVX2 kernel's vpmaddubsw at 2-4 tokens (docs/BENCHMARKS.md);
+// so its dots go in 8-column quarters (8 * 31 * 127 fits int16), two vpdpbusd each, with one
+// vpdpwssd per quarter, as the Q6_K_R16 AVX-VNNI kernel's: 61-63 -> 73-75 GMAC/s at 4-64 tokens.
 // Compiled with the AVX2 flags plus -mavxvnni; runs only where cpu_has_avx_vnni().
 #include <immintrin.h>
 
