@@ -121,11 +121,12 @@ struct Q3K {
 // One tile of NT tokens over a 16-row group (simd/half_passes.h: two halves of 8 rows, for
 // decode's one or two tokens alternating every super-block). Per super-block half and unit j:
 // unit_sums(sb, s, j, h, sa, sbb, isum, ioff) reads the unit's weights (K::weights) and adds each
-// token's exact int32 sum of its two sub-block dots times their scales (sa, sbb: the 8 rows' scales
-// of sub-blocks 2j, 2j + 1, one per 32-bit lane) into isum[t], and, where it leaves the layout's offset out of the dots, the
-// offset's scale-weighted activation sums into ioff[t], which are taken off times the offset
-// (1 << K::kOffsetShift) at the end. Then Q2_K's mins term and one fma, as the scalar references
-// do, so results are bit-identical to them.
+// token's exact int32 sum of its two sub-block dots times their scales (sa, sbb: the 8 rows'
+// scales of sub-blocks 2j, 2j + 1, one per 32-bit lane) into isum[t]; a form that leaves the
+// layout's offset out of its dots (AVX2) adds the offset's scale-weighted activation sums into
+// ioff[t], taken off times the offset (1 << K::kOffsetShift) at the end, and one that starts its
+// dots from the offsets (AVX-VNNI) leaves ioff at 0. Then Q2_K's mins term and one fma, as the
+// scalar references do, so results are bit-identical to them.
 template <class K, int NT, bool kAlsoFar, class UnitSums>
 inline void q36k_half_tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                            int64_t ldy, UnitSums&& unit_sums) {
