@@ -15,6 +15,7 @@
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx2.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
@@ -22,31 +23,21 @@ namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
 
-inline __m256i dpbusd(__m256i acc, __m256i w, const int8_t* p) { return _mm256_dpbusd_avx_epi32(acc, w, bcast4(p)); }
-
 template <int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
   const size_t astride = static_cast<size_t>(act.nb);
-  const __m256i mask = _mm256_set1_epi8(0x0F);
-  const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
   iq4xs_half_tile<NT, kAlsoFar>(nb, wgroup, act, t0, y, ldy, [&](int64_t s, int j, const uint8_t* q, __m256i f,
                                                                  __m256i isum[NT]) __attribute__((always_inline)) {
     __m256i w[8];
-    for (int c = 0; c < 4; ++c) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
-      w[c] = _mm256_shuffle_epi8(grid, _mm256_and_si256(v, mask));                           // columns 4c..
-      w[c + 4] = _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(v, 4), mask));  // 16 + 4c..
-    }
+    vnni256::half_weights<Layout::kIQ4NL>(q, 0, w);  // q: this half's bytes already
     for (int t = 0; t < NT; ++t) {
       const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
       const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
-      __m256i d0 = _mm256_set1_epi32(act.bias[si * 8 + static_cast<size_t>(j)]), d1 = _mm256_setzero_si256();
-      for (int c = 0; c < 4; ++c) {  // two chains, interleaved so one token is not bound by their latency
-        d0 = dpbusd(d0, w[c], qs + 4 * c);
-        d1 = dpbusd(d1, w[c + 4], qs + 16 + 4 * c);
-      }
+      __m256i d0, d1;
+      vnni256::sub_block_pair_dots(_mm256_set1_epi32(act.bias[si * 8 + static_cast<size_t>(j)]), _mm256_setzero_si256(), w,
+                                   qs, d0, d1);
       isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_add_epi32(d0, d1), f));
     }
   });

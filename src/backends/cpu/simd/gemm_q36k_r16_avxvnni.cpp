@@ -19,14 +19,13 @@
 #include "backends/cpu/simd/q36k_half_avx2.h"
 #include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx2.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
-
-inline __m256i dpbusd(__m256i acc, __m256i w, const int8_t* p) { return _mm256_dpbusd_avx_epi32(acc, w, bcast4(p)); }
 
 template <class K, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
@@ -48,24 +47,22 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
       if constexpr (std::is_same_v<K, Q6K>) {
         // Four 8-column chains (columns 8k..8k+7 of the unit: w[2k], w[2k + 1]).
         const int32_t* bias8 = act.bias8.data() + si * 32 + 4 * static_cast<size_t>(j);
+        const __m256i init[4] = {_mm256_set1_epi32(bias8[0]), _mm256_set1_epi32(bias8[1]), _mm256_set1_epi32(bias8[2]),
+                                 _mm256_set1_epi32(bias8[3])};
         __m256i d[4];
-        for (int k = 0; k < 4; ++k) {
-          d[k] = dpbusd(dpbusd(_mm256_set1_epi32(bias8[k]), w[2 * k], qs + 8 * k), w[2 * k + 1], qs + 8 * k + 4);
-        }
+        vnni256::quarter_dots(init, w, qs, d);
         e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(_mm256_setzero_si256(), d[0], sc_a), d[1], sc_a);
         e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(e, d[2], sc_b), d[3], sc_b);
       } else {
         // Two 16-column chains, interleaved so one token is not bound by their latency.
-        __m256i d0 = _mm256_setzero_si256(), d1 = _mm256_setzero_si256();
+        __m256i init0 = _mm256_setzero_si256(), init1 = _mm256_setzero_si256();
         if constexpr (K::kHasOffset) {
           const int32_t* bias = act.bias.data() + si * 16 + 2 * static_cast<size_t>(j);
-          d0 = _mm256_set1_epi32(bias[0]);
-          d1 = _mm256_set1_epi32(bias[1]);
+          init0 = _mm256_set1_epi32(bias[0]);
+          init1 = _mm256_set1_epi32(bias[1]);
         }
-        for (int c = 0; c < 4; ++c) {
-          d0 = dpbusd(d0, w[c], qs + 4 * c);
-          d1 = dpbusd(d1, w[c + 4], qs + 16 + 4 * c);
-        }
+        __m256i d0, d1;
+        vnni256::sub_block_pair_dots(init0, init1, w, qs, d0, d1);
         e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(_mm256_setzero_si256(), d0, sc_a), d1, sc_b);
       }
       // From 0 and added after: the sum over units runs through 1-cycle adds, not through

@@ -18,25 +18,13 @@
 #include "backends/cpu/simd/q4k_half_avx2.h"
 #include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx2.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
 namespace {
 
 constexpr int kTile = 4;  // tokens per register tile
-
-// The 8 rows' dots with a token's 32 bytes qs as two 16-column halves (w[0..3], w[4..7]), each
-// from 0: two chains of 4 vpdpbusd, interleaved so one token is not bound by their latency.
-inline void half_dots(const __m256i w[8], const int8_t* qs, __m256i& d0, __m256i& d1) {
-  d0 = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[0], bcast4(qs + 0));
-  d1 = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[4], bcast4(qs + 16));
-  d0 = _mm256_dpbusd_avx_epi32(d0, w[1], bcast4(qs + 4));
-  d1 = _mm256_dpbusd_avx_epi32(d1, w[5], bcast4(qs + 20));
-  d0 = _mm256_dpbusd_avx_epi32(d0, w[2], bcast4(qs + 8));
-  d1 = _mm256_dpbusd_avx_epi32(d1, w[6], bcast4(qs + 24));
-  d0 = _mm256_dpbusd_avx_epi32(d0, w[3], bcast4(qs + 12));
-  d1 = _mm256_dpbusd_avx_epi32(d1, w[7], bcast4(qs + 28));
-}
 
 template <bool kFive, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
@@ -62,16 +50,15 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
         __m256i e;
         if constexpr (kFive) {
-          __m256i d[4];  // columns 8k..8k+7: w[2k], w[2k + 1]
-          for (int k = 0; k < 4; ++k) {
-            d[k] = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[2 * k], bcast4(qs + 8 * k)),
-                                           w[2 * k + 1], bcast4(qs + 8 * k + 4));
-          }
+          const __m256i zero = _mm256_setzero_si256();
+          const __m256i init[4] = {zero, zero, zero, zero};
+          __m256i d[4];
+          vnni256::quarter_dots(init, w, qs, d);
           e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(_mm256_setzero_si256(), d[0], sc), d[1], sc);
           e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(e, d[2], sc), d[3], sc);
         } else {
           __m256i d0, d1;
-          half_dots(w, qs, d0, d1);
+          vnni256::sub_block_pair_dots(_mm256_setzero_si256(), _mm256_setzero_si256(), w, qs, d0, d1);
           e = _mm256_dpwssd_avx_epi32(_mm256_dpwssd_avx_epi32(_mm256_setzero_si256(), d0, sc), d1, sc);
         }
         // From 0 and added after: the sum over sub-blocks runs through 1-cycle adds, not

@@ -20,6 +20,7 @@
 #include "backends/cpu/simd/r16_half_tile_avx2.h"
 #include "backends/cpu/simd/simd.h"
 #include "backends/cpu/simd/token_tiles.h"
+#include "backends/cpu/simd/vnni_dot_avx2.h"
 #include "quant/blocks.h"
 
 namespace autoglm::cpu::simd {
@@ -27,65 +28,16 @@ namespace {
 
 constexpr int kTile = 4;  // tokens per register tile: 8 weight registers + 4 sums + temporaries
 
-// Half h's 8 weight registers of a packed block, unsigned: register j holds columns 4j..4j+3 of
-// the half's 8 rows (4 bytes each). q: the block's quants; the 64-byte chunk c holds columns
-// 4c..4c+3 of rows 0-7, then of rows 8-15 (Q4 / Q5 / IQ4_NL: low nibbles; high nibbles are
-// columns 16 + 4c..), and the fifth bits follow 4 chunks on (bit j of a byte: register j's).
-template <Layout L>
-inline void half_weights(const uint8_t* q, int h, __m256i w[8]) {
-  const uint8_t* half = q + 32 * h;
-  if constexpr (L == Layout::kQ8) {
-    for (int j = 0; j < 8; ++j) w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(half + 64 * j));
-  } else {
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    for (int c = 0; c < 4; ++c) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(half + 64 * c));
-      w[c] = _mm256_and_si256(v, mask);
-      w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-    }
-    if constexpr (kHasFifthBits<L>) {  // bit j to bit 4 (16-bit shifts: crossings land outside 0x10)
-      const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(half + 4 * 64));
-      const __m256i bit4 = _mm256_set1_epi8(0x10);
-      w[0] = _mm256_or_si256(w[0], _mm256_and_si256(_mm256_slli_epi16(hb, 4), bit4));
-      w[1] = _mm256_or_si256(w[1], _mm256_and_si256(_mm256_slli_epi16(hb, 3), bit4));
-      w[2] = _mm256_or_si256(w[2], _mm256_and_si256(_mm256_slli_epi16(hb, 2), bit4));
-      w[3] = _mm256_or_si256(w[3], _mm256_and_si256(_mm256_slli_epi16(hb, 1), bit4));
-      w[4] = _mm256_or_si256(w[4], _mm256_and_si256(hb, bit4));
-      w[5] = _mm256_or_si256(w[5], _mm256_and_si256(_mm256_srli_epi16(hb, 1), bit4));
-      w[6] = _mm256_or_si256(w[6], _mm256_and_si256(_mm256_srli_epi16(hb, 2), bit4));
-      w[7] = _mm256_or_si256(w[7], _mm256_and_si256(_mm256_srli_epi16(hb, 3), bit4));
-    }
-    if constexpr (L == Layout::kIQ4NL) {  // nibble -> grid value + 128 (1..241)
-      const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
-      for (int j = 0; j < 8; ++j) w[j] = _mm256_shuffle_epi8(grid, w[j]);
-    }
-  }
-}
-
-// The 8 rows' integer dots with a token's 32 activation bytes qs, started from init: two chains
-// of 4 vpdpbusd so one token (decode) is not bound by their latency. Integer sums are exact.
-inline __m256i half_dot(__m256i init, const __m256i w[8], const int8_t* qs) {
-  __m256i s0 = _mm256_dpbusd_avx_epi32(init, w[0], bcast4(qs + 0));
-  __m256i s1 = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w[1], bcast4(qs + 4));
-  s0 = _mm256_dpbusd_avx_epi32(s0, w[2], bcast4(qs + 8));
-  s1 = _mm256_dpbusd_avx_epi32(s1, w[3], bcast4(qs + 12));
-  s0 = _mm256_dpbusd_avx_epi32(s0, w[4], bcast4(qs + 16));
-  s1 = _mm256_dpbusd_avx_epi32(s1, w[5], bcast4(qs + 20));
-  s0 = _mm256_dpbusd_avx_epi32(s0, w[6], bcast4(qs + 24));
-  s1 = _mm256_dpbusd_avx_epi32(s1, w[7], bcast4(qs + 28));
-  return _mm256_add_epi32(s0, s1);
-}
-
 template <Layout L, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
                  int64_t ldy) {
   r16_half_tile<L, NT, kAlsoFar>(nb, wgroup, act, t0, y, ldy,
                        [&](const uint8_t* q, int h, const quant::block_q8_0* const a[NT], int64_t b) {
                          struct { __m256i v[8]; } w;  // (a struct: the lambda below copies it)
-                         half_weights<L>(q, h, w.v);
+                         vnni256::half_weights<L>(q, h, w.v);
                          return [&, w, a, b](int t) {
                            const size_t si = static_cast<size_t>((t0 + t) * act.nb + b);
-                           return half_dot(_mm256_set1_epi32(act.bias[si]), w.v, a[t][b].qs);
+                           return vnni256::dot8x32(_mm256_set1_epi32(act.bias[si]), w.v, a[t][b].qs);
                          };
                        });
 }
