@@ -52,19 +52,13 @@ inline void half_dots(const uint8_t* q, const uint8_t* hb, const quant::block_q8
     }
     __m256i h = _mm256_setzero_si256();
     if constexpr (kHasFifthBits<L>) h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hb));
-    const __m256i bit4 = _mm256_set1_epi8(0x10);
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * c));
       __m256i lo = _mm256_and_si256(v, mask);                           // columns 4c..4c+3
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // columns 16+4c..
-      if constexpr (kHasFifthBits<L>) {  // registers c and c + 4: bits c and c + 4 to bit 4
-        // (16-bit shifts: bits crossing into the next byte land outside the 0x10 mask)
-        const __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : c == 1 ? _mm256_slli_epi16(h, 3)
-                         : c == 2 ? _mm256_slli_epi16(h, 2) : _mm256_slli_epi16(h, 1);
-        const __m256i hh = c == 0 ? h : c == 1 ? _mm256_srli_epi16(h, 1) : c == 2 ? _mm256_srli_epi16(h, 2)
-                                                                          : _mm256_srli_epi16(h, 3);
-        lo = _mm256_or_si256(lo, _mm256_and_si256(hl, bit4));
-        hi = _mm256_or_si256(hi, _mm256_and_si256(hh, bit4));
+      if constexpr (kHasFifthBits<L>) {  // registers c and c + 4
+        lo = _mm256_or_si256(lo, fifth_bit(h, c));
+        hi = _mm256_or_si256(hi, fifth_bit(h, c + 4));
       }
       for (int t = 0; t < NT; ++t) {
         s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast4(a[t][b].qs + 4 * c)));

@@ -12,8 +12,8 @@
 // and to the other ISAs' kernels.
 // Compiled with the AVX2 flags plus -mavxvnni (src/CMakeLists.txt); runs only where
 // cpu_has_avx_vnni() (packed_avx_vnni_gemm_for). The inline helpers it shares with the AVX2 units
-// outside anonymous namespaces (simd/half_passes.h: a broadcast, prefetches) hold nothing
-// -mavxvnni compiles differently.
+// outside anonymous namespaces (simd/half_passes.h: a broadcast, the fifth-bit move, prefetches)
+// hold nothing -mavxvnni compiles differently.
 #include <immintrin.h>
 
 #include "backends/cpu/simd/packed_simd.h"

@@ -83,6 +83,14 @@ inline void half_pass_tile(int64_t nb, const uint8_t* wgroup, float* y, int64_t 
   }
 }
 
+// Register c's fifth bits as 16 (bit c of every byte of hb moved to bit 4, the rest 0), to OR
+// into its nibbles: Q5_0_R16 / Q5_1_R16 and Q5_K_R16 keep each register's fifth bits as one bit
+// of a byte (16-bit shifts: bits crossing into the next byte land outside the 0x10 mask).
+inline __m256i fifth_bit(__m256i hb, int c) {
+  const __m256i m = c < 4 ? _mm256_slli_epi16(hb, 4 - c) : c == 4 ? hb : _mm256_srli_epi16(hb, c - 4);
+  return _mm256_and_si256(m, _mm256_set1_epi8(0x10));
+}
+
 // 4 activation bytes at p in every 32-bit lane: the vpmaddubsw operand against 4 columns.
 inline __m256i bcast4(const void* p) {
   int32_t v;

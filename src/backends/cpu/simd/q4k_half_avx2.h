@@ -18,13 +18,6 @@
 namespace autoglm::cpu::simd {
 namespace {
 
-// Q5_K_R16: bit c of every byte of hb moved to bit 4 (16-bit shifts: bits crossing into the
-// next byte land outside the 0x10 mask).
-inline __m256i fifth_bit(__m256i hb, int c) {
-  const __m256i m = c < 4 ? _mm256_slli_epi16(hb, 4 - c) : c == 4 ? hb : _mm256_srli_epi16(hb, c - 4);
-  return _mm256_and_si256(m, _mm256_set1_epi8(0x10));
-}
-
 struct Q4KHalf {
   int h;
   __m256 dw, dm;

@@ -73,17 +73,9 @@ inline void half_weights(const uint8_t* q, int h, __m256i w[8]) {
       w[c] = _mm256_and_si256(v, mask);
       w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
     }
-    if constexpr (kHasFifthBits<L>) {  // bit j to bit 4 (16-bit shifts: crossings land outside 0x10)
+    if constexpr (kHasFifthBits<L>) {
       const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(half + 4 * 64));
-      const __m256i bit4 = _mm256_set1_epi8(0x10);
-      w[0] = _mm256_or_si256(w[0], _mm256_and_si256(_mm256_slli_epi16(hb, 4), bit4));
-      w[1] = _mm256_or_si256(w[1], _mm256_and_si256(_mm256_slli_epi16(hb, 3), bit4));
-      w[2] = _mm256_or_si256(w[2], _mm256_and_si256(_mm256_slli_epi16(hb, 2), bit4));
-      w[3] = _mm256_or_si256(w[3], _mm256_and_si256(_mm256_slli_epi16(hb, 1), bit4));
-      w[4] = _mm256_or_si256(w[4], _mm256_and_si256(hb, bit4));
-      w[5] = _mm256_or_si256(w[5], _mm256_and_si256(_mm256_srli_epi16(hb, 1), bit4));
-      w[6] = _mm256_or_si256(w[6], _mm256_and_si256(_mm256_srli_epi16(hb, 2), bit4));
-      w[7] = _mm256_or_si256(w[7], _mm256_and_si256(_mm256_srli_epi16(hb, 3), bit4));
+      for (int j = 0; j < 8; ++j) w[j] = _mm256_or_si256(w[j], fifth_bit(hb, j));
     }
     if constexpr (L == Layout::kIQ4NL) {  // nibble -> grid value + 128 (1..241)
       const __m256i grid = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
