@@ -86,6 +86,12 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
                        _MM_HINT_T1);
         }
       }
+      // Unrolled (up to 4 tokens, below), GCC hoisted all 8 sub-blocks' prefetches to the
+      // super-block's top, 80-96 in a row, which undid the spreading above; held in place here,
+      // one token in L2 ran Q5_K 45 -> 54-56 GMAC/s and Q4_K 83 -> 90-93, two 74 -> 90-94 and
+      // 126 -> 134-144 (bench_kernels, best of 5 alternating rounds); llama3.2-1b Q5_K_M tg64
+      // 24.1 -> 27.8 t/s (docs/BENCHMARKS.md).
+      if constexpr (NT <= 4) keep_prefetches_in_place();
       const __m512i sc = head.scales(j);
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
       __m512i w[8];

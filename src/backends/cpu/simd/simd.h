@@ -35,6 +35,11 @@ bool cpu_has_avx_vnni();
 // requests in place of L1 ones; both together untimed there). AUTOGLM_DECODE_PREFETCH=l1 / l2
 // overrides it, for A/B runs. Changes no result.
 bool decode_prefetch_far_l2();
+
+// A fence for the compiler only (it emits nothing): no memory access, prefetches included, moves
+// across it. Kernels whose unrolled loops spread their prefetches through the work put one per
+// step: left free, GCC hoists every step's prefetches to the top (gemm_q4k_r16_avx512.cpp).
+inline void keep_prefetches_in_place() { __asm__ volatile("" ::: "memory"); }
 // AMX-INT8 tiles, enabled by the OS for this process (asked for on the first call): the
 // *_amx.cpp kernels only.
 bool cpu_has_amx_int8();
