@@ -87,10 +87,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         }
       }
       // Unrolled (up to 4 tokens, below), GCC hoisted all 8 sub-blocks' prefetches to the
-      // super-block's top, 80-96 in a row, which undid the spreading above; held in place here,
-      // one token in L2 ran Q5_K 45 -> 54-56 GMAC/s and Q4_K 83 -> 90-93, two 74 -> 90-94 and
-      // 126 -> 134-144 (bench_kernels, best of 5 alternating rounds); llama3.2-1b Q5_K_M tg64
-      // 24.1 -> 27.8 t/s (docs/BENCHMARKS.md).
+      // super-block's top, 80-96 in a row, which undid the spreading above. Held in place, one
+      // token in L2 ran Q5_K 45 -> 58 GMAC/s and Q4_K 84 -> 93, two 75 -> 94 and 128 -> 144
+      // (bench_kernels, best of 6 alternating rounds); llama3.2-1b tg64 Q5_K_M +7-15%, Q4_K +7%
+      // (docs/BENCHMARKS.md).
       if constexpr (NT <= 4) keep_prefetches_in_place();
       const __m512i sc = head.scales(j);
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
