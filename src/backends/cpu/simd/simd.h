@@ -40,6 +40,7 @@ bool decode_prefetch_far_l2();
 // across it. Kernels whose unrolled loops spread their prefetches through the work put one per
 // step: left free, GCC hoists every step's prefetches to the top (gemm_q4k_r16_avx512.cpp).
 inline void keep_prefetches_in_place() { __asm__ volatile("" ::: "memory"); }
+
 // AMX-INT8 tiles, enabled by the OS for this process (asked for on the first call): the
 // *_amx.cpp kernels only.
 bool cpu_has_amx_int8();
