@@ -38,6 +38,10 @@ template <bool kFive>
 constexpr int kSuperBlockLines = static_cast<int>((kSuperBlockBytes<kFive> + 63) / 64);
 template <bool kFive>
 constexpr int kLinesPerSubBlock = (kSuperBlockLines<kFive> + 7) / 8;
+// Tiles whose 8 sub-blocks are unrolled (see the sub-block loop) and so need their prefetches held
+// in place (keep_prefetches_in_place, see the lambda).
+template <int NT>
+constexpr bool kUnrolledSubBlocks = NT <= 4;
 
 template <bool kFive, int NT, bool kAlsoFar>
 inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, float* y,
@@ -86,12 +90,12 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
                        _MM_HINT_T1);
         }
       }
-      // Unrolled (up to 4 tokens, below), GCC hoisted all 8 sub-blocks' prefetches to the
+      // Unrolled (kUnrolledSubBlocks), GCC hoisted all 8 sub-blocks' prefetches to the
       // super-block's top, 80-96 in a row, which undid the spreading above. Held in place, one
       // token in L2 ran Q5_K 45 -> 58 GMAC/s and Q4_K 84 -> 93, two 75 -> 94 and 128 -> 144
       // (bench_kernels, best of 6 alternating rounds); llama3.2-1b tg64 Q5_K_M +7-15%, Q4_K +7%
       // (docs/BENCHMARKS.md).
-      if constexpr (NT <= 4) keep_prefetches_in_place();
+      if constexpr (kUnrolledSubBlocks<NT>) keep_prefetches_in_place();
       const __m512i sc = head.scales(j);
       const uint8_t* q = sb + kQ4KR16QOff + 512 * (j / 2);
       __m512i w[8];
@@ -119,7 +123,7 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
         }
       }
     };
-    if constexpr (NT <= 4) {
+    if constexpr (kUnrolledSubBlocks<NT>) {
       // Unrolled: each sub-block's offsets and prefetch lines become constants. As a loop, its
       // address arithmetic, clamps and nibble-side branch outnumbered the vector work at one
       // to four tokens (bench_kernels T = 1 / 2 / 4: 69 / 111 / 155 -> 95 / 140 / 188
