@@ -284,6 +284,10 @@ void gemm_lattice_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActi
 
 void gemm_q6_K_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                           float* y, int64_t ldy) {
+  if (nt > kTile) {  // the weights built once per super-block for all the call's tiles
+    gemm_q6_K_r16_shared_units_avx512(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   gemm<Q6K>(nb, wgroup, act, t0, nt, y, ldy);
 }
 
