@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
@@ -128,11 +129,11 @@ template <bool kFive>
 void gemm_q45k(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt, float* y,
                int64_t ldy) {
   SuperBlockUnits units;
-  Q4KHead head(wgroup);
+  std::optional<Q4KHead> head;  // the super-block's, unpacked by its first tile
   for_shared_unit_tiles<kFive ? kQ5KR16Bytes : kQ4KR16Bytes>(
       nb, wgroup, t0, nt, y, ldy, [&](auto n_tok, auto build, const uint8_t* sb, int64_t s, int64_t t, float* acc) {
-        if constexpr (decltype(build)::value) head = Q4KHead(sb);
-        q45k_super_block<kFive, decltype(n_tok)::value, decltype(build)::value>(sb, head, units, act, s, t, acc);
+        if constexpr (decltype(build)::value) head.emplace(sb);
+        q45k_super_block<kFive, decltype(n_tok)::value, decltype(build)::value>(sb, *head, units, act, s, t, acc);
       });
 }
 
