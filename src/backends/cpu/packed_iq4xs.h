@@ -36,6 +36,9 @@ void gemm_iq4_xs_r16_reference(int64_t nb, const uint8_t* wgroup, const PackedAc
 namespace simd {
 void gemm_iq4_xs_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy);
+// The above past one 8-token tile: gemm_kquant_shared_units_avx512.cpp.
+void gemm_iq4_xs_r16_shared_units_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
+                                         int64_t t0, int64_t nt, float* y, int64_t ldy);
 // Only where cpu_has_amx_int8() (packed_amx_gemm_for).
 void gemm_iq4_xs_r16_amx(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                          float* y, int64_t ldy);

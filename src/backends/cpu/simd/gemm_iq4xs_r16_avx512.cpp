@@ -97,6 +97,10 @@ inline void tile(int64_t nb, const uint8_t* wgroup, const PackedActivations& act
 
 void gemm_iq4_xs_r16_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0, int64_t nt,
                             float* y, int64_t ldy) {
+  if (nt > kTile) {  // the weights built once per super-block for all the call's tiles
+    gemm_iq4_xs_r16_shared_units_avx512(nb, wgroup, act, t0, nt, y, ldy);
+    return;
+  }
   static const bool far = decode_prefetch_far_l2();
   if (far && nt <= 2) {
     run_token_tile<2>(nt, 0, [&](auto n_tok, int64_t) {

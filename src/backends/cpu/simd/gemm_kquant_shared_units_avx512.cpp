@@ -1,14 +1,19 @@
-// AVX-512 VNNI tiles for Q4_K_R16, Q5_K_R16 and Q6_K_R16 over more than one tile of tokens (the
-// kernels of gemm_q4k_r16_avx512.cpp and gemm_q36k_r16_avx512.cpp call these past 8 tokens:
-// prefill's 16-token blocks, batched decode at 9+ sequences). There, each 8-token tile runs
-// the whole row group with its sums in registers and builds every weight register from its bit
-// fields again: at 8 tokens a fifth of the tile's vector work for Q6_K (a nibble and 2 top bits
-// per byte), a sixth for Q5_K (a nibble and a fifth bit), less for Q4_K. Here, per
+// AVX-512 VNNI tiles for Q4_K_R16, Q5_K_R16, Q6_K_R16 and IQ4_XS_R16 over more than one tile of
+// tokens (the kernels of gemm_q4k_r16_avx512.cpp, gemm_q36k_r16_avx512.cpp and
+// gemm_iq4xs_r16_avx512.cpp call these past 8 tokens: prefill's 16-token blocks, batched decode
+// at 9+ sequences). There, each 8-token tile runs the whole row group with its sums in registers
+// and builds every weight register from its bit fields again: at 8 tokens a fifth of the tile's
+// vector work for Q6_K (a nibble and 2 top bits per byte), a sixth for Q5_K (a nibble and a
+// fifth bit), less for IQ4_XS (a nibble looked up) and Q4_K. Here, per
 // super-block, the call's first tile builds each 32-column unit's weight registers and stores
 // them (SuperBlockUnits, 4.6 KB, in L1) for its other tiles to load; each tile then runs one
 // super-block at a time, so the tokens' float sums live in a buffer between super-blocks. Per
 // token and super-block the integer and float steps are the plain tiles', in the same order, so
 // the results are the same bits (and so the scalar references').
+//
+// bench_kernels at 16 / 64 tokens, one thread, weights in L2 (docs/BENCHMARKS.md): Q4_K +3 / +5%,
+// Q5_K +15 / +21%, Q6_K +7 / +14%, IQ4_XS +2 / +8%; llama3.2-1b pp512 Q6_K +10%, Q5_K_M +15%,
+// Q4_K_M +8%, IQ4_XS +3%.
 //
 // A translation unit of its own: written into those files, these functions changed how GCC
 // inlined and compiled the plain tiles beside them (the 8-token Q4_K tile 207 -> 200 GMAC/s).
@@ -20,10 +25,13 @@
 #include <cstdint>
 #include <optional>
 
+#include "backends/cpu/packed_iq4xs.h"
 #include "backends/cpu/packed_q4k.h"
 #include "backends/cpu/packed_q6k.h"
+#include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/q4k_head_avx512.h"
 #include "backends/cpu/simd/q6k_weights_avx512.h"
+#include "backends/cpu/simd/scales192_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
 #include "quant/blocks.h"
@@ -180,7 +188,64 @@ inline void q6k_super_block(const uint8_t* sb, SuperBlockUnits& u, const PackedA
   }
 }
 
+// One IQ4_XS super-block of a tile of NT tokens from t0 (gemm_iq4xs_r16_avx512.cpp's tile, one
+// super-block of it): its factor registers are built and shared as well.
+template <int NT, bool kBuild>
+inline void iq4xs_super_block(const uint8_t* sb, SuperBlockUnits& u, const PackedActivations& act, int64_t s,
+                              int64_t t0, float* acc) {
+  const auto* a0 = reinterpret_cast<const quant::block_q8_K*>(act.q.data()) + t0 * act.nb;
+  const size_t astride = static_cast<size_t>(act.nb);
+  alignas(64) uint8_t factors[128];
+  if constexpr (kBuild) unpack_scales96(sb + kIQ4XSR16ScalesOff, sb + kIQ4XSR16TopOff, factors);
+  __m512i isum[NT];
+  for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
+  for (int j = 0; j < 8; ++j) {
+    __m512i w[8], sc;
+    if constexpr (kBuild) {
+      prefetch_ahead<kIQ4XSR16Bytes>(sb, j);
+      const __m512i mask = _mm512_set1_epi8(0x0F);
+      const __m512i grid = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
+      const uint8_t* q = sb + kIQ4XSR16QOff + 256 * j;
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_loadu_si512(q + 64 * c);
+        w[c] = _mm512_shuffle_epi8(grid, _mm512_and_si512(v, mask));                           // columns 4c..
+        w[c + 4] = _mm512_shuffle_epi8(grid, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));  // 16 + 4c..
+      }
+      sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(factors + 16 * j))),
+                            _mm512_set1_epi32(32));
+      for (int c = 0; c < 8; ++c) u.w[j][c] = w[c];
+      u.sc[j][0] = sc;
+    } else {
+      for (int c = 0; c < 8; ++c) w[c] = u.w[j][c];
+      sc = u.sc[j][0];
+    }
+    for (int t = 0; t < NT; ++t) {
+      const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+      const int8_t* qs = a0[static_cast<size_t>(t) * astride + static_cast<size_t>(s)].qs + 32 * j;
+      const __m512i dot = vnni::dot16x32(_mm512_set1_epi32(act.bias[si * 8 + static_cast<size_t>(j)]), w, qs);
+      isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
+    }
+  }
+  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
+  for (int t = 0; t < NT; ++t) {
+    const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]),
+                                                  _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])),
+                                                  _mm512_load_ps(acc + 16 * t)));
+  }
+}
+
 }  // namespace
+
+void gemm_iq4_xs_r16_shared_units_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act,
+                                         int64_t t0, int64_t nt, float* y, int64_t ldy) {
+  SuperBlockUnits units;
+  for_shared_unit_tiles<kIQ4XSR16Bytes>(
+      nb, wgroup, t0, nt, y, ldy, [&](auto n_tok, auto build, const uint8_t* sb, int64_t s, int64_t t, float* acc) {
+        iq4xs_super_block<decltype(n_tok)::value, decltype(build)::value>(sb, units, act, s, t, acc);
+      });
+}
 
 void gemm_q4_K_r16_shared_units_avx512(int64_t nb, const uint8_t* wgroup, const PackedActivations& act, int64_t t0,
                                        int64_t nt, float* y, int64_t ldy) {
