@@ -6,7 +6,7 @@
 // vector work for Q6_K (a nibble and 2 top bits per byte), a sixth for Q5_K (a nibble and a
 // fifth bit), less for IQ4_XS (a nibble looked up) and Q4_K. Here, per
 // super-block, the call's first tile builds each 32-column unit's weight registers and stores
-// them (SuperBlockUnits, 4.6 KB, in L1) for its other tiles to load; each tile then runs one
+// them (SuperBlockUnits, 5 KB, in L1) for its other tiles to load; each tile then runs one
 // super-block at a time, so the tokens' float sums live in a buffer between super-blocks. Per
 // token and super-block the integer and float steps are the plain tiles', in the same order, so
 // the results are the same bits (and so the scalar references').
@@ -44,7 +44,8 @@ constexpr int kTile = 8;  // tokens per register tile, as the plain tiles
 // them per unit, as the plain tiles do at 3+ tokens.
 constexpr size_t kAheadSuperBlocks = 4;
 
-// One super-block's registers: unit j's 8 weight registers and (Q6_K) its 2 scale registers.
+// One super-block's registers: unit j's 8 weight registers and its scale registers (Q6_K: 2, IQ4_XS:
+// 1; Q4_K / Q5_K take theirs from the unpacked head).
 struct SuperBlockUnits {
   __m512i w[8][8];
   __m512i sc[8][2];
@@ -82,6 +83,18 @@ inline void prefetch_ahead(const uint8_t* sb, int j) {
   for (int l = 0; l < kLinesPerUnit; ++l) {
     const int line = std::min(kLinesPerUnit * j + l, kLines - 1);
     _mm_prefetch(reinterpret_cast<const char*>(sb + kAheadSuperBlocks * kBytes + 64 * line), _MM_HINT_T1);
+  }
+}
+
+// A tile's super-block s into its tokens' sums: acc[t] += isum[t] * dw * the token's d.
+template <int NT>
+inline void add_scaled_sums(__m512 dw, const __m512i isum[NT], const PackedActivations& act, int64_t s, int64_t t0,
+                            float* acc) {
+  for (int t = 0; t < NT; ++t) {
+    const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
+    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]),
+                                                  _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])),
+                                                  _mm512_load_ps(acc + 16 * t)));
   }
 }
 
@@ -126,11 +139,7 @@ inline void q45k_super_block(const uint8_t* sb, const Q4KHead& head, SuperBlockU
       }
     }
   }
-  for (int t = 0; t < NT; ++t) {  // then the scales
-    const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-    const __m512 dwy = _mm512_mul_ps(head.dw, _mm512_set1_ps(act.d[si]));
-    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), dwy, _mm512_load_ps(acc + 16 * t)));
-  }
+  add_scaled_sums<NT>(head.dw, isum, act, s, t0, acc);  // then the scales
 }
 
 template <bool kFive>
@@ -179,13 +188,8 @@ inline void q6k_super_block(const uint8_t* sb, SuperBlockUnits& u, const PackedA
       isum[t] = vnni::scaled_sub_block_quarters16(isum[t], act.bias8.data() + si * 32 + 4 * j, w, qs, sc0, sc1);
     }
   }
-  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
-  for (int t = 0; t < NT; ++t) {
-    const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]),
-                                                  _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])),
-                                                  _mm512_load_ps(acc + 16 * t)));
-  }
+  add_scaled_sums<NT>(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb))), isum, act, s, t0,
+                      acc);
 }
 
 // One IQ4_XS super-block of a tile of NT tokens from t0 (gemm_iq4xs_r16_avx512.cpp's tile, one
@@ -227,13 +231,8 @@ inline void iq4xs_super_block(const uint8_t* sb, SuperBlockUnits& u, const Packe
       isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
     }
   }
-  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
-  for (int t = 0; t < NT; ++t) {
-    const size_t si = static_cast<size_t>((t0 + t) * act.nb + s);
-    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]),
-                                                  _mm512_mul_ps(dw, _mm512_set1_ps(act.d[si])),
-                                                  _mm512_load_ps(acc + 16 * t)));
-  }
+  add_scaled_sums<NT>(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb))), isum, act, s, t0,
+                      acc);
 }
 
 }  // namespace
