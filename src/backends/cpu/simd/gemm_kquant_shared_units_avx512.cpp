@@ -31,6 +31,7 @@
 #include "backends/cpu/simd/packed_simd.h"
 #include "backends/cpu/simd/q4k_head_avx512.h"
 #include "backends/cpu/simd/q6k_weights_avx512.h"
+#include "backends/cpu/simd/r16_weights_avx512.h"
 #include "backends/cpu/simd/scales192_avx512.h"
 #include "backends/cpu/simd/token_tiles.h"
 #include "backends/cpu/simd/vnni_dot_avx512.h"
@@ -208,14 +209,7 @@ inline void iq4xs_super_block(const uint8_t* sb, SuperBlockUnits& u, const Packe
     __m512i w[8], sc;
     if constexpr (kBuild) {
       prefetch_ahead<kIQ4XSR16Bytes>(sb, j);
-      const __m512i mask = _mm512_set1_epi8(0x0F);
-      const __m512i grid = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIQ4Grid.u)));
-      const uint8_t* q = sb + kIQ4XSR16QOff + 256 * j;
-      for (int c = 0; c < 4; ++c) {
-        const __m512i v = _mm512_loadu_si512(q + 64 * c);
-        w[c] = _mm512_shuffle_epi8(grid, _mm512_and_si512(v, mask));                           // columns 4c..
-        w[c + 4] = _mm512_shuffle_epi8(grid, _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));  // 16 + 4c..
-      }
+      load_weights<Layout::kIQ4NL>(sb + kIQ4XSR16QOff + 256 * j, w);  // a sub-block is laid out as IQ4_NL_R16's block
       sc = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(factors + 16 * j))),
                             _mm512_set1_epi32(32));
       for (int c = 0; c < 8; ++c) u.w[j][c] = w[c];
